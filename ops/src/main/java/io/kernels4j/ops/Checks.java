@@ -1,0 +1,92 @@
+package io.kernels4j.ops;
+
+import java.util.Arrays;
+
+/**
+ * Argument checks for ops. Every failure is an {@link IllegalArgumentException} whose message starts
+ * with the argument's name and says what was expected and what was given, e.g.
+ * {@code "b: expected FP8_E4M3[2112, 7168], got BF16[2112, 7168]"}.
+ */
+public final class Checks {
+    /** Wildcard for one dimension in {@link #requireTensor}. */
+    public static final long ANY = -1;
+
+    private Checks() {}
+
+    public static <T> T requireNonNull(T value, String name) {
+        if (value == null) throw new IllegalArgumentException(name + ": must not be null");
+        return value;
+    }
+
+    /** Checks dtype and shape ({@link #ANY} matches any size) and that the tensor is open. */
+    public static DeviceTensor requireTensor(DeviceTensor t, String name, DType dtype, long... shape) {
+        requireNonNull(t, name);
+        if (t.isClosed()) throw new IllegalArgumentException(name + ": tensor " + t + " is closed");
+        boolean ok = t.dtype() == dtype && t.rank() == shape.length;
+        for (int i = 0; ok && i < shape.length; i++) ok = shape[i] == ANY || shape[i] == t.dim(i);
+        if (!ok) throw new IllegalArgumentException(name + ": expected " + describe(dtype, shape) + ", got " + t.dtype()
+                + Arrays.toString(t.shape()));
+        return t;
+    }
+
+    /** Like {@link #requireTensor} but a null tensor is allowed (optional inputs). */
+    public static DeviceTensor optionalTensor(DeviceTensor t, String name, DType dtype, long... shape) {
+        return t == null ? null : requireTensor(t, name, dtype, shape);
+    }
+
+    public static void requireDType(DeviceTensor t, String name, DType... allowed) {
+        requireNonNull(t, name);
+        for (DType d : allowed) if (t.dtype() == d) return;
+        throw new IllegalArgumentException(name + ": expected dtype " + (allowed.length == 1 ? allowed[0] : "one of "
+                + Arrays.toString(allowed)) + ", got " + t.dtype() + Arrays.toString(t.shape()));
+    }
+
+    /** The tensor's address is a multiple of {@code bytes} (16 for vectorised loads). */
+    public static void requireAligned(DeviceTensor t, String name, int bytes) {
+        if (t != null && t.address() % bytes != 0)
+            throw new IllegalArgumentException(name + ": device address 0x" + Long.toHexString(t.address())
+                    + " is not " + bytes + "-byte aligned");
+    }
+
+    /** The tensor holds at least {@code bytes} bytes (workspaces). */
+    public static void requireBytes(DeviceTensor t, String name, long bytes) {
+        requireNonNull(t, name);
+        if (t.byteSize() < bytes)
+            throw new IllegalArgumentException(name + ": needs at least " + bytes + " bytes, got " + t.byteSize() + " (" + t + ")");
+    }
+
+    /** All tensors live on the stream's device. */
+    public static void requireSameDevice(Stream stream, DeviceTensor... tensors) {
+        for (DeviceTensor t : tensors)
+            if (t != null && t.device().ordinal() != stream.device().ordinal())
+                throw new IllegalArgumentException("tensor " + t + " is on cuda:" + t.device().ordinal()
+                        + " but the stream is on cuda:" + stream.device().ordinal());
+    }
+
+    public static long requirePositive(long v, String name) {
+        if (v <= 0) throw new IllegalArgumentException(name + ": must be > 0, got " + v);
+        return v;
+    }
+
+    public static long requireNonNegative(long v, String name) {
+        if (v < 0) throw new IllegalArgumentException(name + ": must be >= 0, got " + v);
+        return v;
+    }
+
+    public static void requireMultiple(long v, long of, String name) {
+        if (v % of != 0) throw new IllegalArgumentException(name + ": must be a multiple of " + of + ", got " + v);
+    }
+
+    public static void require(boolean condition, String message) {
+        if (!condition) throw new IllegalArgumentException(message);
+    }
+
+    static String describe(DType dtype, long[] shape) {
+        StringBuilder sb = new StringBuilder(dtype.toString()).append('[');
+        for (int i = 0; i < shape.length; i++) {
+            if (i > 0) sb.append(", ");
+            sb.append(shape[i] == ANY ? "*" : Long.toString(shape[i]));
+        }
+        return sb.append(']').toString();
+    }
+}

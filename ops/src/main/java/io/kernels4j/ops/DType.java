@@ -1,0 +1,27 @@
+package io.kernels4j.ops;
+
+/** Element types of device tensors; {@link #code()} matches the K4J_DTYPE_* codes of kernels4j.h. */
+public enum DType {
+    /** bfloat16. */
+    BF16(1, 2),
+    /** FP8 e4m3fn: no infinities, max finite 448, one NaN code per sign. */
+    FP8_E4M3(2, 1),
+    FP32(3, 4),
+    INT32(4, 4);
+
+    private final int code;
+    private final int byteSize;
+
+    DType(int code, int byteSize) {
+        this.code = code;
+        this.byteSize = byteSize;
+    }
+
+    public int code() {
+        return code;
+    }
+
+    public int byteSize() {
+        return byteSize;
+    }
+}

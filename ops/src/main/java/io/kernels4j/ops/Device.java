@@ -1,0 +1,140 @@
+package io.kernels4j.ops;
+
+import static io.kernels4j.bindings.cuda.CudaRuntime.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.kernels4j.bindings.cuda.cudaDeviceProp;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One CUDA device and its fixed properties (read once). The CUDA "current device" is per host
+ * thread; ops make their stream's device current themselves, so callers rarely need
+ * {@link #makeCurrent()}.
+ */
+public final class Device {
+    private static volatile Device[] devices;
+
+    private final int ordinal;
+    private final String name;
+    private final int smCount;
+    private final int ccMajor;
+    private final int ccMinor;
+    private final long l2CacheBytes;
+    private final int maxSharedMemoryPerBlockOptin;
+    private final long totalMemory;
+    private final int memoryClockKhz;
+    private final int memoryBusWidthBits;
+
+    private Device(int ordinal) {
+        this.ordinal = ordinal;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment prop = cudaDeviceProp.allocate(a);
+            Cuda.check(cudaGetDeviceProperties(prop, ordinal), "cudaGetDeviceProperties(" + ordinal + ")");
+            this.name = cudaDeviceProp.name(prop).getString(0);
+            this.totalMemory = cudaDeviceProp.totalGlobalMem(prop);
+            this.ccMajor = attribute(a, cudaDevAttrComputeCapabilityMajor());
+            this.ccMinor = attribute(a, cudaDevAttrComputeCapabilityMinor());
+            this.smCount = attribute(a, cudaDevAttrMultiProcessorCount());
+            this.l2CacheBytes = attribute(a, cudaDevAttrL2CacheSize());
+            this.maxSharedMemoryPerBlockOptin = attribute(a, cudaDevAttrMaxSharedMemoryPerBlockOptin());
+            this.memoryClockKhz = attribute(a, cudaDevAttrMemoryClockRate());
+            this.memoryBusWidthBits = attribute(a, cudaDevAttrGlobalMemoryBusWidth());
+        }
+    }
+
+    private int attribute(Arena a, int attr) {
+        MemorySegment v = a.allocate(JAVA_INT);
+        int err = cudaDeviceGetAttribute(v, attr, ordinal);
+        if (err != 0) {
+            cudaGetLastError();
+            return 0; // attributes a driver does not report (e.g. memory clock on new drivers) read as 0
+        }
+        return v.get(JAVA_INT, 0);
+    }
+
+    /** Number of devices (0 without driver or GPU). */
+    public static int count() {
+        return Cuda.deviceCount();
+    }
+
+    /** Device {@code ordinal}; throws IllegalArgumentException naming the range when out of it. */
+    public static Device get(int ordinal) {
+        Device[] all = all();
+        if (ordinal < 0 || ordinal >= all.length)
+            throw new IllegalArgumentException("ordinal: expected 0.." + (all.length - 1) + ", got " + ordinal
+                    + (all.length == 0 ? " (" + Cuda.availability().reason() + ")" : ""));
+        return all[ordinal];
+    }
+
+    /** The calling thread's current device. */
+    public static Device current() {
+        Cuda.requireAvailable();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment d = a.allocate(JAVA_INT);
+            Cuda.check(cudaGetDevice(d), "cudaGetDevice");
+            return get(d.get(JAVA_INT, 0));
+        }
+    }
+
+    private static Device[] all() {
+        Device[] d = devices;
+        if (d != null) return d;
+        synchronized (Device.class) {
+            if (devices == null) {
+                int n = Cuda.deviceCount();
+                Device[] list = new Device[n];
+                for (int i = 0; i < n; i++) list[i] = new Device(i);
+                devices = list;
+            }
+            return devices;
+        }
+    }
+
+    /** Makes this the calling thread's current device. */
+    public void makeCurrent() {
+        Cuda.check(cudaSetDevice(ordinal), "cudaSetDevice(" + ordinal + ")");
+    }
+
+    /** Current for ops on this thread: a no-op on single-GPU machines, else cudaSetDevice (cheap). */
+    void activate() {
+        if (devices.length > 1) makeCurrent();
+    }
+
+    public int ordinal() { return ordinal; }
+    public String name() { return name; }
+    public int smCount() { return smCount; }
+    public int ccMajor() { return ccMajor; }
+    public int ccMinor() { return ccMinor; }
+    /** major * 10 + minor, e.g. 90 for an H100. */
+    public int computeCapability() { return ccMajor * 10 + ccMinor; }
+    public long l2CacheBytes() { return l2CacheBytes; }
+    public int maxSharedMemoryPerBlockOptin() { return maxSharedMemoryPerBlockOptin; }
+    public long totalMemory() { return totalMemory; }
+
+    /** Theoretical DRAM bandwidth in bytes/s from clock and bus width (0 when the driver does not report them). */
+    public double theoreticalBandwidth() {
+        return 2.0 * memoryClockKhz * 1e3 * (memoryBusWidthBits / 8.0);
+    }
+
+    /** Free device memory in bytes, now. */
+    public long freeMemory() {
+        return memInfo()[0];
+    }
+
+    private long[] memInfo() {
+        makeCurrent();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment f = a.allocate(JAVA_LONG), t = a.allocate(JAVA_LONG);
+            Cuda.check(cudaMemGetInfo(f, t), "cudaMemGetInfo");
+            return new long[] {f.get(JAVA_LONG, 0), t.get(JAVA_LONG, 0)};
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "cuda:" + ordinal + " " + name + " (sm_" + computeCapability() + ", " + smCount + " SMs, "
+                + (totalMemory >> 20) + " MiB)";
+    }
+}

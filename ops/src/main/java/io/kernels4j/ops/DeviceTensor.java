@@ -1,0 +1,291 @@
+package io.kernels4j.ops;
+
+import static io.kernels4j.bindings.cuda.CudaRuntime.*;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
+import io.kernels4j.bindings.Kernels4jNative;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.util.Arrays;
+
+/**
+ * A dense row-major tensor in device memory: address, dtype, shape and device.
+ *
+ * <p>An owning tensor ({@link #allocate}) frees its memory on {@link #close()} (idempotent). Views
+ * ({@link #view}, {@link #slice}, {@link #reshape}) and wrapped foreign memory ({@link #wrap}) own
+ * nothing; a view used after its owner was closed throws {@link IllegalStateException} instead of
+ * handing a dangling address to a kernel. An owning tensor garbage-collected without close() is
+ * logged (with the allocation site when {@code -Dkernels4j.leakTrace=true}) and its memory stays
+ * allocated: freeing it from the cleaner thread could race kernels still using it.
+ */
+public final class DeviceTensor implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final System.Logger LOG = System.getLogger("io.kernels4j.leaks");
+    private static final boolean LEAK_TRACE = Boolean.getBoolean("kernels4j.leakTrace");
+
+    /** The memory block shared by a tensor and its views. */
+    private static final class Block implements Runnable {
+        final long base;
+        final long bytes;
+        final Device device;
+        final boolean owned;
+        final Throwable site;
+        volatile boolean freed;
+
+        Block(long base, long bytes, Device device, boolean owned) {
+            this.base = base;
+            this.bytes = bytes;
+            this.device = device;
+            this.owned = owned;
+            this.site = owned && LEAK_TRACE ? new Throwable("allocated here") : null;
+        }
+
+        @Override
+        public void run() { // cleaner action: only reached when the owner was never closed
+            if (!freed && owned) {
+                LOG.log(System.Logger.Level.WARNING, "DeviceTensor of " + bytes + " bytes on cuda:" + device.ordinal()
+                        + " was garbage-collected without close(); its device memory stays allocated"
+                        + (site == null ? " (run with -Dkernels4j.leakTrace=true to see where it was allocated)" : ""), site);
+            }
+        }
+    }
+
+    private final Block block;
+    private final long address;
+    private final DType dtype;
+    private final long[] shape;
+    private final long numel;
+    private final Cleaner.Cleanable cleanable; // owners only
+
+    private DeviceTensor(Block block, long address, DType dtype, long[] shape, boolean owner) {
+        this.block = block;
+        this.address = address;
+        this.dtype = dtype;
+        this.shape = shape;
+        this.numel = numel(shape);
+        this.cleanable = owner ? CLEANER.register(this, block) : null;
+    }
+
+    /** Allocates on the calling thread's current device. Contents are undefined. */
+    public static DeviceTensor allocate(DType dtype, long... shape) {
+        return allocate(Device.current(), dtype, shape);
+    }
+
+    /** Allocates on {@code device}. Contents are undefined. */
+    public static DeviceTensor allocate(Device device, DType dtype, long... shape) {
+        Checks.requireNonNull(device, "device");
+        Checks.requireNonNull(dtype, "dtype");
+        long[] s = checkShape(shape);
+        long bytes = byteSize(dtype, numel(s));
+        long addr = 0;
+        if (bytes > 0) {
+            device.makeCurrent();
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment p = a.allocate(ADDRESS);
+                Cuda.check(cudaMalloc(p, bytes), "cudaMalloc(" + bytes + " bytes for " + dtype + Arrays.toString(s) + ")");
+                addr = p.get(ADDRESS, 0).address();
+            }
+        }
+        return new DeviceTensor(new Block(addr, bytes, device, true), addr, dtype, s, true);
+    }
+
+    /**
+     * Wraps device memory allocated elsewhere (JCuda, another library) without copying or taking
+     * ownership: close() is a no-op and the caller keeps the memory alive while the tensor is used.
+     */
+    public static DeviceTensor wrap(long address, DType dtype, Device device, long... shape) {
+        Checks.requireNonNull(device, "device");
+        Checks.requireNonNull(dtype, "dtype");
+        long[] s = checkShape(shape);
+        long bytes = byteSize(dtype, numel(s));
+        if (address == 0 && bytes > 0) throw new IllegalArgumentException("address: null device pointer for " + bytes + " bytes");
+        return new DeviceTensor(new Block(address, bytes, device, false), address, dtype, s, false);
+    }
+
+    private static long[] checkShape(long[] shape) {
+        Checks.requireNonNull(shape, "shape");
+        for (int i = 0; i < shape.length; i++)
+            if (shape[i] < 0) throw new IllegalArgumentException("shape: dimension " + i + " is negative in " + Arrays.toString(shape));
+        numel(shape);
+        return shape.clone();
+    }
+
+    private static long numel(long[] shape) {
+        long n = 1;
+        try {
+            for (long d : shape) n = Math.multiplyExact(n, d);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape: element count of " + Arrays.toString(shape) + " overflows a long");
+        }
+        return n;
+    }
+
+    private static long byteSize(DType dtype, long numel) {
+        try {
+            return Math.multiplyExact(numel, (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape: byte size of " + numel + " x " + dtype + " overflows a long");
+        }
+    }
+
+    /** The device address. Throws IllegalStateException if this tensor or its owner was closed. */
+    public long address() {
+        if (block.freed) throw new IllegalStateException("DeviceTensor " + this + " used after close");
+        return address;
+    }
+
+    public DType dtype() { return dtype; }
+    public long[] shape() { return shape.clone(); }
+    public int rank() { return shape.length; }
+    public long dim(int i) { return shape[i]; }
+    public long numel() { return numel; }
+    public long byteSize() { return numel * dtype.byteSize(); }
+    public Device device() { return block.device; }
+    public boolean isClosed() { return block.freed; }
+    /** True for the tensor that owns (and frees) its memory. */
+    public boolean isOwner() { return cleanable != null; }
+
+    /** The same bytes seen with another dtype and shape (byte sizes must match). Owns nothing. */
+    public DeviceTensor view(DType newType, long... newShape) {
+        long[] s = checkShape(newShape);
+        long bytes = byteSize(newType, numel(s));
+        if (bytes != byteSize())
+            throw new IllegalArgumentException("shape: view " + newType + Arrays.toString(s) + " has " + bytes
+                    + " bytes but " + this + " has " + byteSize());
+        return new DeviceTensor(block, address(), newType, s, false);
+    }
+
+    /** Same dtype and element count, other shape. Owns nothing. */
+    public DeviceTensor reshape(long... newShape) {
+        return view(dtype, newShape);
+    }
+
+    /** Rows {@code [from, to)} along dimension 0. Owns nothing. */
+    public DeviceTensor slice(long from, long to) {
+        if (shape.length == 0) throw new IllegalArgumentException("slice: tensor has rank 0");
+        if (from < 0 || to < from || to > shape[0])
+            throw new IllegalArgumentException("slice: [" + from + ", " + to + ") is outside [0, " + shape[0] + ")");
+        long[] s = shape.clone();
+        s[0] = to - from;
+        long rowBytes = s.length == 1 ? dtype.byteSize() : byteSize() / Math.max(1, shape[0]);
+        if (shape[0] == 0) rowBytes = 0;
+        return new DeviceTensor(block, address() + from * rowBytes, dtype, s, false);
+    }
+
+    // ---- copies ----
+
+    /** Stream-ordered copy from host memory of exactly {@link #byteSize()} bytes. Pinned memory makes it truly async. */
+    public void copyFromHost(MemorySegment src, Stream stream) {
+        requireBytes(src, "src");
+        stream.activate();
+        Cuda.check(cudaMemcpyAsync(MemorySegment.ofAddress(address()), src, byteSize(), cudaMemcpyHostToDevice(),
+                stream.handle()), "cudaMemcpyAsync(H2D)");
+    }
+
+    /** Stream-ordered copy to host memory of exactly {@link #byteSize()} bytes. */
+    public void copyToHost(MemorySegment dst, Stream stream) {
+        requireBytes(dst, "dst");
+        stream.activate();
+        Cuda.check(cudaMemcpyAsync(dst, MemorySegment.ofAddress(address()), byteSize(), cudaMemcpyDeviceToHost(),
+                stream.handle()), "cudaMemcpyAsync(D2H)");
+    }
+
+    /** Stream-ordered device-to-device copy from a tensor of the same byte size. */
+    public void copyFrom(DeviceTensor src, Stream stream) {
+        if (src.byteSize() != byteSize())
+            throw new IllegalArgumentException("src: " + src + " has " + src.byteSize() + " bytes, expected " + byteSize());
+        stream.activate();
+        Cuda.check(cudaMemcpyAsync(MemorySegment.ofAddress(address()), MemorySegment.ofAddress(src.address()), byteSize(),
+                cudaMemcpyDeviceToDevice(), stream.handle()), "cudaMemcpyAsync(D2D)");
+    }
+
+    private void requireBytes(MemorySegment seg, String name) {
+        Checks.requireNonNull(seg, name);
+        if (!seg.isNative()) throw new IllegalArgumentException(name + ": must be a native (off-heap) segment");
+        if (seg.byteSize() != byteSize())
+            throw new IllegalArgumentException(name + ": has " + seg.byteSize() + " bytes, expected " + byteSize() + " for " + this);
+    }
+
+    /** Synchronous copy from a Java array (FP32 tensors). */
+    public void copyFrom(float[] src) { fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_FLOAT, src.length, "src", DType.FP32); }
+    /** Synchronous copy from a Java array of raw 16-bit values (BF16 tensors). */
+    public void copyFrom(short[] src) { fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_SHORT, src.length, "src", DType.BF16); }
+    /** Synchronous copy from a Java array of raw bytes (FP8 tensors). */
+    public void copyFrom(byte[] src) { fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_BYTE, src.length, "src", DType.FP8_E4M3); }
+    /** Synchronous copy from a Java array (INT32 tensors). */
+    public void copyFrom(int[] src) { fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_INT, src.length, "src", DType.INT32); }
+
+    public float[] toFloatArray() { float[] a = new float[checkedLength(4)]; toArray(MemorySegment.ofArray(a)); return a; }
+    public short[] toShortArray() { short[] a = new short[checkedLength(2)]; toArray(MemorySegment.ofArray(a)); return a; }
+    public byte[] toByteArray() { byte[] a = new byte[checkedLength(1)]; toArray(MemorySegment.ofArray(a)); return a; }
+    public int[] toIntArray() { int[] a = new int[checkedLength(4)]; toArray(MemorySegment.ofArray(a)); return a; }
+
+    private int checkedLength(int elemBytes) {
+        if (byteSize() % elemBytes != 0 || byteSize() / elemBytes > Integer.MAX_VALUE - 8)
+            throw new IllegalStateException(this + " does not fit a Java array of " + elemBytes + "-byte elements");
+        return (int) (byteSize() / elemBytes);
+    }
+
+    private void fromArray(MemorySegment heap, ValueLayout layout, int length, String name, DType natural) {
+        if ((long) length * layout.byteSize() != byteSize())
+            throw new IllegalArgumentException(name + ": " + length + " elements of " + layout.byteSize() + " bytes, expected "
+                    + byteSize() + " bytes for " + this);
+        block.device.makeCurrent();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment tmp = a.allocate(Math.max(1, byteSize()), 16);
+            MemorySegment.copy(heap, 0, tmp, 0, byteSize());
+            if (byteSize() > 0)
+                Cuda.check(cudaMemcpy(MemorySegment.ofAddress(address()), tmp, byteSize(), cudaMemcpyHostToDevice()),
+                        "cudaMemcpy(H2D)");
+        }
+    }
+
+    private void toArray(MemorySegment heap) {
+        block.device.makeCurrent();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment tmp = a.allocate(Math.max(1, byteSize()), 16);
+            if (byteSize() > 0)
+                Cuda.check(cudaMemcpy(tmp, MemorySegment.ofAddress(address()), byteSize(), cudaMemcpyDeviceToHost()),
+                        "cudaMemcpy(D2H)");
+            MemorySegment.copy(tmp, 0, heap, 0, byteSize());
+        }
+    }
+
+    /**
+     * Fills every element with a bit pattern (the low {@code dtype.byteSize()} bytes of
+     * {@code bitPattern}), stream-ordered: e.g. {@code 0x7FC0} poisons BF16 with NaN, {@code 0x7F}
+     * FP8 with NaN.
+     */
+    public void fill(int bitPattern, Stream stream) {
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) Kernels4jNative.k4j_fill.invokeExact(address(), numel, dtype.byteSize(), bitPattern, stream.handle());
+        } catch (Throwable t) {
+            throw Kernels4jNative.rethrow(t);
+        }
+        Status.check(rc, "fill");
+    }
+
+    /** Frees the memory if this tensor owns it; idempotent; a no-op for views and wrapped memory. */
+    @Override
+    public void close() {
+        if (cleanable == null) return;
+        synchronized (block) {
+            if (block.freed) return;
+            block.freed = true;
+        }
+        cleanable.clean(); // runs the action, which sees freed == true and logs nothing
+        if (block.base != 0) {
+            block.device.makeCurrent();
+            Cuda.check(cudaFree(MemorySegment.ofAddress(block.base)), "cudaFree");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return dtype + Arrays.toString(shape) + "@cuda:" + block.device.ordinal() + (block.freed ? "(closed)" : "");
+    }
+}

@@ -1,0 +1,66 @@
+package io.kernels4j.ops;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * Frees everything allocated (or tracked) in it on {@link #close()}, in reverse order:
+ * <pre>{@code
+ * try (Scope scope = Scope.open()) {
+ *     DeviceTensor a = scope.allocate(DType.BF16, 64, 7168);
+ *     ...
+ * }
+ * }</pre>
+ * Not thread-safe: one scope belongs to one thread.
+ */
+public final class Scope implements AutoCloseable {
+    private final Deque<AutoCloseable> resources = new ArrayDeque<>();
+    private final Device device;
+    private boolean closed;
+
+    private Scope(Device device) {
+        this.device = device;
+    }
+
+    /** A scope allocating on the calling thread's current device. */
+    public static Scope open() {
+        return new Scope(null);
+    }
+
+    /** A scope allocating on {@code device}. */
+    public static Scope open(Device device) {
+        return new Scope(device);
+    }
+
+    public DeviceTensor allocate(DType dtype, long... shape) {
+        return track(device == null ? DeviceTensor.allocate(dtype, shape) : DeviceTensor.allocate(device, dtype, shape));
+    }
+
+    public PinnedBuffer pinned(long bytes) {
+        return track(PinnedBuffer.allocate(bytes));
+    }
+
+    /** Closes {@code resource} with the scope. */
+    public <T extends AutoCloseable> T track(T resource) {
+        if (closed) throw new IllegalStateException("scope is closed");
+        resources.push(resource);
+        return resource;
+    }
+
+    /** Closes everything, newest first; the first failure is rethrown after all were tried. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        RuntimeException first = null;
+        while (!resources.isEmpty()) {
+            try {
+                resources.pop().close();
+            } catch (Exception e) {
+                if (first == null) first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                else first.addSuppressed(e);
+            }
+        }
+        if (first != null) throw first;
+    }
+}

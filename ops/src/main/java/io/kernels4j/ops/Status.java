@@ -1,0 +1,30 @@
+package io.kernels4j.ops;
+
+import io.kernels4j.bindings.Kernels4jNative;
+
+/** Turns a k4j_ status code into the exception the Java layer promises. */
+public final class Status {
+    private Status() {}
+
+    /**
+     * Returns when {@code rc} is K4J_OK. Otherwise throws {@link IllegalArgumentException} for
+     * K4J_ERR_INVALID_ARGUMENT, {@link UnsupportedOperationException} for K4J_ERR_UNSUPPORTED,
+     * {@link CudaException} for a positive cudaError_t, {@link IllegalStateException} else; each with
+     * the native message.
+     */
+    public static void check(int rc, String op) {
+        if (rc == Kernels4jNative.K4J_OK) return;
+        throw exception(rc, op);
+    }
+
+    public static RuntimeException exception(int rc, String op) {
+        String msg = op + ": " + Kernels4jNative.lastError();
+        if (rc == Kernels4jNative.K4J_ERR_INVALID_ARGUMENT) return new IllegalArgumentException(msg);
+        if (rc == Kernels4jNative.K4J_ERR_UNSUPPORTED) return new UnsupportedOperationException(msg);
+        if (rc > 0) {
+            String name = Cuda.errorName(rc);
+            return new CudaException(rc, name, msg);
+        }
+        return new IllegalStateException(msg + " (status " + rc + ")");
+    }
+}

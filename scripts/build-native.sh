@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds libkernels4j.so with CMake (called by Maven from java-bindings, or by hand).
+#   scripts/build-native.sh <build-dir> <output-dir>
+# Keeps the full log as <build-dir>/build.log and the compiler's per-kernel register/spill report as
+# <build-dir>/../ptxas-report.txt. K4J_GENCODES (a ;-separated list like
+# "arch=compute_90a,code=sm_90a") narrows the targets for quick local iterations.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/java-bindings/target/native/build}"
+out="${2:-$root/java-bindings/target/classes/native/linux-x86_64}"
+
+die() { echo "kernels4j native build: $*" >&2; exit 1; }
+
+command -v cmake >/dev/null 2>&1 ||
+  die "cmake not found on PATH. Install CMake 3.25 or newer (e.g. apt-get install cmake)."
+nvcc="${CUDACXX:-}"
+if [ -z "$nvcc" ]; then
+  for c in "$(command -v nvcc 2>/dev/null || true)" "${CUDA_HOME:-/nonexistent}/bin/nvcc" /usr/local/cuda/bin/nvcc; do
+    if [ -n "$c" ] && [ -x "$c" ]; then nvcc="$c"; break; fi
+  done
+fi
+[ -n "$nvcc" ] && [ -x "$nvcc" ] ||
+  die "nvcc not found (looked at \$CUDACXX, PATH, \$CUDA_HOME/bin, /usr/local/cuda/bin). Install the CUDA toolkit 12.8 or newer (https://developer.nvidia.com/cuda-downloads) and put nvcc on PATH."
+
+mkdir -p "$build" "$out"
+log="$build/build.log"
+extra=()
+[ -n "${K4J_GENCODES:-}" ] && extra+=("-DK4J_GENCODES=${K4J_GENCODES}")
+jobs="${K4J_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+{
+  cmake -S "$root" -B "$build" -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_BUILD_TYPE=Release "${extra[@]}"
+  cmake --build "$build" -j "$jobs"
+} >"$log" 2>&1 || { tail -n 60 "$log" >&2; die "build failed; full log: $log"; }
+
+cp "$build/libkernels4j.so" "$out/libkernels4j.so"
+# Register/spill report: one line pair per kernel and target, for reading without a GPU.
+grep -E "ptxas info|bytes stack frame|Compiling entry|warning" "$log" >"$build/../ptxas-report.txt" 2>/dev/null || true
+echo "kernels4j native build: $out/libkernels4j.so ($(du -h "$out/libkernels4j.so" | cut -f1)), register report: $(cd "$build/.." && pwd)/ptxas-report.txt"
