@@ -24,12 +24,6 @@ public final class Kernels4jNative {
 
     private Kernels4jNative() {}
 
-    // Each handle lives in its own holder so that loading the library (which calls abiVersion())
-    // does not wait on the others.
-    private static final class Abi {
-        static final MethodHandle H = raw("k4j_abi_version", FunctionDescriptor.of(JAVA_INT));
-    }
-
     public static final MethodHandle k4j_version_string = Downcalls.handle("k4j_version_string", FunctionDescriptor.of(ADDRESS));
     public static final MethodHandle k4j_cuda_archs = Downcalls.handle("k4j_cuda_archs", FunctionDescriptor.of(ADDRESS));
     public static final MethodHandle k4j_cuda_build_version = Downcalls.handle("k4j_cuda_build_version", FunctionDescriptor.of(JAVA_INT));
@@ -43,18 +37,10 @@ public final class Kernels4jNative {
     public static final MethodHandle k4j_fill = Downcalls.handle("k4j_fill",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS));
 
-    private static MethodHandle raw(String symbol, FunctionDescriptor fd) {
-        return java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                java.lang.foreign.SymbolLookup.loaderLookup().findOrThrow(symbol), fd);
-    }
-
     /** K4J_ABI_VERSION of the loaded library. */
     static int abiVersion() {
-        try {
-            return (int) Abi.H.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        NativeLibrary.load();
+        return NativeLibrary.abiVersion();
     }
 
     public static String versionString() {

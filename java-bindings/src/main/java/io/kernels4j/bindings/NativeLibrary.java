@@ -2,7 +2,11 @@ package io.kernels4j.bindings;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -46,15 +50,34 @@ public final class NativeLibrary {
                         + String.join("\n  ", attempts));
                 throw failure;
             }
-            loadedFrom = from;
-            int abi = Kernels4jNative.abiVersion();
+            int abi = abiVersion();
             if (abi != Kernels4jNative.EXPECTED_ABI_VERSION) {
                 failure = new UnsatisfiedLinkError("kernels4j: " + from + " has ABI version " + abi
                         + " but these bindings expect " + Kernels4jNative.EXPECTED_ABI_VERSION
                         + "; rebuild the native library and the jars together");
-                loadedFrom = null;
                 throw failure;
             }
+            loadedFrom = from; // published only once checked: other threads return early on it
+        }
+    }
+
+    /**
+     * K4J_ABI_VERSION of the library this class loader loaded. Deliberately touches no other
+     * kernels4j class: load() calls it while holding this class's lock, and the static initialiser
+     * of Kernels4jNative (or any downcall holder) calls load(), so initialising one of them from here
+     * would deadlock against a thread that is already initialising it and waits for the lock.
+     */
+    static int abiVersion() {
+        MethodHandle h = Linker.nativeLinker().downcallHandle(
+                SymbolLookup.loaderLookup().find("k4j_abi_version").orElseThrow(() -> new UnsatisfiedLinkError(
+                        "kernels4j: symbol k4j_abi_version not found (not a kernels4j library?)")),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        try {
+            return (int) h.invokeExact();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         }
     }
 
