@@ -24,9 +24,16 @@ public final class Cuda {
     /** Whether a usable GPU is present, and if not, why (one line). */
     public record Availability(boolean available, int deviceCount, String reason) {}
 
-    /** Throws {@link CudaException} unless {@code err} is cudaSuccess. */
+    /**
+     * Throws {@link CudaException} unless {@code err} is cudaSuccess. Also resets the thread's CUDA
+     * "last error": a failed runtime call (say an out-of-memory cudaMalloc the caller catches) would
+     * otherwise be reported by the next kernel launch's check as that launch's failure.
+     */
     public static void check(int err, String what) {
-        if (err != 0) throw exception(err, what);
+        if (err != 0) {
+            cudaGetLastError();
+            throw exception(err, what);
+        }
     }
 
     public static CudaException exception(int err, String what) {
