@@ -6,13 +6,24 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-/** Page-locked host memory (cudaMallocHost): the source or target of truly asynchronous copies. */
+/**
+ * Page-locked host memory (cudaMallocHost): the source or target of truly asynchronous copies.
+ *
+ * <p>The segment belongs to a shared arena that {@link #close()} closes before freeing the memory,
+ * so every segment handed out (and every slice of it) becomes inaccessible: a use after close throws
+ * IllegalStateException instead of touching freed memory. A close while another thread is passing
+ * the segment to a copy fails with IllegalStateException and leaves the buffer open.
+ */
 public final class PinnedBuffer implements AutoCloseable {
+    private final Arena arena;
     private final MemorySegment segment;
+    private final long bytes;
     private volatile boolean closed;
 
-    private PinnedBuffer(MemorySegment segment) {
+    private PinnedBuffer(Arena arena, MemorySegment segment, long bytes) {
+        this.arena = arena;
         this.segment = segment;
+        this.bytes = bytes;
     }
 
     public static PinnedBuffer allocate(long bytes) {
@@ -21,11 +32,12 @@ public final class PinnedBuffer implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
             Cuda.check(cudaMallocHost(p, bytes), "cudaMallocHost(" + bytes + ")");
-            return new PinnedBuffer(p.get(ADDRESS, 0).reinterpret(bytes));
+            Arena arena = Arena.ofShared();
+            return new PinnedBuffer(arena, p.get(ADDRESS, 0).reinterpret(bytes, arena, null), bytes);
         }
     }
 
-    /** The memory, {@code bytes} long. Throws IllegalStateException once closed. */
+    /** The memory, {@code bytes} long. Throws IllegalStateException once closed (so do segments obtained before). */
     public MemorySegment segment() {
         if (closed) throw new IllegalStateException("pinned buffer used after close");
         return segment;
@@ -37,15 +49,24 @@ public final class PinnedBuffer implements AutoCloseable {
     }
 
     public long byteSize() {
-        return segment.byteSize();
+        return bytes;
     }
 
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Invalidates every segment of this buffer, then frees it. Idempotent. An asynchronous copy still
+     * queued on a stream with this buffer is the caller's to finish first (synchronise that stream).
+     */
     @Override
     public void close() {
         synchronized (this) {
             if (closed) return;
+            arena.close(); // throws IllegalStateException while a downcall on another thread holds the segment
             closed = true;
         }
-        Cuda.check(cudaFreeHost(segment), "cudaFreeHost");
+        Cuda.check(cudaFreeHost(MemorySegment.ofAddress(segment.address())), "cudaFreeHost");
     }
 }
