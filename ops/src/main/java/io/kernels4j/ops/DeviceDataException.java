@@ -18,6 +18,12 @@ public class DeviceDataException extends RuntimeException {
         this.bits = bits;
     }
 
+    /** Raised by the debug-mode check right after {@code op} (see {@link Stream#afterOp}). */
+    public DeviceDataException(int bits, String op) {
+        super(op + ": kernels skipped invalid device data: " + describe(bits));
+        this.bits = bits;
+    }
+
     /** The K4J_DEVERR_* bits that were raised. */
     public int bits() {
         return bits;
