@@ -55,12 +55,22 @@ public final class Checks {
             throw new IllegalArgumentException(name + ": needs at least " + bytes + " bytes, got " + t.byteSize() + " (" + t + ")");
     }
 
-    /** All tensors live on the stream's device. */
+    /**
+     * The stream is non-null and open, and all (non-null) tensors live on its device. Devices are
+     * compared by identity (one {@link Device} per ordinal), so a simulated test device never passes
+     * for a real one.
+     */
     public static void requireSameDevice(Stream stream, DeviceTensor... tensors) {
+        requireNonNull(stream, "stream");
+        if (stream.isClosed()) throw new IllegalArgumentException("stream: " + stream + " is closed");
         for (DeviceTensor t : tensors)
-            if (t != null && t.device().ordinal() != stream.device().ordinal())
-                throw new IllegalArgumentException("tensor " + t + " is on cuda:" + t.device().ordinal()
-                        + " but the stream is on cuda:" + stream.device().ordinal());
+            if (t != null && t.device() != stream.device())
+                throw new IllegalArgumentException("tensor " + t + " is on " + where(t.device())
+                        + " but the stream is on " + where(stream.device()));
+    }
+
+    private static String where(Device d) {
+        return "cuda:" + d.ordinal() + (d.isSimulated() ? " (simulated)" : "");
     }
 
     public static long requirePositive(long v, String name) {
@@ -74,6 +84,7 @@ public final class Checks {
     }
 
     public static void requireMultiple(long v, long of, String name) {
+        if (of <= 0) throw new IllegalArgumentException("of: must be > 0, got " + of);
         if (v % of != 0) throw new IllegalArgumentException(name + ": must be a multiple of " + of + ", got " + v);
     }
 

@@ -26,9 +26,12 @@ public final class Device {
     private final long totalMemory;
     private final int memoryClockKhz;
     private final int memoryBusWidthBits;
+    /** Non-null only for {@link #simulated}: counts activate() calls (ops that passed validation). */
+    private final java.util.concurrent.atomic.AtomicInteger simulatedActivations;
 
     private Device(int ordinal) {
         this.ordinal = ordinal;
+        this.simulatedActivations = null;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment prop = cudaDeviceProp.allocate(a);
             Cuda.check(cudaGetDeviceProperties(prop, ordinal), "cudaGetDeviceProperties(" + ordinal + ")");
@@ -42,6 +45,47 @@ public final class Device {
             this.memoryClockKhz = attribute(a, cudaDevAttrMemoryClockRate());
             this.memoryBusWidthBits = attribute(a, cudaDevAttrGlobalMemoryBusWidth());
         }
+    }
+
+    /** Test-only device: fixed H100-like properties, no CUDA behind it. */
+    private Device(int ordinal, String name) {
+        this.ordinal = ordinal;
+        this.name = name;
+        this.smCount = 132;
+        this.ccMajor = 9;
+        this.ccMinor = 0;
+        this.l2CacheBytes = 50L << 20;
+        this.maxSharedMemoryPerBlockOptin = 227 << 10;
+        this.totalMemory = 80L << 30;
+        this.memoryClockKhz = 0;
+        this.memoryBusWidthBits = 0;
+        this.simulatedActivations = new java.util.concurrent.atomic.AtomicInteger();
+    }
+
+    /**
+     * For unit tests without a GPU (package-private; reached through the ops test-jar's
+     * {@code io.kernels4j.ops.Simulated}): a device made without any CUDA call, never equal to a real
+     * one. Tensors on it ({@link DeviceTensor#wrap}) carry addresses that are never dereferenced:
+     * {@link #makeCurrent()} and everything that would reach CUDA through it throws
+     * IllegalStateException, and {@link #activate()} only counts, so a test can see whether an op got
+     * past its argument checks (the simulated stream's handle() then throws before any downcall).
+     */
+    static Device simulated(int ordinal) {
+        return new Device(ordinal, "simulated");
+    }
+
+    /** True for a {@link #simulated} test device. */
+    boolean isSimulated() {
+        return simulatedActivations != null;
+    }
+
+    /** activate() calls on a simulated device (ops that passed their argument checks). */
+    int simulatedActivations() {
+        return simulatedActivations == null ? 0 : simulatedActivations.get();
+    }
+
+    private IllegalStateException simulatedNoCuda() {
+        return new IllegalStateException("cuda:" + ordinal + " is a simulated test device: nothing may reach CUDA through it");
     }
 
     private int attribute(Arena a, int attr) {
@@ -94,11 +138,16 @@ public final class Device {
 
     /** Makes this the calling thread's current device. */
     public void makeCurrent() {
+        if (isSimulated()) throw simulatedNoCuda();
         Cuda.check(cudaSetDevice(ordinal), "cudaSetDevice(" + ordinal + ")");
     }
 
     /** Current for ops on this thread: a no-op on single-GPU machines, else cudaSetDevice (cheap). */
     void activate() {
+        if (simulatedActivations != null) {
+            simulatedActivations.incrementAndGet();
+            return;
+        }
         if (devices.length > 1) makeCurrent();
     }
 
@@ -134,6 +183,7 @@ public final class Device {
 
     @Override
     public String toString() {
+        if (isSimulated()) return "cuda:" + ordinal + " (simulated)";
         return "cuda:" + ordinal + " " + name + " (sm_" + computeCapability() + ", " + smCount + " SMs, "
                 + (totalMemory >> 20) + " MiB)";
     }
