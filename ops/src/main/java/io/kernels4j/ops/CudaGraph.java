@@ -14,21 +14,26 @@ import java.lang.foreign.MemorySegment;
  *     g.launch(stream);
  * }
  * }</pre>
+ * The graph holds the device addresses its ops were captured with: keep those tensors open while
+ * it is launched. Closing it while another thread launches it is safe (destroyed after the launch).
  */
 public final class CudaGraph implements AutoCloseable {
     private final MemorySegment graph;
     private final MemorySegment exec;
-    private volatile boolean closed;
+    private final Lifetime life;
 
     private CudaGraph(MemorySegment graph, MemorySegment exec) {
         this.graph = graph;
         this.exec = exec;
+        this.life = new Lifetime("CUDA graph", this::destroy);
     }
 
     /** Records what {@code body} enqueues on {@code stream} (not executed) and instantiates it. */
     public static CudaGraph capture(Stream stream, Runnable body) {
+        Checks.requireNonNull(stream, "stream");
         Checks.requireNonNull(body, "body");
         stream.activate();
+        Stream.endOp();
         Cuda.check(cudaStreamBeginCapture(stream.handle(), cudaStreamCaptureModeThreadLocal()), "cudaStreamBeginCapture");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pGraph = a.allocate(ADDRESS);
@@ -58,17 +63,27 @@ public final class CudaGraph implements AutoCloseable {
 
     /** Enqueues one replay of the graph on {@code stream}. */
     public void launch(Stream stream) {
-        if (closed) throw new IllegalStateException("graph used after close");
-        stream.activate();
-        Cuda.check(cudaGraphLaunch(exec, stream.handle()), "cudaGraphLaunch");
+        Checks.requireNonNull(stream, "stream");
+        if (!life.tryRetain()) throw new IllegalStateException("graph used after close");
+        try {
+            stream.activate();
+            Cuda.check(cudaGraphLaunch(exec, stream.handle()), "cudaGraphLaunch");
+        } finally {
+            Stream.endOp();
+            life.release();
+        }
+    }
+
+    public boolean isClosed() {
+        return life.isClosed();
     }
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
+        if (life.close()) destroy();
+    }
+
+    private void destroy() {
         int e1 = cudaGraphExecDestroy(exec);
         int e2 = cudaGraphDestroy(graph);
         Cuda.check(e1 != 0 ? e1 : e2, "CudaGraph.close");

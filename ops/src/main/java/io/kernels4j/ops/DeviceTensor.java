@@ -32,7 +32,7 @@ public final class DeviceTensor implements AutoCloseable {
         final Device device;
         final boolean owned;
         final Throwable site;
-        volatile boolean freed;
+        final Lifetime life;
 
         Block(long base, long bytes, Device device, boolean owned) {
             this.base = base;
@@ -40,11 +40,19 @@ public final class DeviceTensor implements AutoCloseable {
             this.device = device;
             this.owned = owned;
             this.site = owned && LEAK_TRACE ? new Throwable("allocated here") : null;
+            this.life = new Lifetime("device memory", this::free);
+        }
+
+        /** Frees the memory: on close(), or when the last op using it ends (see {@link InFlight}). */
+        void free() {
+            if (!owned || base == 0 || device.isSimulated()) return;
+            device.makeCurrent();
+            Cuda.check(cudaFree(MemorySegment.ofAddress(base)), "cudaFree");
         }
 
         @Override
         public void run() { // cleaner action: only reached when the owner was never closed
-            if (!freed && owned) {
+            if (!life.isClosed() && owned) {
                 LOG.log(System.Logger.Level.WARNING, "DeviceTensor of " + bytes + " bytes on cuda:" + device.ordinal()
                         + " was garbage-collected without close(); its device memory stays allocated"
                         + (site == null ? " (run with -Dkernels4j.leakTrace=true to see where it was allocated)" : ""), site);
@@ -104,6 +112,18 @@ public final class DeviceTensor implements AutoCloseable {
         return new DeviceTensor(new Block(address, bytes, device, false), address, dtype, s, false);
     }
 
+    /**
+     * For unit tests without a GPU (package-private; see {@link Device#simulated}): an owning tensor
+     * at a fake address on a simulated device. close() frees nothing; the address never reaches
+     * CUDA, because the simulated device and stream refuse every path there.
+     */
+    static DeviceTensor simulatedOwner(long fakeAddress, DType dtype, Device simulatedDevice, long... shape) {
+        if (!simulatedDevice.isSimulated()) throw new IllegalArgumentException("device: not a simulated device");
+        long[] s = checkShape(shape);
+        return new DeviceTensor(new Block(fakeAddress, byteSize(dtype, numel(s)), simulatedDevice, true), fakeAddress,
+                dtype, s, true);
+    }
+
     private static long[] checkShape(long[] shape) {
         Checks.requireNonNull(shape, "shape");
         for (int i = 0; i < shape.length; i++)
@@ -130,9 +150,16 @@ public final class DeviceTensor implements AutoCloseable {
         }
     }
 
-    /** The device address. Throws IllegalStateException if this tensor or its owner was closed. */
+    /**
+     * The device address. Throws IllegalStateException if this tensor or its owner was closed. Read
+     * inside an op (after {@link Stream#activate()}), it keeps the memory allocated until the op ends,
+     * even if another thread closes the owner meanwhile.
+     */
     public long address() {
-        if (block.freed) throw new IllegalStateException("DeviceTensor " + this + " used after close");
+        if (!InFlight.pin(block.life)) {
+            InFlight.end(); // the op is aborted: release what it held
+            throw new IllegalStateException("DeviceTensor " + this + " used after close");
+        }
         return address;
     }
 
@@ -143,12 +170,13 @@ public final class DeviceTensor implements AutoCloseable {
     public long numel() { return numel; }
     public long byteSize() { return numel * dtype.byteSize(); }
     public Device device() { return block.device; }
-    public boolean isClosed() { return block.freed; }
+    public boolean isClosed() { return block.life.isClosed(); }
     /** True for the tensor that owns (and frees) its memory. */
     public boolean isOwner() { return cleanable != null; }
 
     /** The same bytes seen with another dtype and shape (byte sizes must match). Owns nothing. */
     public DeviceTensor view(DType newType, long... newShape) {
+        Checks.requireNonNull(newType, "dtype");
         long[] s = checkShape(newShape);
         long bytes = byteSize(newType, numel(s));
         if (bytes != byteSize())
@@ -179,26 +207,50 @@ public final class DeviceTensor implements AutoCloseable {
     /** Stream-ordered copy from host memory of exactly {@link #byteSize()} bytes. Pinned memory makes it truly async. */
     public void copyFromHost(MemorySegment src, Stream stream) {
         requireBytes(src, "src");
+        requireStream(stream);
         stream.activate();
-        Cuda.check(cudaMemcpyAsync(MemorySegment.ofAddress(address()), src, byteSize(), cudaMemcpyHostToDevice(),
-                stream.handle()), "cudaMemcpyAsync(H2D)");
+        try {
+            Cuda.check(cudaMemcpyAsync(MemorySegment.ofAddress(address()), src, byteSize(), cudaMemcpyHostToDevice(),
+                    stream.handle()), "cudaMemcpyAsync(H2D)");
+        } finally {
+            Stream.endOp();
+        }
     }
 
     /** Stream-ordered copy to host memory of exactly {@link #byteSize()} bytes. */
     public void copyToHost(MemorySegment dst, Stream stream) {
         requireBytes(dst, "dst");
+        requireStream(stream);
         stream.activate();
-        Cuda.check(cudaMemcpyAsync(dst, MemorySegment.ofAddress(address()), byteSize(), cudaMemcpyDeviceToHost(),
-                stream.handle()), "cudaMemcpyAsync(D2H)");
+        try {
+            Cuda.check(cudaMemcpyAsync(dst, MemorySegment.ofAddress(address()), byteSize(), cudaMemcpyDeviceToHost(),
+                    stream.handle()), "cudaMemcpyAsync(D2H)");
+        } finally {
+            Stream.endOp();
+        }
     }
 
     /** Stream-ordered device-to-device copy from a tensor of the same byte size. */
     public void copyFrom(DeviceTensor src, Stream stream) {
+        Checks.requireNonNull(src, "src");
         if (src.byteSize() != byteSize())
             throw new IllegalArgumentException("src: " + src + " has " + src.byteSize() + " bytes, expected " + byteSize());
+        if (src.device().isSimulated() != device().isSimulated())
+            throw new IllegalArgumentException("src: " + src + " and " + this + " are not both simulated or both real");
+        requireStream(stream);
         stream.activate();
-        Cuda.check(cudaMemcpyAsync(MemorySegment.ofAddress(address()), MemorySegment.ofAddress(src.address()), byteSize(),
-                cudaMemcpyDeviceToDevice(), stream.handle()), "cudaMemcpyAsync(D2D)");
+        try {
+            Cuda.check(cudaMemcpyAsync(MemorySegment.ofAddress(address()), MemorySegment.ofAddress(src.address()), byteSize(),
+                    cudaMemcpyDeviceToDevice(), stream.handle()), "cudaMemcpyAsync(D2D)");
+        } finally {
+            Stream.endOp();
+        }
+    }
+
+    /** The stream is non-null and on this tensor's device (a simulated tensor never meets a real stream). */
+    private void requireStream(Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        Checks.requireSameDevice(stream, this);
     }
 
     private void requireBytes(MemorySegment seg, String name) {
@@ -209,13 +261,13 @@ public final class DeviceTensor implements AutoCloseable {
     }
 
     /** Synchronous copy from a Java array (FP32 tensors). */
-    public void copyFrom(float[] src) { fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_FLOAT, src.length, "src", DType.FP32); }
+    public void copyFrom(float[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_FLOAT, src.length, "src", DType.FP32); }
     /** Synchronous copy from a Java array of raw 16-bit values (BF16 tensors). */
-    public void copyFrom(short[] src) { fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_SHORT, src.length, "src", DType.BF16); }
+    public void copyFrom(short[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_SHORT, src.length, "src", DType.BF16); }
     /** Synchronous copy from a Java array of raw bytes (FP8 tensors). */
-    public void copyFrom(byte[] src) { fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_BYTE, src.length, "src", DType.FP8_E4M3); }
+    public void copyFrom(byte[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_BYTE, src.length, "src", DType.FP8_E4M3); }
     /** Synchronous copy from a Java array (INT32 tensors). */
-    public void copyFrom(int[] src) { fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_INT, src.length, "src", DType.INT32); }
+    public void copyFrom(int[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_INT, src.length, "src", DType.INT32); }
 
     public float[] toFloatArray() { float[] a = new float[checkedLength(4)]; toArray(MemorySegment.ofArray(a)); return a; }
     public short[] toShortArray() { short[] a = new short[checkedLength(2)]; toArray(MemorySegment.ofArray(a)); return a; }
@@ -233,23 +285,29 @@ public final class DeviceTensor implements AutoCloseable {
             throw new IllegalArgumentException(name + ": " + length + " elements of " + layout.byteSize() + " bytes, expected "
                     + byteSize() + " bytes for " + this);
         block.device.makeCurrent();
+        if (!block.life.tryRetain()) throw new IllegalStateException("DeviceTensor " + this + " used after close");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment tmp = a.allocate(Math.max(1, byteSize()), 16);
             MemorySegment.copy(heap, 0, tmp, 0, byteSize());
             if (byteSize() > 0)
-                Cuda.check(cudaMemcpy(MemorySegment.ofAddress(address()), tmp, byteSize(), cudaMemcpyHostToDevice()),
+                Cuda.check(cudaMemcpy(MemorySegment.ofAddress(address), tmp, byteSize(), cudaMemcpyHostToDevice()),
                         "cudaMemcpy(H2D)");
+        } finally {
+            block.life.release();
         }
     }
 
     private void toArray(MemorySegment heap) {
         block.device.makeCurrent();
+        if (!block.life.tryRetain()) throw new IllegalStateException("DeviceTensor " + this + " used after close");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment tmp = a.allocate(Math.max(1, byteSize()), 16);
             if (byteSize() > 0)
-                Cuda.check(cudaMemcpy(tmp, MemorySegment.ofAddress(address()), byteSize(), cudaMemcpyDeviceToHost()),
+                Cuda.check(cudaMemcpy(tmp, MemorySegment.ofAddress(address), byteSize(), cudaMemcpyDeviceToHost()),
                         "cudaMemcpy(D2H)");
             MemorySegment.copy(tmp, 0, heap, 0, byteSize());
+        } finally {
+            block.life.release();
         }
     }
 
@@ -259,6 +317,7 @@ public final class DeviceTensor implements AutoCloseable {
      * FP8 with NaN.
      */
     public void fill(int bitPattern, Stream stream) {
+        requireStream(stream);
         stream.activate();
         int rc;
         try {
@@ -267,25 +326,24 @@ public final class DeviceTensor implements AutoCloseable {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "fill");
+        stream.afterOp("DeviceTensor.fill");
     }
 
-    /** Frees the memory if this tensor owns it; idempotent; a no-op for views and wrapped memory. */
+    /**
+     * Frees the memory if this tensor owns it; idempotent; a no-op for views and wrapped memory. Views
+     * see the tensor closed at once. If another thread is inside an op that read this memory's
+     * address, the free happens when that op ends.
+     */
     @Override
     public void close() {
         if (cleanable == null) return;
-        synchronized (block) {
-            if (block.freed) return;
-            block.freed = true;
-        }
-        cleanable.clean(); // runs the action, which sees freed == true and logs nothing
-        if (block.base != 0) {
-            block.device.makeCurrent();
-            Cuda.check(cudaFree(MemorySegment.ofAddress(block.base)), "cudaFree");
-        }
+        if (!block.life.close()) return;
+        cleanable.clean(); // runs the leak action, which sees the block closed and logs nothing
+        block.free();
     }
 
     @Override
     public String toString() {
-        return dtype + Arrays.toString(shape) + "@cuda:" + block.device.ordinal() + (block.freed ? "(closed)" : "");
+        return dtype + Arrays.toString(shape) + "@cuda:" + block.device.ordinal() + (block.life.isClosed() ? "(closed)" : "");
     }
 }

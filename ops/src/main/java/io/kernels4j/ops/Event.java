@@ -6,14 +6,20 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.ToIntFunction;
 
-/** A CUDA event, with timing enabled unless created with {@code timing = false}. */
+/**
+ * A CUDA event, with timing enabled unless created with {@code timing = false}. Closing it while
+ * another thread records or waits on it is safe: that call either throws IllegalStateException or
+ * completes, and the event is destroyed afterwards.
+ */
 public final class Event implements AutoCloseable {
     private final MemorySegment handle;
-    private volatile boolean closed;
+    private final Lifetime life;
 
     private Event(MemorySegment handle) {
         this.handle = handle;
+        this.life = new Lifetime("event", () -> Cuda.check(cudaEventDestroy(handle), "cudaEventDestroy"));
     }
 
     public static Event create() {
@@ -30,24 +36,36 @@ public final class Event implements AutoCloseable {
         }
     }
 
+    /** The cudaEvent_t. Throws IllegalStateException once closed. */
     public MemorySegment handle() {
-        if (closed) throw new IllegalStateException("event used after close");
+        if (life.isClosed()) throw new IllegalStateException("event used after close");
         return handle;
+    }
+
+    /** Runs a native call with the event held open for its duration. */
+    int withHandle(ToIntFunction<MemorySegment> call) {
+        if (!life.tryRetain()) throw new IllegalStateException("event used after close");
+        try {
+            return call.applyAsInt(handle);
+        } finally {
+            life.release();
+        }
     }
 
     /** Records the event at the current end of {@code stream}. */
     public Event record(Stream stream) {
-        Cuda.check(cudaEventRecord(handle(), stream.handle()), "cudaEventRecord");
+        Checks.requireNonNull(stream, "stream");
+        Cuda.check(withHandle(e -> stream.withHandle(s -> cudaEventRecord(e, s))), "cudaEventRecord");
         return this;
     }
 
     public void synchronize() {
-        Cuda.check(cudaEventSynchronize(handle()), "cudaEventSynchronize");
+        Cuda.check(withHandle(e -> cudaEventSynchronize(e)), "cudaEventSynchronize");
     }
 
     /** True once all work before the record is done. */
     public boolean isDone() {
-        int err = cudaEventQuery(handle());
+        int err = withHandle(e -> cudaEventQuery(e));
         if (err == cudaErrorNotReady()) return false;
         Cuda.check(err, "cudaEventQuery");
         return true;
@@ -55,20 +73,22 @@ public final class Event implements AutoCloseable {
 
     /** Milliseconds between this (start) and {@code end}; waits for {@code end}. */
     public float elapsedMillis(Event end) {
+        Checks.requireNonNull(end, "end");
         end.synchronize();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ms = a.allocate(JAVA_FLOAT);
-            Cuda.check(cudaEventElapsedTime(ms, handle(), end.handle()), "cudaEventElapsedTime");
+            Cuda.check(withHandle(s -> end.withHandle(e -> cudaEventElapsedTime(ms, s, e))), "cudaEventElapsedTime");
             return ms.get(JAVA_FLOAT, 0);
         }
     }
 
+    public boolean isClosed() {
+        return life.isClosed();
+    }
+
+    /** Destroys the event; idempotent. Deferred until a call running on another thread returns. */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
-        Cuda.check(cudaEventDestroy(handle), "cudaEventDestroy");
+        if (life.close()) Cuda.check(cudaEventDestroy(handle), "cudaEventDestroy");
     }
 }

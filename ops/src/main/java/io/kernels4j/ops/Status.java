@@ -10,11 +10,13 @@ public final class Status {
      * Returns when {@code rc} is K4J_OK. Otherwise throws {@link IllegalArgumentException} for
      * K4J_ERR_INVALID_ARGUMENT, {@link UnsupportedOperationException} for K4J_ERR_UNSUPPORTED,
      * {@link CudaException} for a positive cudaError_t, {@link IllegalStateException} else; each with
-     * the native message.
+     * the native message. A failure also ends the calling thread's op (see {@link Stream#activate()}).
      */
     public static void check(int rc, String op) {
         if (rc == Kernels4jNative.K4J_OK) return;
-        throw exception(rc, op);
+        RuntimeException e = exception(rc, op);
+        InFlight.end();
+        throw e;
     }
 
     public static RuntimeException exception(int rc, String op) {

@@ -13,6 +13,11 @@ import java.lang.foreign.MemorySegment;
  * data they must skip (see {@link DeviceDataException}). Ops only write it; reading it is a host sync
  * you ask for with {@link #deviceErrors()} or {@link #checkDeviceErrors()}. With the system property
  * {@code kernels4j.debug=true}, every op checks it (and synchronises) after its launch.
+ *
+ * <p>Thread-safety: a stream may be used from several threads (CUDA orders the work in submission
+ * order). Closing it while another thread is inside an op on it is safe: the op either fails with
+ * IllegalStateException ("stream used after close") before launching, or launches and the CUDA
+ * stream and error word are destroyed when that op ends.
  */
 public final class Stream implements AutoCloseable {
     /** Debug mode: every op synchronises and checks the device error word after launching. */
@@ -22,7 +27,7 @@ public final class Stream implements AutoCloseable {
     private final MemorySegment handle;
     private final long errorFlag;
     private final boolean owned;
-    private volatile boolean closed;
+    private final Lifetime life;
 
     private Stream(Device device, MemorySegment handle, boolean owned) {
         this.device = device;
@@ -30,10 +35,44 @@ public final class Stream implements AutoCloseable {
         this.owned = owned;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            Cuda.check(cudaMalloc(p, 4), "cudaMalloc(error word)");
+            int err = cudaMalloc(p, 4);
+            if (err != 0) {
+                if (owned) cudaStreamDestroy(handle);
+                Cuda.check(err, "cudaMalloc(error word)");
+            }
             this.errorFlag = p.get(ADDRESS, 0).address();
         }
-        Cuda.check(cudaMemset(MemorySegment.ofAddress(errorFlag), 0, 4), "cudaMemset(error word)");
+        int err = cudaMemset(MemorySegment.ofAddress(errorFlag), 0, 4);
+        if (err != 0) {
+            cudaFree(MemorySegment.ofAddress(errorFlag));
+            if (owned) cudaStreamDestroy(handle);
+            Cuda.check(err, "cudaMemset(error word)");
+        }
+        this.life = new Lifetime("stream", this::destroy);
+    }
+
+    /** Test-only: a stream on a simulated device, with no CUDA stream and no error word behind it. */
+    private Stream(Device simulatedDevice) {
+        this.device = simulatedDevice;
+        this.handle = MemorySegment.NULL;
+        this.owned = false;
+        this.errorFlag = 0;
+        this.life = new Lifetime("simulated stream", () -> {});
+    }
+
+    /**
+     * For unit tests without a GPU (package-private, see {@link Device#simulated}): activate() works
+     * (and counts on the device), while {@link #handle()}, {@link #errorFlagAddress()} and
+     * everything that would reach CUDA throw IllegalStateException, so an op that passed its checks
+     * stops before its downcall.
+     */
+    static Stream simulated(Device simulatedDevice) {
+        if (!simulatedDevice.isSimulated()) throw new IllegalArgumentException("device: not a simulated device");
+        return new Stream(simulatedDevice);
+    }
+
+    private boolean isSimulated() {
+        return device.isSimulated();
     }
 
     /** A new stream on the calling thread's current device. */
@@ -43,6 +82,7 @@ public final class Stream implements AutoCloseable {
 
     /** A new stream on {@code device}. */
     public static Stream create(Device device) {
+        Checks.requireNonNull(device, "device");
         device.makeCurrent();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
@@ -56,19 +96,32 @@ public final class Stream implements AutoCloseable {
      * frees only the error word. {@code device} must be the stream's device.
      */
     public static Stream wrap(long cudaStream, Device device) {
+        Checks.requireNonNull(device, "device");
         device.makeCurrent();
         return new Stream(device, MemorySegment.ofAddress(cudaStream), false);
     }
 
-    /** The cudaStream_t, for downcalls. Throws IllegalStateException once closed. */
+    private IllegalStateException closedError() {
+        return new IllegalStateException("stream used after close: " + this);
+    }
+
+    private void requireUsable() {
+        if (life.isClosed()) throw closedError();
+        if (isSimulated()) throw new IllegalStateException(this + " is simulated: nothing may reach CUDA through it");
+    }
+
+    /**
+     * The cudaStream_t, for downcalls. Throws IllegalStateException once closed. Inside an op (after
+     * {@link #activate()}) the stream stays valid until the op ends, even if another thread closes it.
+     */
     public MemorySegment handle() {
-        if (closed) throw new IllegalStateException("stream used after close");
+        requireUsable();
         return handle;
     }
 
-    /** Device address of the error word (a uint32), for downcalls. */
+    /** Device address of the error word (a uint32), for downcalls. Throws IllegalStateException once closed. */
     public long errorFlagAddress() {
-        if (closed) throw new IllegalStateException("stream used after close");
+        requireUsable();
         return errorFlag;
     }
 
@@ -76,36 +129,65 @@ public final class Stream implements AutoCloseable {
         return device;
     }
 
-    /** Makes the stream's device current on this thread; ops call this before launching. */
+    /**
+     * Starts an op on this thread: makes the stream's device current and keeps the stream (and the
+     * device memory whose {@link DeviceTensor#address()} the op reads next) alive until the op ends
+     * with {@link #afterOp} or a failed {@link Status#check}. Ops call this before their downcall;
+     * throws IllegalStateException when the stream is closed.
+     */
     public void activate() {
-        if (closed) throw new IllegalStateException("stream used after close");
-        device.activate();
+        InFlight.begin(this, life);
+        try {
+            device.activate();
+        } catch (RuntimeException e) {
+            InFlight.end();
+            throw e;
+        }
+    }
+
+    /** Ends the calling thread's op without the debug check (copies and other non-kernel work). */
+    static void endOp() {
+        InFlight.end();
+    }
+
+    /** Runs a native call on the handle with the stream held open for its duration. */
+    int withHandle(java.util.function.ToIntFunction<MemorySegment> call) {
+        if (isSimulated()) requireUsable();
+        if (!life.tryRetain()) throw closedError();
+        try {
+            return call.applyAsInt(handle);
+        } finally {
+            life.release();
+        }
     }
 
     /** Blocks until all work queued on the stream is done. */
     public void synchronize() {
-        Cuda.check(cudaStreamSynchronize(handle()), "cudaStreamSynchronize");
+        Cuda.check(withHandle(h -> cudaStreamSynchronize(h)), "cudaStreamSynchronize");
     }
 
     /** Makes later work on this stream wait for {@code event}. */
     public void waitEvent(Event event) {
-        Cuda.check(cudaStreamWaitEvent(handle(), event.handle(), 0), "cudaStreamWaitEvent");
+        Checks.requireNonNull(event, "event");
+        Cuda.check(withHandle(h -> event.withHandle(e -> cudaStreamWaitEvent(h, e, 0))), "cudaStreamWaitEvent");
     }
 
     /** Synchronises the stream and returns the device error bits raised so far (0 when clean). */
     public int deviceErrors() {
-        synchronize();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            Cuda.check(cudaMemcpy(v, MemorySegment.ofAddress(errorFlag), 4, cudaMemcpyDeviceToHost()),
-                    "cudaMemcpy(error word)");
-            return v.get(JAVA_INT, 0);
-        }
+        return withHandle(h -> {
+            Cuda.check(cudaStreamSynchronize(h), "cudaStreamSynchronize");
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment v = a.allocate(JAVA_INT);
+                Cuda.check(cudaMemcpy(v, MemorySegment.ofAddress(errorFlag), 4, cudaMemcpyDeviceToHost()),
+                        "cudaMemcpy(error word)");
+                return v.get(JAVA_INT, 0);
+            }
+        });
     }
 
     /** Clears the error word (stream-ordered). */
     public void clearDeviceErrors() {
-        Cuda.check(cudaMemsetAsync(MemorySegment.ofAddress(errorFlagAddress()), 0, 4, handle),
+        Cuda.check(withHandle(h -> cudaMemsetAsync(MemorySegment.ofAddress(errorFlag), 0, 4, h)),
                 "cudaMemsetAsync(error word)");
     }
 
@@ -118,27 +200,55 @@ public final class Stream implements AutoCloseable {
         }
     }
 
-    /** Called by ops after a launch: a no-op unless {@link #DEBUG}. */
+    /**
+     * Called by ops after a successful launch: ends the op (see {@link #activate()}) and, in
+     * {@link #DEBUG} mode, synchronises and throws {@link DeviceDataException} naming {@code op} if
+     * the error word is set (skipped while the stream is being captured into a CUDA graph, where a
+     * synchronisation is not allowed).
+     */
     public void afterOp(String op) {
-        if (!DEBUG) return;
+        InFlight.end();
+        if (DEBUG) checkAfter(op);
+    }
+
+    /** The debug-mode check of {@link #afterOp}, callable without the system property (tests). */
+    void checkAfter(String op) {
+        if (isCapturing()) return;
         int bits = deviceErrors();
         if (bits != 0) {
             clearDeviceErrors();
-            throw new DeviceDataException(bits);
+            throw new DeviceDataException(bits, op);
         }
+    }
+
+    private boolean isCapturing() {
+        int status = withHandle(h -> {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment st = a.allocate(JAVA_INT);
+                Cuda.check(cudaStreamIsCapturing(h, st), "cudaStreamIsCapturing");
+                return st.get(JAVA_INT, 0);
+            }
+        });
+        return status != 0; // cudaStreamCaptureStatusNone (not in the generated bindings)
     }
 
     public boolean isClosed() {
-        return closed;
+        return life.isClosed();
     }
 
-    /** Waits for queued work, then destroys the stream and frees the error word. Idempotent. */
+    /**
+     * Waits for queued work, then destroys the stream and frees the error word. Idempotent. If
+     * another thread is inside an op on this stream, returns at once and the release happens when
+     * that op ends.
+     */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
+        InFlight.end(); // this thread is not inside an op while it closes
+        if (life.close()) destroy();
+    }
+
+    private void destroy() {
+        if (isSimulated()) return;
         device.makeCurrent();
         int e1 = cudaStreamSynchronize(handle);
         int e2 = owned ? cudaStreamDestroy(handle) : 0;
@@ -146,8 +256,14 @@ public final class Stream implements AutoCloseable {
         Cuda.check(e1 != 0 ? e1 : e2 != 0 ? e2 : e3, "Stream.close");
     }
 
+    /** Users holding the stream right now (tests). */
+    int users() {
+        return life.users();
+    }
+
     @Override
     public String toString() {
-        return "Stream[" + device.ordinal() + ", 0x" + Long.toHexString(handle.address()) + (closed ? ", closed]" : "]");
+        return "Stream[" + device.ordinal() + (isSimulated() ? ", simulated" : ", 0x" + Long.toHexString(handle.address()))
+                + (life.isClosed() ? ", closed]" : "]");
     }
 }
