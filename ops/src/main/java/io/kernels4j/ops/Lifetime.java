@@ -10,16 +10,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is using it) or when the last user {@link #release()}s it. So a handle read before a close on
  * another thread is never destroyed under a call that is still passing it to CUDA.
  *
- * <p>Ordering: a user increments the count, then reads {@code closed}; the closer writes
- * {@code closed}, then reads the count. Both are volatile, so at least one sees the other: either
- * the user backs off, or the closer leaves the release to the user.
+ * <p>The use count and the closed flag live in one atomic int (closed = the sign bit), so "closed
+ * and unused" is observed by a single atomic step: a separate flag let a user that dropped the
+ * count to zero read "closed" after another user had re-entered, and release under it (found by
+ * CloseWhileInUseRaceTest).
  */
 final class Lifetime {
     private static final System.Logger LOG = System.getLogger("io.kernels4j.ops");
+    private static final int CLOSED = Integer.MIN_VALUE;
 
-    private final AtomicInteger users = new AtomicInteger();
+    /** CLOSED bit | number of users. */
+    private final AtomicInteger state = new AtomicInteger();
     private final AtomicBoolean released = new AtomicBoolean();
-    private volatile boolean closed;
     private final String what;
     private final Runnable releaseAction;
 
@@ -30,13 +32,12 @@ final class Lifetime {
     }
 
     boolean isClosed() {
-        return closed;
+        return (state.get() & CLOSED) != 0;
     }
 
     /** Adds a user unless closed; returns false (adding nothing) when closed. */
     boolean tryRetain() {
-        users.incrementAndGet();
-        if (closed) {
+        if ((state.incrementAndGet() & CLOSED) != 0) {
             release();
             return false;
         }
@@ -45,7 +46,7 @@ final class Lifetime {
 
     /** Drops a user; the last user of a closed resource runs the deferred release (errors are logged). */
     void release() {
-        if (users.decrementAndGet() == 0 && closed && released.compareAndSet(false, true)) {
+        if (state.decrementAndGet() == CLOSED && released.compareAndSet(false, true)) {
             try {
                 releaseAction.run();
             } catch (RuntimeException e) {
@@ -59,16 +60,14 @@ final class Lifetime {
      * using it), false when it was already closed or a user still holds it (that user releases it).
      */
     boolean close() {
-        synchronized (this) {
-            if (closed) return false;
-            closed = true;
-        }
-        return users.get() == 0 && released.compareAndSet(false, true);
+        int before = state.getAndUpdate(s -> s | CLOSED);
+        if ((before & CLOSED) != 0) return false;
+        return before == 0 && released.compareAndSet(false, true);
     }
 
     /** Users right now (for tests and diagnostics). */
     int users() {
-        return users.get();
+        return state.get() & ~CLOSED;
     }
 
     /** True once the native release ran (or was claimed by a thread running it). */
