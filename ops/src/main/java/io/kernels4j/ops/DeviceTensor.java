@@ -133,6 +133,7 @@ public final class DeviceTensor implements AutoCloseable {
     }
 
     private static long numel(long[] shape) {
+        for (long d : shape) if (d == 0) return 0; // [2^62, 4, 0] is empty, though its partial products overflow
         long n = 1;
         try {
             for (long d : shape) n = Math.multiplyExact(n, d);
@@ -171,6 +172,8 @@ public final class DeviceTensor implements AutoCloseable {
     public long byteSize() { return numel * dtype.byteSize(); }
     public Device device() { return block.device; }
     public boolean isClosed() { return block.life.isClosed(); }
+    /** True once the memory was actually released (close() may defer it to the end of a running op; tests). */
+    boolean memoryReleased() { return block.life.isReleased(); }
     /** True for the tensor that owns (and frees) its memory. */
     public boolean isOwner() { return cleanable != null; }
 

@@ -256,6 +256,11 @@ public final class Stream implements AutoCloseable {
         Cuda.check(e1 != 0 ? e1 : e2 != 0 ? e2 : e3, "Stream.close");
     }
 
+    /** True once the CUDA stream was actually destroyed (close() may defer it to the end of a running op; tests). */
+    boolean released() {
+        return life.isReleased();
+    }
+
     /** Users holding the stream right now (tests). */
     int users() {
         return life.users();
