@@ -52,7 +52,7 @@ public final class DeviceTensor implements AutoCloseable {
 
         @Override
         public void run() { // cleaner action: only reached when the owner was never closed
-            if (!life.isClosed() && owned) {
+            if (!life.isClosed() && owned && !device.isSimulated()) {
                 LOG.log(System.Logger.Level.WARNING, "DeviceTensor of " + bytes + " bytes on cuda:" + device.ordinal()
                         + " was garbage-collected without close(); its device memory stays allocated"
                         + (site == null ? " (run with -Dkernels4j.leakTrace=true to see where it was allocated)" : ""), site);
