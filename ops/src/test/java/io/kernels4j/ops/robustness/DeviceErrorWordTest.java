@@ -14,12 +14,8 @@ import io.kernels4j.ops.Simulated;
 import io.kernels4j.ops.Stream;
 import io.kernels4j.ops.testing.GpuTestSupport;
 import io.kernels4j.ops.testing.RequiresGpu;
-import java.io.File;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -81,14 +77,10 @@ class DeviceErrorWordTest {
     /** -Dkernels4j.debug=true is read once at class initialisation: a child JVM gets it. */
     @Test
     void debugModeInAChildJvm() throws Exception {
-        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        Process p = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Dkernels4j.debug=true",
-                "-cp", System.getProperty("java.class.path"), DebugChild.class.getName()))
-                .redirectErrorStream(true).start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM hung");
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), out);
-        assertTrue(out.contains("DEBUG-OK"), out);
+        ChildJvm.Result r = ChildJvm.run(DebugChild.class, 120, "-Dkernels4j.debug=true");
+        assertFalse(r.timedOut(), "child JVM hung:\n" + r.output());
+        assertEquals(0, r.exitCode(), r.output());
+        assertTrue(r.output().contains("DEBUG-OK"), r.output());
     }
 
     public static final class DebugChild {

@@ -1,6 +1,7 @@
 package io.kernels4j.ops.robustness;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kernels4j.bindings.Kernels4jNative;
@@ -28,24 +29,10 @@ class LibraryLoadConcurrencyTest {
     @Test
     void firstLoadFromManyThreadsInFreshJvms() throws Exception {
         for (int round = 0; round < ROUNDS; round++) {
-            String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-            List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-                    "-cp", System.getProperty("java.class.path")));
-            String libPath = System.getProperty(NativeLibrary.PATH_PROPERTY);
-            if (libPath != null) cmd.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + libPath);
-            cmd.add(Child.class.getName());
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            boolean done = p.waitFor(60, TimeUnit.SECONDS);
-            String out;
-            if (!done) {
-                p.destroyForcibly();
-                out = new String(p.getInputStream().readNBytes(64 * 1024), StandardCharsets.UTF_8);
-            } else {
-                out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            }
-            assertTrue(done, "round " + round + ": child JVM hung (deadlock in library loading?):\n" + out);
-            assertEquals(0, p.exitValue(), "round " + round + ": child JVM failed:\n" + out);
-            assertTrue(out.contains("OK"), out);
+            ChildJvm.Result r = ChildJvm.run(Child.class, 60);
+            assertFalse(r.timedOut(), "round " + round + ": child JVM hung (deadlock in library loading?):\n" + r.output());
+            assertEquals(0, r.exitCode(), "round " + round + ": child JVM failed:\n" + r.output());
+            assertTrue(r.output().contains("OK"), r.output());
         }
     }
 
