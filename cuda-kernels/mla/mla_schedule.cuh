@@ -9,7 +9,7 @@
 
 namespace k4j::kernels::mla {
 
-constexpr int kScheduleThreads = 1024;
+constexpr int kScheduleThreads = 512;
 
 __device__ __forceinline__ int request_tiles(const int *seqlens, int r, int max_blocks, int page_size,
                                              uint32_t *err, bool report) {
