@@ -101,6 +101,9 @@ public final class MlaDecode {
         int hKV = MlaShapes.checkForward(Spec.of(q), Spec.of(kvCache), Spec.of(blockTable), Spec.of(cacheSeqlens),
                 schedule, softmaxScale, Spec.of(workspace), Spec.of(out), Spec.of(lse));
         open(schedule.buffer(), "schedule.buffer");
+        Checks.requireDType(schedule.buffer(), "schedule.buffer", DType.INT32);
+        Checks.requireBytes(schedule.buffer(), "schedule.buffer",
+                4 * scheduleInts(schedule.batch(), schedule.numSms(), schedule.fixedSplits()));
         Checks.requireAligned(q, "q", 16);
         Checks.requireAligned(kvCache, "kvCache", 16);
         Checks.requireAligned(out, "out", 16);
