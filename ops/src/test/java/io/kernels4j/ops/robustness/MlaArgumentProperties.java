@@ -68,7 +68,9 @@ class MlaArgumentProperties {
                 Arg.of("lse", DType.FP32, c.b, c.hQ, c.sQ).nativeAligned(),
                 Arg.of("schedule.buffer", DType.INT32, c.ints()).growable(0));
         Mutation m = Mutations.random(r, args);
-        Mutations.check(args, m, FORWARD_NAMES, FORWARD_GAPS, (t, st) -> () -> MlaDecode.forward(t.get("q"), t.get("kvCache"), t.get("blockTable"),
+        // Another hKV that divides hQ is another valid configuration.
+        Mutations.check(args, m, FORWARD_NAMES, FORWARD_GAPS, x -> "kvCache".equals(x.arg()) && x.dim() == 2
+                && x.value() >= 1 && x.value() <= Integer.MAX_VALUE && c.hQ % x.value() == 0, (t, st) -> () -> MlaDecode.forward(t.get("q"), t.get("kvCache"), t.get("blockTable"),
                 t.get("cacheSeqlens"), new MlaDecode.Schedule(t.get("schedule.buffer"), c.b, c.page, c.maxBlocks, c.numSms,
                         c.fixedSplits), 0.0417f, r.nextBoolean(), t.get("workspace"), t.get("out"), t.get("lse"), st));
     }

@@ -127,6 +127,12 @@ final class Mutations {
      */
     static void check(List<Arg> args, Mutation m, Set<String> names, Set<String> knownGaps,
             BiFunction<Map<String, DeviceTensor>, Stream, Runnable> op) {
+        check(args, m, names, knownGaps, x -> false, op);
+    }
+
+    /** As above; {@code alsoValid} says which mutations produce another valid configuration (op-specific relations). */
+    static void check(List<Arg> args, Mutation m, Set<String> names, Set<String> knownGaps,
+            java.util.function.Predicate<Mutation> alsoValid, BiFunction<Map<String, DeviceTensor>, Stream, Runnable> op) {
         Device dev = Simulated.device(0);
         Stream stream = Simulated.stream(dev);
         Map<String, DeviceTensor> ts = new LinkedHashMap<>();
@@ -155,7 +161,7 @@ final class Mutations {
         }
         try {
             Simulated.Outcome o = Simulated.validate(stream, op.apply(ts, stream));
-            boolean mayBeValid = mayStayValid(m, args);
+            boolean mayBeValid = mayStayValid(m, args) || alsoValid.test(m);
             if (m.kind() == Kind.NONE) {
                 assertFalse(o instanceof Simulated.Outcome.Rejected, () -> "valid arguments rejected: "
                         + ((Simulated.Outcome.Rejected) o).error().getMessage());
