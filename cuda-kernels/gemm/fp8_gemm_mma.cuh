@@ -177,33 +177,31 @@ __device__ __forceinline__ void mma_tile_pass(const uint8_t *a, const uint8_t *b
   // adjacent columns, so N % 8 == 0 keeps every pair whole.
 #pragma unroll
   for (int mh = 0; mh < 4; ++mh) {
-      const int mi = mh >> 1, h = mh & 1;
-      const int rl = warp_m * 32 + mi * 16 + h * 8 + (lane >> 2);
-      const int row = m0 + rl;
-      bool write_row = row < rows;
-      if constexpr (kGroupedRows) write_row = write_row && s_group[rl] == g;
-      const int64_t off_row = (d_row0 + row) * (int64_t)n;
+    const int mi = mh >> 1, h = mh & 1;
+    const int rl = warp_m * 32 + mi * 16 + h * 8 + (lane >> 2);
+    const int row = m0 + rl;
+    bool write_row = row < rows;
+    if constexpr (kGroupedRows) write_row = write_row && s_group[rl] == g;
+    const int64_t off_row = (d_row0 + row) * (int64_t)n;
 #pragma unroll
-      for (int ni = 0; ni < NT; ++ni) {
-        const int col = n0 + warp_n * T::kWarpN + ni * 8 + (lane & 3) * 2;
-        if (!write_row || col >= n) continue;
-        float v0 = acc[mi][ni][h * 2], v1 = acc[mi][ni][h * 2 + 1];
-        if (c != nullptr) {
-          const float2 cv = __ldg(reinterpret_cast<const float2 *>(c + off_row + col));
-          v0 = cv.x + v0;
-          v1 = cv.y + v1;
-        }
-        if (d_fp32) {
-          *reinterpret_cast<float2 *>(static_cast<float *>(d) + off_row + col) = make_float2(v0, v1);
-        } else {
-          *reinterpret_cast<__nv_bfloat162 *>(static_cast<__nv_bfloat16 *>(d) + off_row + col) =
-              __floats2bfloat162_rn(v0, v1);
-        }
+    for (int ni = 0; ni < NT; ++ni) {
+      const int col = n0 + warp_n * T::kWarpN + ni * 8 + (lane & 3) * 2;
+      if (!write_row || col >= n) continue;
+      float v0 = acc[mi][ni][h * 2], v1 = acc[mi][ni][h * 2 + 1];
+      if (c != nullptr) {
+        const float2 cv = __ldg(reinterpret_cast<const float2 *>(c + off_row + col));
+        v0 = cv.x + v0;
+        v1 = cv.y + v1;
+      }
+      if (d_fp32) {
+        *reinterpret_cast<float2 *>(static_cast<float *>(d) + off_row + col) = make_float2(v0, v1);
+      } else {
+        *reinterpret_cast<__nv_bfloat162 *>(static_cast<__nv_bfloat16 *>(d) + off_row + col) =
+            __floats2bfloat162_rn(v0, v1);
       }
     }
-
+  }
 }
-
 
 // Out-of-line copy for the grouped kernels, where the pass runs in a loop over the experts of a
 // tile: inlined there, ptxas kept loop-invariant addresses live across passes and spilled.
