@@ -63,7 +63,7 @@ class Fp8GemmReferenceTest {
         double[] d = Fp8GemmReference.dense(Fp8Quantizer.dequantizePerTokenGroupExact(qa, m, k), Fp8Quantizer
                 .dequantizePerBlockExact(qb, n, k), null, m, n, k);
         for (int j = 0; j < n; j++) assertEquals(expected, d[j], 1e-12 * Math.abs(expected)); // double summation order
-        assertEquals(128 * 6 - 128 * 2, expected, 1e-9 * 512); // the unquantised value, up to FP32 scale rounding
+        assertEquals(128 * 6 - 128 * 2, expected, 1e-6 * 512); // the unquantised value, up to FP32 scale rounding
     }
 
     @Test
