@@ -12,7 +12,7 @@
  *  - D[m, n] = C[m, n] + sum_kb (sa[m, kb] * sb[n/128, kb]) * (sum_{k in kb} A[m, k] * B[n, k]),
  *      each 128-wide partial sum accumulated in FP32 and promoted into the FP32 result once per kb.
  * Requirements checked on the host: M >= 1 (grouped: sum_m >= 1 / max_m >= 1), N >= 8 and
- * N % 8 == 0, K >= 16 and K % 16 == 0, all sizes < 2^31 with M*K, N*K, M*N < 2^62; every tensor
+ * N % 8 == 0, K >= 16 and K % 16 == 0, M (sum_m, max_m) <= 2^31 - 4, N, K < 2^31, with M*K, N*K, M*N < 2^62; every tensor
  * pointer (A, B, scales, C, D) 16-byte aligned; index arrays 4-byte aligned; d_dtype BF16 or FP32.
  * Pointers and array sizes themselves cannot be checked: the caller provides the sizes above.
  */
