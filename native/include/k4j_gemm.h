@@ -15,6 +15,10 @@
  * N % 8 == 0, K >= 16 and K % 16 == 0, M (sum_m, max_m) <= 2^31 - 4, N, K < 2^31, with M*K, N*K, M*N < 2^62; every tensor
  * pointer (A, B, scales, C, D) 16-byte aligned; index arrays 4-byte aligned; d_dtype BF16 or FP32.
  * Pointers and array sizes themselves cannot be checked: the caller provides the sizes above.
+ * Kernels: one portable tensor-core family (mma.sync; FP8 MMAs on sm_89/sm_90, e4m3 converted
+ * exactly to f16 for 16-bit MMAs on sm_80, where an e4m3 NaN code in A or B reads as +-480 instead
+ * of propagating; the quantisers never produce NaN codes from finite inputs). Deterministic: no
+ * atomics in the result. The tile shape is chosen per call from the problem size.
  */
 #ifndef K4J_GEMM_H
 #define K4J_GEMM_H
