@@ -20,8 +20,14 @@ public final class HeaderDefines {
 
     private HeaderDefines() {}
 
-    /** {@code native/include}, found from the module directory (Maven runs tests there) or the repository root. */
+    /**
+     * {@code native/include}: the directory of {@code -Dkernels4j.header} when set (the GPU bundle's
+     * run-tests sets it), else found from the module directory (Maven runs tests there) or the
+     * repository root.
+     */
     public static Path includeDir() {
+        String header = System.getProperty("kernels4j.header");
+        if (header != null && Files.isRegularFile(Path.of(header))) return Path.of(header).toAbsolutePath().getParent();
         for (String candidate : new String[] {"../native/include", "native/include"}) {
             Path p = Path.of(candidate);
             if (Files.isRegularFile(p.resolve("kernels4j.h"))) return p;

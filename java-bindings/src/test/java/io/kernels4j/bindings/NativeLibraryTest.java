@@ -118,11 +118,18 @@ class NativeLibraryTest {
 
     @Test
     void libraryPathPropertyIsUsedFirst(@TempDir Path tmp) throws Exception {
-        // Extract the library the way the loader does and point the property at its directory.
+        // Copy the library this JVM uses (the property's file, else the class-path resource) to a
+        // new directory and point the property at that directory.
         Path dir = Files.createDirectories(tmp.resolve("lib"));
-        try (var in = NativeLibrary.class.getResourceAsStream(NativeLibrary.RESOURCE)) {
-            assertNotNull(in, "the build puts " + NativeLibrary.RESOURCE + " on the class path");
-            Files.copy(in, dir.resolve(NativeLibrary.FILE_NAME));
+        String prop = System.getProperty(NativeLibrary.PATH_PROPERTY);
+        Path current = prop == null ? null : Files.isDirectory(Path.of(prop)) ? Path.of(prop, NativeLibrary.FILE_NAME) : Path.of(prop);
+        if (current != null && Files.isRegularFile(current)) {
+            Files.copy(current, dir.resolve(NativeLibrary.FILE_NAME));
+        } else {
+            try (var in = NativeLibrary.class.getResourceAsStream(NativeLibrary.RESOURCE)) {
+                assertNotNull(in, "the build puts " + NativeLibrary.RESOURCE + " on the class path");
+                Files.copy(in, dir.resolve(NativeLibrary.FILE_NAME));
+            }
         }
         Path classes = classesWithoutLibrary(tmp);
         Child c = runProbe(List.of(classes, location(LoaderProbe.class)), "-D" + NativeLibrary.PATH_PROPERTY + "=" + dir);
