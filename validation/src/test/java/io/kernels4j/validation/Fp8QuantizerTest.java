@@ -92,6 +92,7 @@ class Fp8QuantizerTest {
         assertArrayEquals(qz.q(), rm.q());
         assertEquals(m * groups, rm.scales().length);
         assertEquals(qz.scales()[2 * ma + 4], rm.scales()[4 * groups + 2]);
+        assertEquals(2 * ma + 4, Fp8Quantizer.mnMajorIndex(4, 2, m));
         assertArrayEquals(qz.scales(), Fp8Quantizer.scalesToMnMajor(rm.scales(), m, groups));
         assertArrayEquals(rm.scales(), Fp8Quantizer.scalesToRowMajor(qz.scales(), m, groups));
     }
