@@ -6,11 +6,16 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-/** Runs the moe checks (layout, dispatch, combine, SiLU-mul) on the GPU. */
+/** Runs the moe checks (layout, dispatch, combine, SiLU-mul, and the end-to-end layer) on the GPU. */
 @RequiresGpu
 class MoeGpuTest {
     @TestFactory
     Stream<DynamicTest> moeChecks() {
         return CheckSuiteTests.dynamicTests(new MoeChecks());
+    }
+
+    @TestFactory
+    Stream<DynamicTest> moeLayerChecks() {
+        return CheckSuiteTests.dynamicTests(new MoeLayerChecks());
     }
 }
