@@ -9,6 +9,7 @@ namespace k4j::kernels::moe {
 
 constexpr int kCombineThreads = 128;
 constexpr int kCombineVec = 8;
+constexpr int kCombineBatch = 4;
 
 __global__ void __launch_bounds__(kCombineThreads)
     combine_kernel(const uint16_t *__restrict__ y, int64_t y_rows, int64_t hidden, const int *__restrict__ row_map,
@@ -32,14 +33,23 @@ __global__ void __launch_bounds__(kCombineThreads)
   float acc[kCombineVec];
 #pragma unroll
   for (int i = 0; i < kCombineVec; ++i) acc[i] = 0.0f;
-  for (int k = 0; k < top_k; ++k) {
-    const int64_t r = rows[k];
-    if (r < 0) continue;
-    float v[kCombineVec];
-    bf16x8_to_float(ldg16(y + r * hidden + h0), v);
-    const float w = ws[k];
+  // Slots in groups of 4: the 4 row loads are issued together, the sums stay in ascending k.
+  for (int k0 = 0; k0 < top_k; k0 += kCombineBatch) {
+    uint4 v[kCombineBatch];
 #pragma unroll
-    for (int i = 0; i < kCombineVec; ++i) acc[i] = __fmaf_rn(w, v[i], acc[i]);
+    for (int j = 0; j < kCombineBatch; ++j) {
+      const int64_t r = k0 + j < top_k ? rows[k0 + j] : -1;
+      v[j] = r >= 0 ? ldg16(y + r * hidden + h0) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int j = 0; j < kCombineBatch; ++j) {
+      if (k0 + j >= top_k || rows[k0 + j] < 0) continue;
+      float f[kCombineVec];
+      bf16x8_to_float(v[j], f);
+      const float w = ws[k0 + j];
+#pragma unroll
+      for (int i = 0; i < kCombineVec; ++i) acc[i] = __fmaf_rn(w, f[i], acc[i]);
+    }
   }
   stg16(out + t * hidden + h0, float8_to_bf16x8(acc));
 }
