@@ -33,26 +33,38 @@ GemmPlan make_plan(const k4j::DeviceInfo &info, int64_t rows_hint, int64_t n, in
 }
 
 template <int BM, int BN, GemmMode MODE>
-int launch_mma(const GemmParams &p, int64_t grid_m, int64_t groups_z, cudaStream_t stream) {
+int launch_mma(const k4j::DeviceInfo &info, const GemmParams &p, int64_t grid_m, int64_t groups_z,
+               cudaStream_t stream) {
   using T = MmaTile<BM, BN>;
   auto kernel = k4j::kernels::gemm::fp8_gemm_mma_kernel<BM, BN, MODE>;
-  // Per device and per kernel; cheap and not a stream operation (graph capture is unaffected).
-  K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmemBytes));
+  if (T::kSmemBytes > info.max_smem_optin)
+    return k4j::set_error(K4J_ERR_UNSUPPORTED, "device: the FP8 GEMM tile needs %d bytes of shared memory, cuda:%d allows %d",
+                          T::kSmemBytes, info.ordinal, info.max_smem_optin);
+  // Once per device and kernel (benign race: every writer sets the same value). Not a stream
+  // operation, so graph capture is unaffected.
+  constexpr int kMaxDevices = 64;
+  static bool smem_set[kMaxDevices];
+  const bool cached = info.ordinal >= 0 && info.ordinal < kMaxDevices && smem_set[info.ordinal];
+  if (!cached) {
+    K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmemBytes));
+    if (info.ordinal >= 0 && info.ordinal < kMaxDevices) smem_set[info.ordinal] = true;
+  }
   const dim3 grid((unsigned)((p.n + BN - 1) / BN), (unsigned)grid_m, (unsigned)groups_z);
   kernel<<<grid, T::kThreads, T::kSmemBytes, stream>>>(p);
   return k4j::check_launch("fp8_gemm_mma");
 }
 
 template <GemmMode MODE>
-int launch(const GemmPlan &plan, const GemmParams &p, int64_t groups_z, cudaStream_t stream) {
+int launch(const k4j::DeviceInfo &info, const GemmPlan &plan, const GemmParams &p, int64_t groups_z,
+           cudaStream_t stream) {
   const int64_t grid_m = (p.m + plan.bm - 1) / plan.bm;
   K4J_REQUIRE(grid_m <= 65535, "m: %d rows need %lld row tiles, more than the grid allows", p.m, (long long)grid_m);
   K4J_REQUIRE(groups_z <= 65535, "groups: must be <= 65535, got %lld", (long long)groups_z);
   switch (plan.family) {
     case Family::kMmaSync:
-      if (plan.bm == 128) return launch_mma<128, 128, MODE>(p, grid_m, groups_z, stream);
-      if (plan.bn == 128) return launch_mma<64, 128, MODE>(p, grid_m, groups_z, stream);
-      return launch_mma<64, 64, MODE>(p, grid_m, groups_z, stream);
+      if (plan.bm == 128) return launch_mma<128, 128, MODE>(info, p, grid_m, groups_z, stream);
+      if (plan.bn == 128) return launch_mma<64, 128, MODE>(info, p, grid_m, groups_z, stream);
+      return launch_mma<64, 64, MODE>(info, p, grid_m, groups_z, stream);
   }
   return k4j::set_error(K4J_ERR_INTERNAL, "plan: unknown kernel family");
 }
@@ -118,7 +130,7 @@ K4J_API int k4j_fp8_gemm_dense(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb,
   k4j::DeviceInfo info;
   if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
   const GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, m, n, k, 1, 0);
-  return launch<GemmMode::kDense>(make_plan(info, m, n, 1), p, 1, (cudaStream_t)stream);
+  return launch<GemmMode::kDense>(info, make_plan(info, m, n, 1), p, 1, (cudaStream_t)stream);
 }
 
 K4J_API int k4j_fp8_gemm_grouped_contiguous(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c,
@@ -134,7 +146,7 @@ K4J_API int k4j_fp8_gemm_grouped_contiguous(k4j_dptr a, k4j_dptr sa, k4j_dptr b,
   if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
   GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, sum_m, n, k, groups, err_flags);
   p.m_indices = reinterpret_cast<const int *>(m_indices);
-  return launch<GemmMode::kContiguous>(make_plan(info, sum_m, n, 1), p, 1, (cudaStream_t)stream);
+  return launch<GemmMode::kContiguous>(info, make_plan(info, sum_m, n, 1), p, 1, (cudaStream_t)stream);
 }
 
 K4J_API int k4j_fp8_gemm_grouped_ends(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d,
@@ -149,7 +161,7 @@ K4J_API int k4j_fp8_gemm_grouped_ends(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_d
   if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
   GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, sum_m, n, k, groups, err_flags);
   p.group_ends = reinterpret_cast<const int *>(group_ends);
-  return launch<GemmMode::kEnds>(make_plan(info, sum_m, n, 1), p, 1, (cudaStream_t)stream);
+  return launch<GemmMode::kEnds>(info, make_plan(info, sum_m, n, 1), p, 1, (cudaStream_t)stream);
 }
 
 K4J_API int k4j_fp8_gemm_grouped_masked(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d,
@@ -166,7 +178,7 @@ K4J_API int k4j_fp8_gemm_grouped_masked(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j
   GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, max_m, n, k, groups, err_flags);
   p.masked_m = reinterpret_cast<const int *>(masked_m);
   const int64_t hint = expected_m > 0 ? (expected_m < max_m ? expected_m : max_m) : max_m;
-  return launch<GemmMode::kMasked>(make_plan(info, hint, n, groups), p, groups, (cudaStream_t)stream);
+  return launch<GemmMode::kMasked>(info, make_plan(info, hint, n, groups), p, groups, (cudaStream_t)stream);
 }
 
 }  // extern "C"
