@@ -66,7 +66,7 @@ public final class MoeShapes {
         throw new IllegalArgumentException(message);
     }
 
-    /** T >= 0, 1 <= K <= 32, 1 <= E <= 1024, T * K < 2^31. */
+    /** {@code T >= 0}, {@code 1 <= K <= 32}, {@code 1 <= E <= 1024}, {@code T * K < 2^31}. */
     public static void routing(long numTokens, long topK, long numExperts) {
         if (numTokens < 0) fail("numTokens: must be >= 0, got " + numTokens);
         if (topK < 1 || topK > MAX_TOP_K) fail("topK: must be in [1, " + MAX_TOP_K + "], got " + topK);
