@@ -69,7 +69,7 @@ public final class MoeLayerChecks implements CheckSuite {
         for (boolean masked : new boolean[] {false, true}) {
             c.add(new Layer(masked, 64, 2, 8, 2048, 512, Kind.UNIFORM));
             c.add(new Layer(masked, 128, 6, 16, 512, 256, Kind.SKEWED));
-            c.add(new Layer(masked, 7, 8, 64, 1024, 384, Kind.UNIFORM));
+            c.add(new Layer(masked, 7, 8, 32, 1024, 384, Kind.UNIFORM));
         }
         return c;
     }
