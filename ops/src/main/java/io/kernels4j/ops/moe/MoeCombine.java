@@ -1,0 +1,70 @@
+package io.kernels4j.ops.moe;
+
+import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.bindings.MoeNative;
+import io.kernels4j.ops.Checks;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Status;
+import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.moe.MoeShapes.Arg;
+
+/**
+ * MoE combine ("unpermute", SPEC.md section 4):
+ * {@code out[t] = sum over k = 0..K-1 with row(t, k) >= 0 of topkWeights[t, k] * y[row(t, k)]},
+ * accumulated in FP32 (fused multiply-adds in ascending k order, so results are bitwise
+ * reproducible), rounded once to BF16. A token with no routed slot gets zeros. Rows outside
+ * {@code y} are skipped and raise {@code K4J_DEVERR_INDEX_OUT_OF_RANGE}. No host sync, no allocation.
+ */
+public final class MoeCombine {
+    private MoeCombine() {}
+
+    /**
+     * From the grouped-contiguous layout.
+     *
+     * @param y           BF16 [capacity, H], 16-byte aligned (the down-projection output)
+     * @param rowOf       INT32 [T, K] from {@link MoeLayout#compute}
+     * @param topkWeights FP32 [T, K]
+     * @param out         BF16 [T, H], 16-byte aligned, written
+     */
+    public static void contiguous(DeviceTensor y, DeviceTensor rowOf, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
+        MoeOps.open(stream, "y", y, "rowOf", rowOf, "topkWeights", topkWeights, "out", out);
+        MoeShapes.combine(Arg.of("y", y), false, Arg.of("rowOf", rowOf), "rowOf", Arg.of("topkWeights", topkWeights), Arg.of("out", out));
+        Checks.requireAligned(y, "y", 16);
+        Checks.requireAligned(out, "out", 16);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) MoeNative.k4j_moe_combine_contiguous.invokeExact(y.address(), y.dim(0), y.dim(1), rowOf.address(),
+                    topkWeights.address(), rowOf.dim(0), rowOf.dim(1), out.address(), stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable e) {
+            throw Kernels4jNative.rethrow(e);
+        }
+        Status.check(rc, "MoeCombine.contiguous");
+        stream.afterOp("MoeCombine.contiguous");
+    }
+
+    /**
+     * From the masked layout; dropped pairs ({@code slotOf = -1}) add nothing.
+     *
+     * @param y           BF16 [E, maxTokensPerExpert, H], 16-byte aligned
+     * @param slotOf      INT32 [T, K] from {@link MoeDispatch#masked}
+     * @param topkWeights FP32 [T, K]
+     * @param out         BF16 [T, H], 16-byte aligned, written
+     */
+    public static void masked(DeviceTensor y, DeviceTensor slotOf, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
+        MoeOps.open(stream, "y", y, "slotOf", slotOf, "topkWeights", topkWeights, "out", out);
+        MoeShapes.combine(Arg.of("y", y), true, Arg.of("slotOf", slotOf), "slotOf", Arg.of("topkWeights", topkWeights), Arg.of("out", out));
+        Checks.requireAligned(y, "y", 16);
+        Checks.requireAligned(out, "out", 16);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) MoeNative.k4j_moe_combine_masked.invokeExact(y.address(), y.dim(0), y.dim(1), y.dim(2), slotOf.address(),
+                    topkWeights.address(), slotOf.dim(0), slotOf.dim(1), out.address(), stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable e) {
+            throw Kernels4jNative.rethrow(e);
+        }
+        Status.check(rc, "MoeCombine.masked");
+        stream.afterOp("MoeCombine.masked");
+    }
+}

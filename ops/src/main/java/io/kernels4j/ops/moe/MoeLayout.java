@@ -1,0 +1,98 @@
+package io.kernels4j.ops.moe;
+
+import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.bindings.MoeNative;
+import io.kernels4j.ops.Checks;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Status;
+import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.moe.MoeShapes.Arg;
+
+/**
+ * MoE routing layout (SPEC.md section 4), computed on the device: from {@code topkIdx[T, K]} INT32
+ * (expert ids in {@code [0, E)}, {@code -1} = not routed) it writes
+ * <ul>
+ *   <li>{@code numTokensPerExpert[E]} INT32: routed (token, k) pairs per expert;</li>
+ *   <li>{@code expertOffsets[E + 1]} INT32: start row of each expert's segment in the
+ *       grouped-contiguous layout, each segment padded to {@code alignment} rows (an empty expert
+ *       gets an empty segment); {@code expertOffsets[E]} is the total padded row count;</li>
+ *   <li>{@code totalRows[1]} INT32 (optional): the same total, for the caller to read;</li>
+ *   <li>{@code rowOf[T, K]} INT32: the destination row of each pair, {@code -1} if not routed.
+ *       Within an expert, rows follow ascending token order (then ascending k): deterministic,
+ *       unlike atomics-based implementations.</li>
+ * </ul>
+ * Ids outside {@code [0, E)} other than {@code -1} are treated as not routed and raise
+ * {@code K4J_DEVERR_INDEX_OUT_OF_RANGE} in the stream's error word. No host sync, no allocation:
+ * scratch comes from a caller workspace of {@link #workspaceBytes} bytes, so the op is CUDA-graph safe.
+ * Limits: {@code 1 <= K <= 32}, {@code 1 <= E <= 1024}, {@code 1 <= alignment <= 1024} (DeepGEMM
+ * uses 128; the masked layout works with any alignment).
+ */
+public final class MoeLayout {
+    private MoeLayout() {}
+
+    /**
+     * Bytes of workspace {@link #compute} needs for T tokens, top-k K and E experts (may be 0): one
+     * INT32 per (chunk, expert), at most 64 chunks. Mirrors {@code k4j_moe_layout_workspace_bytes}.
+     */
+    public static long workspaceBytes(long numTokens, long topK, long numExperts) {
+        MoeShapes.routing(numTokens, topK, numExperts);
+        long pairs = numTokens * topK;
+        long units = (pairs + 255) / 256;
+        long steps = units == 0 ? 1 : (units + 63) / 64;
+        long chunk = steps * 256;
+        long chunks = (pairs + chunk - 1) / chunk;
+        return (chunks * numExperts * 4 + 255) / 256 * 256;
+    }
+
+    /**
+     * Worst-case total padded rows: {@code T*K + min(E, T*K) * (alignment - 1)}. A contiguous
+     * dispatch capacity of this many rows never overflows, whatever the routing.
+     */
+    public static long maxPaddedRows(long numTokens, long topK, long numExperts, long alignment) {
+        MoeShapes.routing(numTokens, topK, numExperts);
+        MoeShapes.alignment(alignment);
+        long pairs = numTokens * topK;
+        return pairs + Math.min(pairs, numExperts) * (alignment - 1);
+    }
+
+    /**
+     * Computes the layout (three small kernels on {@code stream}).
+     *
+     * @param topkIdx            INT32 [T, K]
+     * @param numExperts         E
+     * @param alignment          segment alignment in rows (1, 64, 128...)
+     * @param numTokensPerExpert INT32 [E], written
+     * @param expertOffsets      INT32 [E + 1], written
+     * @param totalRows          INT32 [1], written; may be null
+     * @param rowOf              INT32 [T, K], written
+     * @param workspace          at least {@link #workspaceBytes} bytes (any dtype); may be null when that is 0
+     */
+    public static void compute(DeviceTensor topkIdx, int numExperts, int alignment, DeviceTensor numTokensPerExpert,
+            DeviceTensor expertOffsets, DeviceTensor totalRows, DeviceTensor rowOf, DeviceTensor workspace, Stream stream) {
+        MoeOps.open(stream, "topkIdx", topkIdx, "numTokensPerExpert", numTokensPerExpert, "expertOffsets", expertOffsets,
+                "totalRows", totalRows, "rowOf", rowOf, "workspace", workspace);
+        MoeShapes.layout(Arg.of("topkIdx", topkIdx), numExperts, alignment, Arg.of("numTokensPerExpert", numTokensPerExpert),
+                Arg.of("expertOffsets", expertOffsets), Arg.of("totalRows", totalRows), Arg.of("rowOf", rowOf));
+        long t = topkIdx.dim(0), k = topkIdx.dim(1);
+        long need = workspaceBytes(t, k, numExperts);
+        long have = 0;
+        if (need > 0) {
+            Checks.requireBytes(workspace, "workspace", need);
+            Checks.requireAligned(workspace, "workspace", 4);
+            have = workspace.byteSize();
+        } else if (workspace != null) {
+            have = workspace.byteSize();
+        }
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) MoeNative.k4j_moe_layout.invokeExact(topkIdx.address(), t, k, (long) numExperts, (long) alignment,
+                    numTokensPerExpert.address(), expertOffsets.address(), MoeOps.addr(totalRows), rowOf.address(),
+                    MoeOps.addr(workspace), have, stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable e) {
+            throw Kernels4jNative.rethrow(e);
+        }
+        Status.check(rc, "MoeLayout.compute");
+        stream.afterOp("MoeLayout.compute");
+    }
+}

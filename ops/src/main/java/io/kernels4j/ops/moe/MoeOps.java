@@ -1,0 +1,24 @@
+package io.kernels4j.ops.moe;
+
+import io.kernels4j.ops.Checks;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Stream;
+
+/** Checks shared by the MoE ops: open tensors, one device, vector alignment. */
+final class MoeOps {
+    private MoeOps() {}
+
+    static void open(Stream stream, Object... nameTensorPairs) {
+        Checks.requireNonNull(stream, "stream");
+        for (int i = 0; i < nameTensorPairs.length; i += 2) {
+            DeviceTensor t = (DeviceTensor) nameTensorPairs[i + 1];
+            if (t != null && t.isClosed())
+                throw new IllegalArgumentException(nameTensorPairs[i] + ": tensor " + t + " is closed");
+            if (t != null) Checks.requireSameDevice(stream, t);
+        }
+    }
+
+    static long addr(DeviceTensor t) {
+        return t == null ? 0L : t.address();
+    }
+}

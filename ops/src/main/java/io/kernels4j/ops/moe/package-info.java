@@ -1,0 +1,23 @@
+/**
+ * Mixture-of-experts token routing on one GPU (SPEC.md section 4, DeepEP / vLLM semantics).
+ *
+ * <p>One MoE layer, prefill (grouped-contiguous layout):
+ * <pre>{@code
+ * MoeLayout.compute(topkIdx, E, 128, counts, offsets, totalRows, rowOf, workspace, stream);
+ * MoeDispatch.contiguous(x, rowOf, counts, offsets, xq, xqScales, false, mIndices, stream); // FP8 cast fused
+ * Fp8Gemm.groupedContiguous(xq, xqScales, w1, w1Scales, null, gateUp, mIndices, stream);
+ * SiluAndMul.contiguous(gateUp, mIndices, h, hScales, false, stream);                      // FP8 re-quantised
+ * Fp8Gemm.groupedContiguous(h, hScales, w2, w2Scales, null, y, mIndices, stream);
+ * MoeCombine.contiguous(y, rowOf, topkWeights, out, stream);
+ * }</pre>
+ * Decode (masked layout, CUDA-graph friendly): {@link io.kernels4j.ops.moe.MoeDispatch#masked}
+ * writes {@code [E, maxTokensPerExpert, H]} plus {@code counts} (the masked GEMM's
+ * {@code maskedM}) and {@code slotOf}, which {@link io.kernels4j.ops.moe.MoeCombine#masked} reads.
+ *
+ * <p>Sizes that depend on the routing are never read back: outputs are sized from capacities
+ * ({@link io.kernels4j.ops.moe.MoeLayout#maxPaddedRows}, {@code maxTokensPerExpert}) and the
+ * actual counts stay on the device. Rows within an expert follow ascending token order, so every
+ * output is deterministic. {@link io.kernels4j.ops.moe.MoeShapes} holds the shape rules as pure
+ * functions.
+ */
+package io.kernels4j.ops.moe;
