@@ -59,6 +59,22 @@ final class Mutations {
         }
     }
 
+    /** Valid tensors for {@code args}; the op must still reject the call (a bad scalar), naming {@code name}. */
+    static void checkRejected(List<Arg> args, String name, BiFunction<Map<String, DeviceTensor>, Stream, Runnable> op) {
+        Device dev = Simulated.device(0);
+        Stream stream = Simulated.stream(dev);
+        Map<String, DeviceTensor> ts = new LinkedHashMap<>();
+        for (Arg a : args) ts.put(a.name(), Simulated.tensor(dev, a.dtype(), a.shape()));
+        try {
+            Simulated.Outcome o = Simulated.validate(stream, op.apply(ts, stream));
+            Simulated.Outcome.Rejected rej = assertInstanceOf(Simulated.Outcome.Rejected.class, o, "bad " + name + " accepted");
+            assertFalse(rej.activated());
+            assertTrue(rej.error().getMessage().startsWith(name + ":"), rej.error().getMessage());
+        } finally {
+            for (DeviceTensor t : ts.values()) t.close();
+        }
+    }
+
     /** Known gaps that a run hit (for the summary line a property may print). */
     static final Set<String> KNOWN_GAPS_SEEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
