@@ -56,12 +56,16 @@ public final class Checks {
     }
 
     /**
-     * The stream is non-null and open, and all (non-null) tensors live on its device. Devices are
+     * The stream is open, and all (non-null) tensors live on its device (a null stream is rejected
+     * when there is a tensor to check). Devices are
      * compared by identity (one {@link Device} per ordinal), so a simulated test device never passes
      * for a real one.
      */
     public static void requireSameDevice(Stream stream, DeviceTensor... tensors) {
-        requireNonNull(stream, "stream");
+        if (stream == null) { // nothing to compare against: an error as soon as there is a tensor to check
+            for (DeviceTensor t : tensors) if (t != null) throw new IllegalArgumentException("stream: must not be null");
+            return;
+        }
         if (stream.isClosed()) throw new IllegalArgumentException("stream: " + stream + " is closed");
         for (DeviceTensor t : tensors)
             if (t != null && t.device() != stream.device())
