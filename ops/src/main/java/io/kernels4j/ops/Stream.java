@@ -106,13 +106,16 @@ public final class Stream implements AutoCloseable {
     }
 
     private void requireUsable() {
-        if (life.isClosed()) throw closedError();
+        if (life.isClosed()) {
+            InFlight.end(); // an op reading the handle of a closed stream is aborted: release what it holds
+            throw closedError();
+        }
         if (isSimulated()) throw new IllegalStateException(this + " is simulated: nothing may reach CUDA through it");
     }
 
     /**
-     * The cudaStream_t, for downcalls. Throws IllegalStateException once closed. Inside an op (after
-     * {@link #activate()}) the stream stays valid until the op ends, even if another thread closes it.
+     * The cudaStream_t, for downcalls. Throws IllegalStateException once closed (and ends the calling
+     * thread's op). A handle read before another thread's close stays valid until the op ends.
      */
     public MemorySegment handle() {
         requireUsable();

@@ -209,6 +209,25 @@ class HandleMisuseTest {
     }
 
     @Test
+    void handleOfAStreamClosedDuringTheOpAbortsTheOpAndReleases() throws Exception {
+        Device real0 = Simulated.device(0);
+        Stream s = Simulated.stream(real0);
+        DeviceTensor t = Simulated.tensor(real0, DType.FP32, 8);
+        s.activate();
+        t.address();
+        CompletableFuture.runAsync(() -> {
+            s.close();
+            t.close();
+        }).get(10, TimeUnit.SECONDS);
+        assertFalse(Simulated.streamReleased(s));
+        IllegalStateException e = assertThrows(IllegalStateException.class, s::errorFlagAddress);
+        assertTrue(e.getMessage().contains("after close"), e.getMessage());
+        assertFalse(Simulated.inOp(), "the aborted op still holds its resources");
+        assertTrue(Simulated.streamReleased(s));
+        assertTrue(Simulated.memoryReleased(t));
+    }
+
+    @Test
     void nestedActivateOfTheSameStreamKeepsWhatTheOuterOpHolds() throws Exception {
         DeviceTensor t = Simulated.tensor(dev, DType.FP32, 8);
         stream.activate();
