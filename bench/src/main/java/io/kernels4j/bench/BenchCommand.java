@@ -1,0 +1,164 @@
+package io.kernels4j.bench;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kernels4j.bench.report.ReportWriter;
+import io.kernels4j.bench.report.RunInfo;
+import io.kernels4j.ops.Cuda;
+import io.kernels4j.ops.Device;
+import io.kernels4j.ops.Stream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Runs the registered benchmarks and writes a JSON + Markdown report (SPEC.md section 5 rules). */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time the registered benchmarks (CUDA events, L2 flushed, median of >= 30 runs) and write a report.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:done", "1:a benchmark failed", "2:no GPU, or bad usage"})
+final class BenchCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(arity = "0..*", paramLabel = "FAMILY", description = "Families to run (default: all), e.g. gemm mla moe.")
+    List<String> families = new ArrayList<>();
+
+    @Option(names = "--out", defaultValue = "bench/results", description = "Report folder (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--filter", paramLabel = "REGEX", description = "Only cases whose 'op case' label matches.")
+    String filter;
+
+    @Option(names = "--runs", defaultValue = "30", description = "Timed runs per case, at least 30 for reports (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--warmup", defaultValue = "5", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--quick", description = "Fewer shapes (a smoke run).")
+    boolean quick;
+
+    @Option(names = "--no-flush", description = "Do not flush L2 between runs (not for reports).")
+    boolean noFlush;
+
+    @Option(names = "--device", defaultValue = "0", description = "CUDA device ordinal (default: ${DEFAULT-VALUE}).")
+    int deviceOrdinal;
+
+    @Option(names = "--list", description = "List the cases and exit (needs no GPU).")
+    boolean list;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cmd = spec.commandLine();
+        if (runs < 1) throw new CommandLine.ParameterException(cmd, "--runs: must be >= 1, got " + runs);
+        if (warmup < 0) throw new CommandLine.ParameterException(cmd, "--warmup: must be >= 0, got " + warmup);
+        BenchOptions options = new BenchOptions(runs, warmup, quick, !noFlush);
+        List<BenchSuite> suites = Selection.byFamily(BenchSuite.all(), families, BenchSuite::family, cmd);
+        Pattern p = Selection.filter(filter, cmd);
+        List<BenchCase> cases = new ArrayList<>();
+        List<String> fams = new ArrayList<>();
+        for (BenchSuite s : suites)
+            for (BenchCase c : s.cases(options))
+                if (p == null || p.matcher(c.op() + " " + c.name()).find()) {
+                    cases.add(c);
+                    fams.add(s.family());
+                }
+        if (list) {
+            for (int i = 0; i < cases.size(); i++)
+                System.out.println(fams.get(i) + "\t" + cases.get(i).op() + "\t" + cases.get(i).name());
+            System.out.println(cases.size() + " cases");
+            return 0;
+        }
+        Cuda.Availability a = Cuda.availability();
+        if (!a.available()) {
+            System.err.println("kernels4j bench: no CUDA GPU found (" + a.reason() + "); nothing was run");
+            return 2;
+        }
+        if (cases.isEmpty()) {
+            System.err.println("kernels4j bench: no benchmark cases registered" + (p == null ? "" : " match --filter " + filter));
+            return 2;
+        }
+        if (runs < 30) System.out.println("note: --runs " + runs + " is below the 30 runs SPEC.md asks of reported numbers");
+        Device device = Device.get(deviceOrdinal);
+        RunInfo info = RunInfo.collect(device);
+        long seed = System.nanoTime();
+        System.out.println("kernels4j bench on " + device + ", " + cases.size() + " cases, " + runs + " runs each");
+
+        ObjectNode json = ReportWriter.header("bench", info);
+        json.put("runs", runs);
+        json.put("warmup", warmup);
+        json.put("l2Flush", !noFlush);
+        ArrayNode arr = (ArrayNode) json.get("cases");
+        List<BenchResult> results = new ArrayList<>();
+        List<String> resultFamilies = new ArrayList<>();
+        int failed = 0;
+        try (Stream stream = Stream.create(device); KernelTimer timer = new KernelTimer(device, stream, options)) {
+            BenchContext ctx = new BenchContext(device, stream, timer, options, seed);
+            for (int i = 0; i < cases.size(); i++) {
+                BenchCase c = cases.get(i);
+                try {
+                    BenchResult r = c.run(ctx);
+                    results.add(r);
+                    resultFamilies.add(fams.get(i));
+                    System.out.printf(Locale.ROOT, "[%d/%d] %-28s %-34s %9.4f ms  (p10-p90 %.4f-%.4f)  %8.1f TFLOPS  %8.1f GB/s%n",
+                            i + 1, cases.size(), c.op(), c.name(), r.timing().medianMs(), r.timing().p10Ms(), r.timing().p90Ms(),
+                            r.tflops(), r.gbps());
+                    ObjectNode o = arr.addObject();
+                    o.put("family", fams.get(i));
+                    o.put("op", r.op());
+                    o.put("case", r.name());
+                    o.put("medianMs", r.timing().medianMs());
+                    o.put("p10Ms", r.timing().p10Ms());
+                    o.put("p90Ms", r.timing().p90Ms());
+                    o.put("minMs", r.timing().minMs());
+                    o.put("maxMs", r.timing().maxMs());
+                    o.put("runs", r.timing().runs());
+                    o.put("flops", r.flops());
+                    o.put("bytes", r.bytes());
+                    o.put("tflops", r.tflops());
+                    o.put("gbps", r.gbps());
+                    ReportWriter.put(o, "extra", r.extra());
+                } catch (Exception | AssertionError e) {
+                    failed++;
+                    System.out.printf(Locale.ROOT, "[%d/%d] %s %s: FAILED %s%n", i + 1, cases.size(), c.op(), c.name(), e);
+                    ObjectNode o = arr.addObject();
+                    o.put("family", fams.get(i));
+                    o.put("op", c.op());
+                    o.put("case", c.name());
+                    o.put("error", String.valueOf(e));
+                }
+            }
+        }
+        String md = markdown(info, results, resultFamilies);
+        List<Path> files = ReportWriter.write(out, ReportWriter.baseName("bench", Selection.scope(families), info), json, md);
+        System.out.println("bench: " + results.size() + " done, " + failed + " failed; report: " + files.get(0) + ", " + files.get(1));
+        return failed == 0 ? 0 : 1;
+    }
+
+    static String markdown(RunInfo info, List<BenchResult> results, List<String> fams) {
+        StringBuilder md = new StringBuilder("# kernels4j bench\n\n").append(info.markdownHeader()).append('\n');
+        Map<String, List<Integer>> byFamily = new LinkedHashMap<>();
+        for (int i = 0; i < results.size(); i++) byFamily.computeIfAbsent(fams.get(i), k -> new ArrayList<>()).add(i);
+        byFamily.forEach((fam, idx) -> {
+            md.append("## ").append(fam).append("\n\n| op | case | median ms | p10-p90 ms | TFLOPS | GB/s | extra |\n|---|---|---|---|---|---|---|\n");
+            for (int i : idx) {
+                BenchResult r = results.get(i);
+                md.append("| ").append(r.op()).append(" | ").append(r.name()).append(" | ").append(ReportWriter.fmt(r.timing().medianMs()))
+                        .append(" | ").append(ReportWriter.fmt(r.timing().p10Ms())).append('-').append(ReportWriter.fmt(r.timing().p90Ms()))
+                        .append(" | ").append(ReportWriter.fmt(r.tflops())).append(" | ").append(ReportWriter.fmt(r.gbps()))
+                        .append(" | ").append(CheckCommand.metricsText(r.extra())).append(" |\n");
+            }
+            md.append('\n');
+        });
+        return md.toString();
+    }
+}

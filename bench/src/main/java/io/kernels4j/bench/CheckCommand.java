@@ -1,0 +1,147 @@
+package io.kernels4j.bench;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kernels4j.bench.report.ReportWriter;
+import io.kernels4j.bench.report.RunInfo;
+import io.kernels4j.ops.Cuda;
+import io.kernels4j.ops.Device;
+import io.kernels4j.ops.Stream;
+import io.kernels4j.validation.CheckCase;
+import io.kernels4j.validation.CheckContext;
+import io.kernels4j.validation.CheckResult;
+import io.kernels4j.validation.CheckSuite;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Runs the registered op checks on the GPU and writes a JSON + Markdown report. */
+@Command(name = "check", mixinStandardHelpOptions = true,
+        description = "Run every registered op check (op vs FP64 reference) on the GPU and write a report.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:all checks passed", "1:a check failed", "2:no GPU, or bad usage"})
+final class CheckCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(arity = "0..*", paramLabel = "FAMILY", description = "Families to check (default: all), e.g. gemm mla moe.")
+    List<String> families = new ArrayList<>();
+
+    @Option(names = "--out", defaultValue = "bench/results", description = "Report folder (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--filter", paramLabel = "REGEX", description = "Only cases whose 'op case' label matches.")
+    String filter;
+
+    @Option(names = "--seed", description = "Seed for the random inputs (default: fresh each run, printed).")
+    Long seed;
+
+    @Option(names = "--device", defaultValue = "0", description = "CUDA device ordinal (default: ${DEFAULT-VALUE}).")
+    int deviceOrdinal;
+
+    @Option(names = "--list", description = "List the cases and exit (needs no GPU).")
+    boolean list;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cmd = spec.commandLine();
+        List<CheckSuite> suites = Selection.byFamily(CheckSuite.all(), families, CheckSuite::family, cmd);
+        Pattern p = Selection.filter(filter, cmd);
+        List<String[]> labels = new ArrayList<>();
+        List<CheckCase> cases = new ArrayList<>();
+        for (CheckSuite s : suites)
+            for (CheckCase c : s.cases())
+                if (p == null || p.matcher(c.op() + " " + c.name()).find()) {
+                    cases.add(c);
+                    labels.add(new String[] {s.family(), c.op(), c.name()});
+                }
+        if (list) {
+            labels.forEach(l -> System.out.println(l[0] + "\t" + l[1] + "\t" + l[2]));
+            System.out.println(cases.size() + " cases");
+            return 0;
+        }
+        Cuda.Availability a = Cuda.availability();
+        if (!a.available()) {
+            System.err.println("kernels4j check: no CUDA GPU found (" + a.reason() + "); nothing was run");
+            return 2;
+        }
+        if (cases.isEmpty()) {
+            System.err.println("kernels4j check: no check cases registered" + (p == null ? "" : " match --filter " + filter));
+            return 2;
+        }
+        Device device = Device.get(deviceOrdinal);
+        RunInfo info = RunInfo.collect(device);
+        long baseSeed = seed != null ? seed : System.nanoTime();
+        System.out.println("kernels4j check on " + device + ", " + cases.size() + " cases, seed " + baseSeed);
+
+        ObjectNode json = ReportWriter.header("check", info);
+        json.put("seed", baseSeed);
+        ArrayNode arr = (ArrayNode) json.get("cases");
+        StringBuilder md = new StringBuilder("# kernels4j check\n\n").append(info.markdownHeader())
+                .append("- Seed: ").append(baseSeed).append("\n\n")
+                .append("| family | op | case | result | seconds | metrics |\n|---|---|---|---|---|---|\n");
+        int passed = 0, failed = 0;
+        long t0 = System.nanoTime();
+        try (Stream stream = Stream.create(device)) {
+            for (int i = 0; i < cases.size(); i++) {
+                CheckCase c = cases.get(i);
+                long caseSeed = baseSeed + 0x9E3779B97F4A7C15L * (i + 1);
+                long s0 = System.nanoTime();
+                CheckResult r;
+                try {
+                    r = c.run(new CheckContext(device, stream, caseSeed));
+                } catch (Exception | AssertionError e) {
+                    r = new CheckResult(false, Map.of(), e.getClass().getSimpleName() + ": " + e.getMessage());
+                    try {
+                        stream.synchronize();
+                    } catch (RuntimeException sticky) {
+                        // A sticky CUDA error poisons the context: later cases cannot run meaningfully.
+                        r = new CheckResult(false, Map.of(), r.message() + "; CUDA context lost: " + sticky.getMessage());
+                    }
+                }
+                double secs = (System.nanoTime() - s0) / 1e9;
+                if (r.passed()) passed++;
+                else failed++;
+                System.out.printf(Locale.ROOT, "[%d/%d] %s %s: %s (%.1f s)%s%n", i + 1, cases.size(), c.op(), c.name(),
+                        r.passed() ? "PASS" : "FAIL", secs, r.passed() ? "" : " " + r.message());
+                ObjectNode o = arr.addObject();
+                o.put("family", labels.get(i)[0]);
+                o.put("op", c.op());
+                o.put("case", c.name());
+                o.put("passed", r.passed());
+                o.put("message", r.message());
+                o.put("seed", caseSeed);
+                o.put("seconds", secs);
+                ReportWriter.put(o, "metrics", r.metrics());
+                md.append("| ").append(labels.get(i)[0]).append(" | ").append(c.op()).append(" | ").append(c.name())
+                        .append(" | ").append(r.passed() ? "pass" : "**FAIL**: " + r.message().replace("|", "/"))
+                        .append(" | ").append(ReportWriter.fmt(secs)).append(" | ").append(metricsText(r.metrics())).append(" |\n");
+            }
+        }
+        json.put("passed", passed);
+        json.put("failed", failed);
+        md.append("\n").append(passed).append(" passed, ").append(failed).append(" failed\n");
+        List<Path> files = ReportWriter.write(out, ReportWriter.baseName("check", Selection.scope(families), info), json, md.toString());
+        System.out.printf(Locale.ROOT, "check: %d passed, %d failed in %.0f s; report: %s, %s%n", passed, failed,
+                (System.nanoTime() - t0) / 1e9, files.get(0), files.get(1));
+        return failed == 0 ? 0 : 1;
+    }
+
+    static String metricsText(Map<String, Object> m) {
+        StringBuilder sb = new StringBuilder();
+        m.forEach((k, v) -> {
+            if (!sb.isEmpty()) sb.append(", ");
+            sb.append(k).append('=').append(v instanceof Double d ? ReportWriter.fmt(d) : v instanceof Float f
+                    ? ReportWriter.fmt(f) : String.valueOf(v));
+        });
+        return sb.toString().replace("|", "/");
+    }
+}
