@@ -78,6 +78,21 @@ public record Ceilings(String device, double copyBytesPerSec, Timing copyTiming,
         return datasheet.map(p -> r.tflops() * 1e12 / p.bf16Flops()).orElse(Double.NaN);
     }
 
+    /** A Markdown section listing the ceilings and where each comes from. */
+    public String markdown() {
+        StringBuilder md = new StringBuilder("## Ceilings\n\n| ceiling | value | source |\n|---|---|---|\n");
+        if (copyBytesPerSec > 0)
+            md.append(String.format(java.util.Locale.ROOT, "| memory bandwidth | %.0f GB/s | measured: cudaMemcpyAsync D2D of %d MiB, (read + write) / median%s |%n",
+                    copyBytesPerSec / 1e9, copyBytes >> 20, copyTiming == null ? "" : String.format(java.util.Locale.ROOT, ", spread %.1f%%", 100 * copyTiming.spread())));
+        datasheet.ifPresentOrElse(p -> {
+            if (p.fp8Flops() > 0)
+                md.append(String.format(java.util.Locale.ROOT, "| FP8 tensor peak | %.0f TFLOP/s | datasheet (%s, dense), not measured |%n", p.fp8Flops() / 1e12, p.product()));
+            md.append(String.format(java.util.Locale.ROOT, "| BF16 tensor peak | %.0f TFLOP/s | datasheet (%s, dense), not measured |%n", p.bf16Flops() / 1e12, p.product()));
+            md.append(String.format(java.util.Locale.ROOT, "| DRAM bandwidth | %.0f GB/s | datasheet (%s), not measured |%n", p.memBytesPerSec() / 1e9, p.product()));
+        }, () -> md.append("| compute peaks | - | no datasheet entry for ").append(device).append(" |\n"));
+        return md.append('\n').toString();
+    }
+
     /** For JSON reports: every figure with its source. */
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -87,4 +87,13 @@ class TimingCoreTest {
         assertEquals(256L << 20, Ceilings.copySize(50L << 20, 1L << 30), "capped by free memory");
         assertEquals(2L << 30, Ceilings.copySize(256L << 20, 80L << 30), "8x a large L2");
     }
+
+    @Test
+    void ceilingsMarkdownLabelsSources() {
+        String md = Ceilings.of("NVIDIA H100 80GB HBM3", 3.0e12).markdown();
+        assertTrue(md.contains("| memory bandwidth | 3000 GB/s | measured"), md);
+        assertTrue(md.contains("| FP8 tensor peak | 1979 TFLOP/s | datasheet (H100 SXM, dense), not measured |"), md);
+        String unknown = Ceilings.datasheetOnly("Mystery GPU").markdown();
+        assertTrue(unknown.contains("no datasheet entry for Mystery GPU") && !unknown.contains("memory bandwidth"), unknown);
+    }
 }

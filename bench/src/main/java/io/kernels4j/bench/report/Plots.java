@@ -64,6 +64,36 @@ public final class Plots {
         return compute ? roofline(family, results, ceilings, subtitle, out) : bandwidth(family, results, ceilings, subtitle, out);
     }
 
+    /**
+     * One picture per family next to a report: {@code <dir>/<base>-<family>.png}. {@code families}
+     * gives each result's family (same order as {@code results}). A family whose picture cannot be
+     * drawn is reported on stderr and left out; the report itself never fails for a picture.
+     *
+     * @return family to the PNG written
+     */
+    public static Map<String, Path> writeAll(Path dir, String base, List<BenchResult> results, List<String> families,
+                                             Ceilings ceilings, String subtitle) {
+        if (results.size() != families.size())
+            throw new IllegalArgumentException("families: expected one per result (" + results.size() + "), got " + families.size());
+        Map<String, List<BenchResult>> byFamily = new LinkedHashMap<>();
+        for (int i = 0; i < results.size(); i++) byFamily.computeIfAbsent(families.get(i), f -> new ArrayList<>()).add(results.get(i));
+        Map<String, Path> out = new LinkedHashMap<>();
+        byFamily.forEach((fam, rs) -> {
+            Path png = dir.resolve(base + "-" + fam + ".png");
+            try {
+                out.put(fam, family(fam, rs, ceilings, subtitle, png));
+            } catch (IOException | RuntimeException e) {
+                System.err.println("plot for " + fam + " not written: " + e);
+            }
+        });
+        return out;
+    }
+
+    /** Markdown image link for a picture written next to the report ({@code ![gemm](base-gemm.png)}). */
+    public static String markdownImage(String family, Path png) {
+        return "![" + family + " against the ceilings](" + png.getFileName() + ")";
+    }
+
     /** Roofline: TFLOP/s vs FLOP/byte, log-log, with measured-bandwidth and datasheet-peak roofs. */
     public static Path roofline(String family, List<BenchResult> results, Ceilings ceilings, String subtitle, Path out)
             throws IOException {

@@ -95,6 +95,20 @@ class PlotsTest {
     }
 
     @Test
+    void onePicturePerFamily(@TempDir Path temp) throws Exception {
+        List<BenchResult> all = new ArrayList<>(syntheticGemm());
+        List<String> fams = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) fams.add("gemm");
+        all.addAll(syntheticMoe());
+        while (fams.size() < all.size()) fams.add("moe");
+        var pngs = Plots.writeAll(temp, "bench-all-synthetic", all, fams, Ceilings.of("NVIDIA H200", 4.1e12), SYNTHETIC);
+        assertEquals(List.of("gemm", "moe"), List.copyOf(pngs.keySet()));
+        for (Path p : pngs.values()) assertRealPng(p);
+        assertEquals("![gemm against the ceilings](bench-all-synthetic-gemm.png)",
+                Plots.markdownImage("gemm", pngs.get("gemm")));
+    }
+
+    @Test
     void helpers() {
         assertEquals("1,000", Plots.plainNumber(1000));
         assertEquals("0.0500", Plots.plainNumber(0.05));
