@@ -126,9 +126,11 @@ public final class CublasLt implements AutoCloseable {
                 SymbolLookup lib = isPath ? SymbolLookup.libraryLookup(Path.of(candidate), Arena.global())
                         : SymbolLookup.libraryLookup(candidate, Arena.global());
                 return Optional.of(new CublasLt(lib, candidate));
-            } catch (IllegalArgumentException | UnsatisfiedLinkError e) {
+            } catch (IllegalArgumentException e) { // dlopen failed: not there (or not loadable)
                 tried.add(candidate);
-            } catch (CublasLtException e) {
+            } catch (UnsatisfiedLinkError | CublasLtException e) { // loaded, but unusable
+                tried.add(candidate + " (" + e.getMessage() + ")");
+            } catch (RuntimeException e) {
                 tried.add(candidate + " (" + e.getMessage() + ")");
             }
         }

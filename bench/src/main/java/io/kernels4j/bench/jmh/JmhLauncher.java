@@ -36,21 +36,34 @@ public final class JmhLauncher {
 
     /**
      * JMH options. {@code quick}: 1 fork, 1 warm-up and 2 measured iterations of 100 ms (a smoke
-     * run: numbers are indicative only); otherwise 2 forks, 3 x 1 s warm-up, 5 x 1 s measured.
+     * run: numbers are indicative only); otherwise 2 forks, 3 x 1 s warm-up, 5 x 1 s measured. No fork
+     * where a forked JVM could not find JMH ({@link #forkable}).
      */
     public static ChainedOptionsBuilder options(boolean quick, boolean gpu) {
         ChainedOptionsBuilder b = new OptionsBuilder()
                 .jvmArgsAppend("--enable-native-access=ALL-UNNAMED")
                 .shouldFailOnError(true);
         for (String inc : includes(gpu)) b.include("^" + inc.replace(".", "\\.") + "\\.");
+        int forks = forkable() ? (quick ? 1 : 2) : 0;
+        if (forks == 0)
+            System.err.println("JMH: benchmarks run in this JVM (no fork): JMH is not on the system class path here");
         if (quick) {
-            b.forks(1).warmupIterations(1).warmupTime(TimeValue.milliseconds(100))
+            b.forks(forks).warmupIterations(1).warmupTime(TimeValue.milliseconds(100))
                     .measurementIterations(2).measurementTime(TimeValue.milliseconds(100));
         } else {
-            b.forks(2).warmupIterations(3).warmupTime(TimeValue.seconds(1))
+            b.forks(forks).warmupIterations(3).warmupTime(TimeValue.seconds(1))
                     .measurementIterations(5).measurementTime(TimeValue.seconds(1));
         }
         return b;
+    }
+
+    /**
+     * Whether a forked JVM can start JMH: it gets this JVM's {@code java.class.path}, which holds JMH
+     * under Maven and {@code java -cp}, but not under a launcher that loads the test class path in
+     * its own class loader (the bundle's JUnit console launcher); there the run stays in this JVM.
+     */
+    static boolean forkable() {
+        return ClassLoader.getSystemClassLoader().getResource("org/openjdk/jmh/runner/ForkedMain.class") != null;
     }
 
     /** Runs and returns JMH's results; writes JMH's JSON to {@code jsonOut} when not null. */

@@ -82,16 +82,11 @@ public final class Plots {
             Path png = dir.resolve(base + "-" + fam + ".png");
             try {
                 out.put(fam, family(fam, rs, ceilings, subtitle, png));
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | LinkageError e) {
                 System.err.println("plot for " + fam + " not written: " + e);
             }
         });
         return out;
-    }
-
-    /** Markdown image link for a picture written next to the report ({@code ![gemm](base-gemm.png)}). */
-    public static String markdownImage(String family, Path png) {
-        return "![" + family + " against the ceilings](" + png.getFileName() + ")";
     }
 
     /** Roofline: TFLOP/s vs FLOP/byte, log-log, with measured-bandwidth and datasheet-peak roofs. */

@@ -58,6 +58,12 @@ class PlotsTest {
         return out;
     }
 
+    @org.junit.jupiter.api.BeforeAll
+    static void needsAwt() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(PlotSupport.isAvailable(),
+                "this Java runtime has no java.desktop: pictures are drawn with a full JDK");
+    }
+
     private static void assertRealPng(Path png) throws Exception {
         assertTrue(Files.size(png) > 10_000, png + " is only " + Files.size(png) + " bytes");
         BufferedImage img = ImageIO.read(png.toFile());
@@ -105,7 +111,41 @@ class PlotsTest {
         assertEquals(List.of("gemm", "moe"), List.copyOf(pngs.keySet()));
         for (Path p : pngs.values()) assertRealPng(p);
         assertEquals("![gemm against the ceilings](bench-all-synthetic-gemm.png)",
-                Plots.markdownImage("gemm", pngs.get("gemm")));
+                PlotSupport.markdownImage("gemm", pngs.get("gemm")));
+    }
+
+    @Test
+    void picturesFromAJsonReport(@TempDir Path temp) throws Exception {
+        // A report shaped like BenchCommand's (cases with family/op/case/timing/flops/bytes/extra, ceilings).
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = mapper.createObjectNode();
+        root.put("date", "SYNTHETIC");
+        var ceil = root.putObject("ceilings");
+        ceil.put("device", "NVIDIA H100 80GB HBM3");
+        ceil.put("copyGBps", 2950.0);
+        var cases = root.putArray("cases");
+        for (BenchResult r : syntheticGemm()) {
+            var o = cases.addObject();
+            o.put("family", "gemm").put("op", r.op()).put("case", r.name()).put("medianMs", r.timing().medianMs())
+                    .put("p10Ms", r.timing().p10Ms()).put("p90Ms", r.timing().p90Ms()).put("minMs", r.timing().minMs())
+                    .put("maxMs", r.timing().maxMs()).put("runs", r.timing().runs()).put("flops", r.flops()).put("bytes", r.bytes());
+            ReportWriter.put(o, "extra", r.extra());
+        }
+        cases.addObject().put("family", "gemm").put("op", "Fp8Gemm.dense").put("case", "broken").put("error", "boom");
+        Path json = dir(temp).resolve("bench-gemm-synthetic.json");
+        mapper.writeValue(json.toFile(), root);
+        Files.writeString(json.resolveSibling("bench-gemm-synthetic.md"), "# kernels4j bench\n\n## gemm\n\n| op |\n");
+
+        ReportPlots.Report rep = ReportPlots.read(json);
+        assertEquals(18, rep.results().size(), "the failed case is left out");
+        assertEquals(2950e9, rep.ceilings().copyBytesPerSec(), 1);
+        assertEquals(syntheticGemm().get(0).extra().get(PeerColumns.PEER_MS), rep.results().get(0).extra().get(PeerColumns.PEER_MS));
+        var pngs = ReportPlots.draw(json);
+        assertRealPng(pngs.get("gemm"));
+        String md = Files.readString(json.resolveSibling("bench-gemm-synthetic.md"));
+        assertTrue(md.contains("## gemm\n\n![gemm against the ceilings](bench-gemm-synthetic-gemm.png)\n\n| op |"), md);
+        ReportPlots.draw(json);
+        assertEquals(md, Files.readString(json.resolveSibling("bench-gemm-synthetic.md")), "links are added once");
     }
 
     @Test
