@@ -2,7 +2,7 @@ package io.kernels4j.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.kernels4j.bench.report.Plots;
+import io.kernels4j.bench.report.PlotSupport;
 import io.kernels4j.bench.report.ReportWriter;
 import io.kernels4j.bench.report.RunInfo;
 import io.kernels4j.ops.Cuda;
@@ -151,13 +151,13 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         String base = ReportWriter.baseName("bench", Selection.scope(families), info);
-        Map<String, Path> pngs = Plots.writeAll(out, base, results, resultFamilies, ceilings, info.device() + ", " + info.date());
+        Map<String, Path> pngs = PlotSupport.writeAll(out, base, results, resultFamilies, ceilings, info.device() + ", " + info.date());
         String md = markdown(info, results, resultFamilies);
         int firstSection = md.indexOf("\n## ");
         md = firstSection < 0 ? md + ceilings.markdown()
                 : md.substring(0, firstSection + 1) + ceilings.markdown() + md.substring(firstSection + 1);
         for (var e : pngs.entrySet())
-            md = md.replace("## " + e.getKey() + "\n\n", "## " + e.getKey() + "\n\n" + Plots.markdownImage(e.getKey(), e.getValue()) + "\n\n");
+            md = md.replace("## " + e.getKey() + "\n\n", "## " + e.getKey() + "\n\n" + PlotSupport.markdownImage(e.getKey(), e.getValue()) + "\n\n");
         List<Path> files = ReportWriter.write(out, base, json, md);
         System.out.println("bench: " + results.size() + " done, " + failed + " failed; report: " + files.get(0) + ", " + files.get(1));
         return failed == 0 ? 0 : 1;
