@@ -1,0 +1,185 @@
+// Host launchers of the FP8 GEMM family: argument checks, the per-call plan (kernel family and tile
+// shape, chosen by architecture and problem size) and the launch. No sync, no allocation.
+#include <limits.h>
+
+#include "gemm/fp8_gemm_mma.cuh"
+#include "k4j_internal.h"
+
+namespace {
+
+using k4j::kernels::gemm::GemmMode;
+using k4j::kernels::gemm::GemmParams;
+using k4j::kernels::gemm::MmaTile;
+
+// Which kernel runs a call. Only the portable mma.sync family exists today; a Hopper TMA + wgmma
+// family becomes another Family value chosen in make_plan() for sm_90 and launched in launch().
+enum class Family { kMmaSync };
+
+struct GemmPlan {
+  Family family;
+  int bm, bn;
+};
+
+// Tile shape: the largest tile that still gives every SM a CTA; small problems drop to smaller
+// tiles (more CTAs to stream B with), which matters most for decode-sized M.
+GemmPlan make_plan(const k4j::DeviceInfo &info, int64_t rows_hint, int64_t n, int64_t problems) {
+  GemmPlan plan{Family::kMmaSync, 128, 128};
+  auto ctas = [&](int bm, int bn) { return ((rows_hint + bm - 1) / bm) * ((n + bn - 1) / bn) * problems; };
+  if (rows_hint <= 64 || ctas(128, 128) < info.sm_count) {
+    plan.bm = 64;
+    plan.bn = ctas(64, 128) >= info.sm_count ? 128 : 64;
+  }
+  return plan;
+}
+
+template <int BM, int BN, GemmMode MODE>
+int launch_mma(const k4j::DeviceInfo &info, const GemmParams &p, int64_t grid_m, int64_t groups_z,
+               cudaStream_t stream) {
+  using T = MmaTile<BM, BN>;
+  auto kernel = k4j::kernels::gemm::fp8_gemm_mma_kernel<BM, BN, MODE>;
+  if (T::kSmemBytes > info.max_smem_optin)
+    return k4j::set_error(K4J_ERR_UNSUPPORTED, "device: the FP8 GEMM tile needs %d bytes of shared memory, cuda:%d allows %d",
+                          T::kSmemBytes, info.ordinal, info.max_smem_optin);
+  // Once per device and kernel (benign race: every writer sets the same value). Not a stream
+  // operation, so graph capture is unaffected.
+  constexpr int kMaxDevices = 64;
+  static bool smem_set[kMaxDevices];
+  const bool cached = info.ordinal >= 0 && info.ordinal < kMaxDevices && smem_set[info.ordinal];
+  if (!cached) {
+    K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmemBytes));
+    if (info.ordinal >= 0 && info.ordinal < kMaxDevices) smem_set[info.ordinal] = true;
+  }
+  const dim3 grid((unsigned)((p.n + BN - 1) / BN), (unsigned)grid_m, (unsigned)groups_z);
+  kernel<<<grid, T::kThreads, T::kSmemBytes, stream>>>(p);
+  return k4j::check_launch("fp8_gemm_mma");
+}
+
+template <GemmMode MODE>
+int launch(const k4j::DeviceInfo &info, const GemmPlan &plan, const GemmParams &p, int64_t groups_z,
+           cudaStream_t stream) {
+  const int64_t grid_m = (p.m + plan.bm - 1) / plan.bm;
+  K4J_REQUIRE(grid_m <= 65535, "m: %d rows need %lld row tiles, more than the grid allows", p.m, (long long)grid_m);
+  K4J_REQUIRE(groups_z <= 65535, "groups: must be <= 65535, got %lld", (long long)groups_z);
+  switch (plan.family) {
+    case Family::kMmaSync:
+      if (plan.bm == 128) return launch_mma<128, 128, MODE>(info, p, grid_m, groups_z, stream);
+      if (plan.bn == 128) return launch_mma<64, 128, MODE>(info, p, grid_m, groups_z, stream);
+      return launch_mma<64, 64, MODE>(info, p, grid_m, groups_z, stream);
+  }
+  return k4j::set_error(K4J_ERR_INTERNAL, "plan: unknown kernel family");
+}
+
+int64_t align_up(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
+
+// Checks shared by every form. `rows` is M (dense), sum_m or max_m.
+int check_common(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d, int d_dtype,
+                 int64_t rows, const char *rows_name, int64_t n, int64_t k, int64_t groups) {
+  // alignUp(rows, 4) (the scale stride) must fit an int too.
+  K4J_REQUIRE(rows >= 1 && rows <= INT_MAX - 3, "%s: must be in [1, 2^31 - 4], got %lld", rows_name, (long long)rows);
+  K4J_REQUIRE(n >= 8 && n <= INT_MAX && n % 8 == 0, "n: must be a positive multiple of 8 below 2^31, got %lld",
+              (long long)n);
+  K4J_REQUIRE(k >= 16 && k <= INT_MAX && k % 16 == 0,
+              "k: must be a positive multiple of 16 below 2^31, got %lld", (long long)k);
+  K4J_REQUIRE(groups >= 1 && groups <= 65535, "groups: must be in [1, 65535], got %lld", (long long)groups);
+  // Element counts of the largest tensors must fit the kernel's int64 offsets with room to spare.
+  K4J_REQUIRE(rows * k < (1ll << 62) / groups && groups * n * k < (1ll << 62) && rows * n < (1ll << 62) / groups,
+              "m/n/k: tensor sizes overflow (m=%lld, n=%lld, k=%lld, groups=%lld)", (long long)rows, (long long)n,
+              (long long)k, (long long)groups);
+  K4J_REQUIRE(d_dtype == K4J_DTYPE_BF16 || d_dtype == K4J_DTYPE_FP32,
+              "d: dtype must be BF16 (%d) or FP32 (%d), got code %d", K4J_DTYPE_BF16, K4J_DTYPE_FP32, d_dtype);
+  K4J_REQUIRE_PTR(a, "a");
+  K4J_REQUIRE_PTR(sa, "aScales");
+  K4J_REQUIRE_PTR(b, "b");
+  K4J_REQUIRE_PTR(sb, "bScales");
+  K4J_REQUIRE_PTR(d, "d");
+  K4J_REQUIRE_ALIGNED(a, 16, "a");
+  K4J_REQUIRE_ALIGNED(sa, 16, "aScales");
+  K4J_REQUIRE_ALIGNED(b, 16, "b");
+  K4J_REQUIRE_ALIGNED(sb, 16, "bScales");
+  K4J_REQUIRE_ALIGNED(d, 16, "d");
+  if (c != 0) K4J_REQUIRE_ALIGNED(c, 16, "c");
+  return K4J_OK;
+}
+
+GemmParams make_params(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d, int d_dtype,
+                       int64_t rows, int64_t n, int64_t k, int64_t groups, k4j_dptr err_flags) {
+  GemmParams p{};
+  p.a = reinterpret_cast<const uint8_t *>(a);
+  p.b = reinterpret_cast<const uint8_t *>(b);
+  p.sa = reinterpret_cast<const float *>(sa);
+  p.sb = reinterpret_cast<const float *>(sb);
+  p.c = reinterpret_cast<const float *>(c);
+  p.d = reinterpret_cast<void *>(d);
+  p.err_flags = reinterpret_cast<uint32_t *>(err_flags);
+  p.m = (int)rows;
+  p.n = (int)n;
+  p.k = (int)k;
+  p.groups = (int)groups;
+  p.sa_ld = (int)align_up(rows, 4);
+  p.d_fp32 = d_dtype == K4J_DTYPE_FP32;
+  return p;
+}
+
+}  // namespace
+
+extern "C" {
+
+K4J_API int k4j_fp8_gemm_dense(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d,
+                               int d_dtype, int64_t m, int64_t n, int64_t k, k4j_stream stream) {
+  int rc = check_common(a, sa, b, sb, c, d, d_dtype, m, "m", n, k, 1);
+  if (rc != K4J_OK) return rc;
+  k4j::DeviceInfo info;
+  if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
+  const GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, m, n, k, 1, 0);
+  return launch<GemmMode::kDense>(info, make_plan(info, m, n, 1), p, 1, (cudaStream_t)stream);
+}
+
+K4J_API int k4j_fp8_gemm_grouped_contiguous(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c,
+                                            k4j_dptr d, int d_dtype, k4j_dptr m_indices, int64_t sum_m,
+                                            int64_t n, int64_t k, int64_t groups, k4j_dptr err_flags,
+                                            k4j_stream stream) {
+  int rc = check_common(a, sa, b, sb, c, d, d_dtype, sum_m, "sumM", n, k, groups);
+  if (rc != K4J_OK) return rc;
+  K4J_REQUIRE_PTR(m_indices, "mIndices");
+  K4J_REQUIRE_ALIGNED(m_indices, 4, "mIndices");
+  if (err_flags != 0) K4J_REQUIRE_ALIGNED(err_flags, 4, "errFlags");
+  k4j::DeviceInfo info;
+  if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
+  GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, sum_m, n, k, groups, err_flags);
+  p.m_indices = reinterpret_cast<const int *>(m_indices);
+  return launch<GemmMode::kContiguous>(info, make_plan(info, sum_m, n, 1), p, 1, (cudaStream_t)stream);
+}
+
+K4J_API int k4j_fp8_gemm_grouped_ends(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d,
+                                      int d_dtype, k4j_dptr group_ends, int64_t sum_m, int64_t n, int64_t k,
+                                      int64_t groups, k4j_dptr err_flags, k4j_stream stream) {
+  int rc = check_common(a, sa, b, sb, c, d, d_dtype, sum_m, "sumM", n, k, groups);
+  if (rc != K4J_OK) return rc;
+  K4J_REQUIRE_PTR(group_ends, "groupEnds");
+  K4J_REQUIRE_ALIGNED(group_ends, 4, "groupEnds");
+  if (err_flags != 0) K4J_REQUIRE_ALIGNED(err_flags, 4, "errFlags");
+  k4j::DeviceInfo info;
+  if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
+  GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, sum_m, n, k, groups, err_flags);
+  p.group_ends = reinterpret_cast<const int *>(group_ends);
+  return launch<GemmMode::kEnds>(info, make_plan(info, sum_m, n, 1), p, 1, (cudaStream_t)stream);
+}
+
+K4J_API int k4j_fp8_gemm_grouped_masked(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d,
+                                        int d_dtype, k4j_dptr masked_m, int64_t groups, int64_t max_m, int64_t n,
+                                        int64_t k, int64_t expected_m, k4j_dptr err_flags, k4j_stream stream) {
+  int rc = check_common(a, sa, b, sb, c, d, d_dtype, max_m, "maxM", n, k, groups);
+  if (rc != K4J_OK) return rc;
+  K4J_REQUIRE_PTR(masked_m, "maskedM");
+  K4J_REQUIRE_ALIGNED(masked_m, 4, "maskedM");
+  K4J_REQUIRE(expected_m >= 0, "expectedM: must be >= 0, got %lld", (long long)expected_m);
+  if (err_flags != 0) K4J_REQUIRE_ALIGNED(err_flags, 4, "errFlags");
+  k4j::DeviceInfo info;
+  if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
+  GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, max_m, n, k, groups, err_flags);
+  p.masked_m = reinterpret_cast<const int *>(masked_m);
+  const int64_t hint = expected_m > 0 ? (expected_m < max_m ? expected_m : max_m) : max_m;
+  return launch<GemmMode::kMasked>(info, make_plan(info, hint, n, groups), p, groups, (cudaStream_t)stream);
+}
+
+}  // extern "C"

@@ -1,0 +1,275 @@
+package io.kernels4j.ops.gemm;
+
+import io.kernels4j.bindings.GemmNative;
+import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.ops.Checks;
+import io.kernels4j.ops.DType;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Status;
+import io.kernels4j.ops.Stream;
+
+/**
+ * FP8 e4m3 GEMM with fine-grained block scaling (DeepGEMM semantics, SPEC.md section 2), in three
+ * forms: {@link #dense}, grouped contiguous ({@link #groupedContiguous}, {@link #groupedEnds}) and
+ * grouped masked ({@link #groupedMasked}).
+ *
+ * <p>Every form computes, per output element,
+ * <pre>
+ *   D[m, n] = C[m, n] + sum over k-blocks kb of (sa[m, kb] * sb[n/128, kb]) * (sum over k in kb of A[m, k] * B[n, k])
+ * </pre>
+ * with each 128-wide partial sum accumulated in FP32 and promoted into the FP32 result once per
+ * k-block. {@code C} is optional (FP32, same shape as {@code D}, may be null); {@code D} is BF16
+ * (rounded to nearest even once) or FP32.
+ *
+ * <p>Layouts ({@code KB = ceil(K/128)}, {@code NB = ceil(N/128)}, all row-major):
+ * <ul>
+ *   <li>{@code a}: FP8_E4M3 {@code [M, K]} ("NT": K contiguous); {@code aScales}: FP32
+ *       {@code [KB, alignUp(M, 4)]}, MN-major: the scale of row m and k-block kb at
+ *       {@code kb * alignUp(M, 4) + m} (as written by {@link Fp8Quantize#perTokenGroup}).</li>
+ *   <li>{@code b}: FP8_E4M3 {@code [N, K]} (grouped: {@code [G, N, K]}); {@code bScales}: FP32
+ *       {@code [NB, KB]} (grouped: {@code [G, NB, KB]}), as written by {@link Fp8Quantize#perBlock}.</li>
+ * </ul>
+ *
+ * <p>Checked on the host before anything is launched ({@link IllegalArgumentException} naming the
+ * argument, what was expected and what was given): dtypes, exact shapes of every tensor (so an
+ * output that is too small is rejected), {@code M >= 1}, {@code N % 8 == 0}, {@code K % 16 == 0},
+ * 16-byte alignment of every tensor (4 bytes for the INT32 index arrays), all tensors on the
+ * stream's device. Not checkable on the host, and handled on the device: the contents of
+ * {@code mIndices}, {@code groupEnds} and {@code maskedM} (bad values are skipped or clamped and
+ * raise a bit of the stream's device error word, see {@link Stream#checkDeviceErrors()}).
+ *
+ * <p>Calls are asynchronous on the given stream: no host synchronisation and no device allocation;
+ * they can be captured in a CUDA graph. The host-side checks copy the tensors' shapes (a few small
+ * Java arrays per call).
+ */
+public final class Fp8Gemm {
+    /** Scale block edge along K (and N for weights). */
+    public static final int BLOCK = 128;
+    /** Required alignment of every tensor's device address, in bytes. */
+    public static final int ALIGN_BYTES = 16;
+
+    private Fp8Gemm() {}
+
+    /** Sizes of a validated call. {@code m} is M (dense), sumM (contiguous/ends) or maxM (masked). */
+    record Problem(long m, long n, long k, long groups) {}
+
+    /**
+     * Dense NT GEMM: {@code d[M, N] = c + a[M, K] * b[N, K]^T} with block scales.
+     *
+     * @param a       FP8_E4M3 {@code [M, K]}, {@code M >= 1}, {@code K % 16 == 0}
+     * @param aScales FP32 {@code [ceil(K/128), alignUp(M, 4)]} (MN-major)
+     * @param b       FP8_E4M3 {@code [N, K]}, {@code N % 8 == 0}
+     * @param bScales FP32 {@code [ceil(N/128), ceil(K/128)]}
+     * @param c       FP32 {@code [M, N]} added to the product, or null
+     * @param d       BF16 or FP32 {@code [M, N]}, written
+     */
+    public static void dense(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
+                             DeviceTensor d, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        Problem p = validateDense(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
+                TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"));
+        Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(a.address(), aScales.address(), b.address(),
+                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), p.m(), p.n(), p.k(),
+                    stream.handle());
+        } catch (Throwable t) {
+            throw Kernels4jNative.rethrow(t);
+        }
+        Status.check(rc, "Fp8Gemm.dense");
+        stream.afterOp("Fp8Gemm.dense");
+    }
+
+    /**
+     * Grouped contiguous GEMM (MoE prefill): row r of {@code a} is multiplied by expert
+     * {@code mIndices[r]}'s weights. Rows with {@code mIndices[r] == -1} are padding: not computed,
+     * their rows of {@code d} left as they are. Expert segments are expected contiguous and aligned
+     * to 128 rows (DeepGEMM's layout, one pass per tile); other arrangements are still computed
+     * correctly, more slowly. An id outside {@code [-1, G)} is skipped like padding and raises
+     * {@code K4J_DEVERR_INDEX_OUT_OF_RANGE} in the stream's device error word.
+     *
+     * @param a        FP8_E4M3 {@code [sumM, K]}
+     * @param aScales  FP32 {@code [ceil(K/128), alignUp(sumM, 4)]}
+     * @param b        FP8_E4M3 {@code [G, N, K]}
+     * @param bScales  FP32 {@code [G, ceil(N/128), ceil(K/128)]}
+     * @param c        FP32 {@code [sumM, N]} or null
+     * @param d        BF16 or FP32 {@code [sumM, N]}
+     * @param mIndices INT32 {@code [sumM]} on the device
+     */
+    public static void groupedContiguous(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
+                                         DeviceTensor c, DeviceTensor d, DeviceTensor mIndices, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        Problem p = validateContiguous(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
+                TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
+                TensorArg.of(mIndices, "mIndices"), "mIndices");
+        Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d, mIndices);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_contiguous.invokeExact(a.address(), aScales.address(), b.address(),
+                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), mIndices.address(),
+                    p.m(), p.n(), p.k(), p.groups(), stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable t) {
+            throw Kernels4jNative.rethrow(t);
+        }
+        Status.check(rc, "Fp8Gemm.groupedContiguous");
+        stream.afterOp("Fp8Gemm.groupedContiguous");
+    }
+
+    /**
+     * Grouped contiguous GEMM without padding: group g owns rows
+     * {@code [groupEnds[g-1], groupEnds[g])} of {@code a} and {@code d} ({@code groupEnds[-1] = 0};
+     * inclusive prefix sums of the group sizes, no alignment, empty groups allowed). Rows at or past
+     * {@code groupEnds[G-1]} are not computed. Ends outside {@code [0, sumM]} or decreasing raise
+     * {@code K4J_DEVERR_LENGTH_OUT_OF_RANGE} and are clamped (to {@code [0, sumM]}, then to their
+     * running maximum). Same shapes as {@link #groupedContiguous}, with {@code groupEnds} INT32
+     * {@code [G]} on the device in place of {@code mIndices}.
+     */
+    public static void groupedEnds(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
+                                   DeviceTensor c, DeviceTensor d, DeviceTensor groupEnds, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        Problem p = validateContiguous(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
+                TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
+                TensorArg.of(groupEnds, "groupEnds"), "groupEnds");
+        Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d, groupEnds);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_ends.invokeExact(a.address(), aScales.address(), b.address(),
+                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), groupEnds.address(),
+                    p.m(), p.n(), p.k(), p.groups(), stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable t) {
+            throw Kernels4jNative.rethrow(t);
+        }
+        Status.check(rc, "Fp8Gemm.groupedEnds");
+        stream.afterOp("Fp8Gemm.groupedEnds");
+    }
+
+    /**
+     * Grouped masked GEMM (MoE decode, CUDA-graph friendly): for each group g, rows
+     * {@code [0, maskedM[g])} of {@code a[g]} times {@code b[g]} into {@code d[g]}; rows at or past
+     * {@code maskedM[g]} of {@code d[g]} are left untouched. {@code maskedM} values outside
+     * {@code [0, maxM]} are clamped and raise {@code K4J_DEVERR_LENGTH_OUT_OF_RANGE}.
+     *
+     * @param a         FP8_E4M3 {@code [G, maxM, K]}
+     * @param aScales   FP32 {@code [G, ceil(K/128), alignUp(maxM, 4)]} (MN-major per group)
+     * @param b         FP8_E4M3 {@code [G, N, K]}
+     * @param bScales   FP32 {@code [G, ceil(N/128), ceil(K/128)]}
+     * @param c         FP32 {@code [G, maxM, N]} or null
+     * @param d         BF16 or FP32 {@code [G, maxM, N]}
+     * @param maskedM   INT32 {@code [G]} on the device
+     * @param expectedM host hint of the typical {@code maskedM} (tile choice only), {@code 0} = unknown
+     */
+    public static void groupedMasked(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
+                                     DeviceTensor c, DeviceTensor d, DeviceTensor maskedM, int expectedM, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        Problem p = validateMasked(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
+                TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
+                TensorArg.of(maskedM, "maskedM"), expectedM);
+        Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d, maskedM);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_masked.invokeExact(a.address(), aScales.address(), b.address(),
+                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), maskedM.address(),
+                    p.groups(), p.m(), p.n(), p.k(), (long) expectedM, stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable t) {
+            throw Kernels4jNative.rethrow(t);
+        }
+        Status.check(rc, "Fp8Gemm.groupedMasked");
+        stream.afterOp("Fp8Gemm.groupedMasked");
+    }
+
+    // ---- host-side validation (pure Java, no GPU needed) ----
+
+    static long ceilDiv(long v, long d) {
+        return (v + d - 1) / d;
+    }
+
+    static long alignUp(long v, long a) {
+        return ceilDiv(v, a) * a;
+    }
+
+    private static void checkK(long k) {
+        if (k < 16 || k % 16 != 0 || k > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("k: K must be a positive multiple of 16 below 2^31, got " + k);
+    }
+
+    private static void checkN(long n, String name) {
+        if (n < 8 || n % 8 != 0 || n > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(name + ": N must be a positive multiple of 8 below 2^31, got " + n);
+    }
+
+    private static void checkRows(long m, String what, String name) {
+        if (m < 1 || m > Integer.MAX_VALUE - 4)
+            throw new IllegalArgumentException(name + ": " + what + " must be in [1, 2^31 - 4], got " + m);
+    }
+
+    private static void checkOutputs(TensorArg c, TensorArg d, long... shape) {
+        TensorArg.required(d, "d").requireShapeOneOf(new DType[] {DType.BF16, DType.FP32}, shape).requireAligned(ALIGN_BYTES);
+        if (c != null) c.requireShape(DType.FP32, shape).requireAligned(ALIGN_BYTES);
+    }
+
+    /** Checks of {@link #dense}; returns (M, N, K, 1). */
+    static Problem validateDense(TensorArg a, TensorArg aScales, TensorArg b, TensorArg bScales, TensorArg c, TensorArg d) {
+        TensorArg.required(a, "a").requireRank(2, DType.FP8_E4M3).requireAligned(ALIGN_BYTES);
+        long m = a.dim(0), k = a.dim(1);
+        checkRows(m, "M (a.shape[0])", "a");
+        checkK(k);
+        TensorArg.required(b, "b").requireShape(DType.FP8_E4M3, -1, k).requireAligned(ALIGN_BYTES);
+        long n = b.dim(0);
+        checkN(n, "b");
+        long kb = ceilDiv(k, BLOCK);
+        TensorArg.required(aScales, "aScales").requireShape(DType.FP32, kb, alignUp(m, 4)).requireAligned(ALIGN_BYTES);
+        TensorArg.required(bScales, "bScales").requireShape(DType.FP32, ceilDiv(n, BLOCK), kb).requireAligned(ALIGN_BYTES);
+        checkOutputs(c, d, m, n);
+        return new Problem(m, n, k, 1);
+    }
+
+    /** Checks of {@link #groupedContiguous} and {@link #groupedEnds}; returns (sumM, N, K, G). */
+    static Problem validateContiguous(TensorArg a, TensorArg aScales, TensorArg b, TensorArg bScales, TensorArg c,
+                                      TensorArg d, TensorArg index, String indexName) {
+        TensorArg.required(a, "a").requireRank(2, DType.FP8_E4M3).requireAligned(ALIGN_BYTES);
+        long m = a.dim(0), k = a.dim(1);
+        checkRows(m, "sumM (a.shape[0])", "a");
+        checkK(k);
+        TensorArg.required(b, "b").requireShape(DType.FP8_E4M3, -1, -1, k).requireAligned(ALIGN_BYTES);
+        long groups = b.dim(0), n = b.dim(1);
+        if (groups < 1 || groups > 65535)
+            throw new IllegalArgumentException("b: number of groups G (b.shape[0]) must be in [1, 65535], got " + groups);
+        checkN(n, "b");
+        long kb = ceilDiv(k, BLOCK);
+        TensorArg.required(aScales, "aScales").requireShape(DType.FP32, kb, alignUp(m, 4)).requireAligned(ALIGN_BYTES);
+        TensorArg.required(bScales, "bScales").requireShape(DType.FP32, groups, ceilDiv(n, BLOCK), kb)
+                .requireAligned(ALIGN_BYTES);
+        checkOutputs(c, d, m, n);
+        long indexLen = indexName.equals("mIndices") ? m : groups;
+        TensorArg.required(index, indexName).requireShape(DType.INT32, indexLen).requireAligned(4);
+        return new Problem(m, n, k, groups);
+    }
+
+    /** Checks of {@link #groupedMasked}; returns (maxM, N, K, G). */
+    static Problem validateMasked(TensorArg a, TensorArg aScales, TensorArg b, TensorArg bScales, TensorArg c, TensorArg d,
+                                  TensorArg maskedM, int expectedM) {
+        TensorArg.required(a, "a").requireRank(3, DType.FP8_E4M3).requireAligned(ALIGN_BYTES);
+        long groups = a.dim(0), maxM = a.dim(1), k = a.dim(2);
+        if (groups < 1 || groups > 65535)
+            throw new IllegalArgumentException("a: number of groups G (a.shape[0]) must be in [1, 65535], got " + groups);
+        checkRows(maxM, "maxM (a.shape[1])", "a");
+        checkK(k);
+        TensorArg.required(b, "b").requireShape(DType.FP8_E4M3, groups, -1, k).requireAligned(ALIGN_BYTES);
+        long n = b.dim(1);
+        checkN(n, "b");
+        long kb = ceilDiv(k, BLOCK);
+        TensorArg.required(aScales, "aScales").requireShape(DType.FP32, groups, kb, alignUp(maxM, 4))
+                .requireAligned(ALIGN_BYTES);
+        TensorArg.required(bScales, "bScales").requireShape(DType.FP32, groups, ceilDiv(n, BLOCK), kb)
+                .requireAligned(ALIGN_BYTES);
+        checkOutputs(c, d, groups, maxM, n);
+        TensorArg.required(maskedM, "maskedM").requireShape(DType.INT32, groups).requireAligned(4);
+        if (expectedM < 0) throw new IllegalArgumentException("expectedM: must be >= 0 (0 = unknown), got " + expectedM);
+        return new Problem(maxM, n, k, groups);
+    }
+}

@@ -1,0 +1,91 @@
+package io.kernels4j.ops.gemm;
+
+import io.kernels4j.bindings.GemmNative;
+import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.ops.Checks;
+import io.kernels4j.ops.DType;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Status;
+import io.kernels4j.ops.Stream;
+
+/**
+ * FP8 e4m3 quantisation into the layouts {@link Fp8Gemm} consumes (SPEC.md section 1), bit for bit
+ * equal to the Java reference quantiser: per group, {@code amax = max|x|} clamped below at
+ * {@code 1e-4}, {@code scale = amax / 448} (IEEE FP32 division), {@code q = e4m3(x / scale)}
+ * (IEEE FP32 division, round to nearest even, saturating to +-448). With {@code pow2}, the scale is
+ * the smallest power of two {@code >= amax / 448} (UE8M0 style). NaN inputs are not supported (the
+ * amax skips them).
+ *
+ * <p>Inputs are BF16 or FP32; every tensor must be 16-byte aligned and on the stream's device.
+ * Asynchronous on the stream, no host sync, no device allocation.
+ */
+public final class Fp8Quantize {
+    private Fp8Quantize() {}
+
+    /**
+     * 1x128 per-token groups (activations): {@code x[M, K]} to {@code q[M, K]} and MN-major scales
+     * {@code [ceil(K/128), alignUp(M, 4)]} (scale of row m, k-block kb at {@code kb * alignUp(M, 4) + m};
+     * the padding entries are written 0). The last group of a row may be shorter than 128.
+     *
+     * @param x      BF16 or FP32 {@code [M, K]}
+     * @param q      FP8_E4M3 {@code [M, K]}, written
+     * @param scales FP32 {@code [ceil(K/128), alignUp(M, 4)]}, written
+     */
+    public static void perTokenGroup(DeviceTensor x, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        long[] mk = validate(TensorArg.of(x, "x"), TensorArg.of(q, "q"), TensorArg.of(scales, "scales"), true);
+        Checks.requireSameDevice(stream, x, q, scales);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) GemmNative.k4j_fp8_quant_1x128.invokeExact(x.address(), x.dtype().code(), q.address(),
+                    scales.address(), mk[0], mk[1], pow2 ? 1 : 0, stream.handle());
+        } catch (Throwable t) {
+            throw Kernels4jNative.rethrow(t);
+        }
+        Status.check(rc, "Fp8Quantize.perTokenGroup");
+        stream.afterOp("Fp8Quantize.perTokenGroup");
+    }
+
+    /**
+     * 128x128 blocks (weights): {@code w[N, K]} to {@code q[N, K]} and scales
+     * {@code [ceil(N/128), ceil(K/128)]}. Edge blocks may be short.
+     *
+     * @param w      BF16 or FP32 {@code [N, K]}
+     * @param q      FP8_E4M3 {@code [N, K]}, written
+     * @param scales FP32 {@code [ceil(N/128), ceil(K/128)]}, written
+     */
+    public static void perBlock(DeviceTensor w, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        long[] nk = validate(TensorArg.of(w, "w"), TensorArg.of(q, "q"), TensorArg.of(scales, "scales"), false);
+        Checks.requireSameDevice(stream, w, q, scales);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) GemmNative.k4j_fp8_quant_128x128.invokeExact(w.address(), w.dtype().code(), q.address(),
+                    scales.address(), nk[0], nk[1], pow2 ? 1 : 0, stream.handle());
+        } catch (Throwable t) {
+            throw Kernels4jNative.rethrow(t);
+        }
+        Status.check(rc, "Fp8Quantize.perBlock");
+        stream.afterOp("Fp8Quantize.perBlock");
+    }
+
+    /** Host checks of both quantisers; returns {rows, K}. */
+    static long[] validate(TensorArg x, TensorArg q, TensorArg scales, boolean perToken) {
+        String xName = perToken ? "x" : "w";
+        TensorArg.required(x, xName).requireRank(2, DType.BF16, DType.FP32).requireAligned(Fp8Gemm.ALIGN_BYTES);
+        long rows = x.dim(0), k = x.dim(1);
+        if (rows < 1 || rows > Integer.MAX_VALUE - 4)
+            throw new IllegalArgumentException(xName + ": rows must be in [1, 2^31 - 4], got " + rows);
+        if (k < 1 || k > Integer.MAX_VALUE) throw new IllegalArgumentException(xName + ": K must be in [1, 2^31), got " + k);
+        TensorArg.required(q, "q").requireShape(DType.FP8_E4M3, rows, k).requireAligned(Fp8Gemm.ALIGN_BYTES);
+        long kb = Fp8Gemm.ceilDiv(k, Fp8Gemm.BLOCK);
+        if (perToken)
+            TensorArg.required(scales, "scales").requireShape(DType.FP32, kb, Fp8Gemm.alignUp(rows, 4));
+        else
+            TensorArg.required(scales, "scales").requireShape(DType.FP32, Fp8Gemm.ceilDiv(rows, Fp8Gemm.BLOCK), kb);
+        scales.requireAligned(Fp8Gemm.ALIGN_BYTES);
+        return new long[] {rows, k};
+    }
+}

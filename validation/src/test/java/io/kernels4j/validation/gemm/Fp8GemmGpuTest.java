@@ -1,0 +1,16 @@
+package io.kernels4j.validation.gemm;
+
+import io.kernels4j.ops.testing.RequiresGpu;
+import io.kernels4j.validation.testing.CheckSuiteTests;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/** The FP8 GEMM and quantiser checks ({@link Fp8GemmChecks}) on the GPU. */
+@RequiresGpu
+class Fp8GemmGpuTest {
+    @TestFactory
+    Stream<DynamicTest> fp8Gemm() {
+        return CheckSuiteTests.dynamicTests(new Fp8GemmChecks());
+    }
+}
