@@ -4,6 +4,7 @@ import static io.kernels4j.bindings.cuda.CudaRuntime.cudaEventRecord;
 import static io.kernels4j.bindings.cuda.CudaRuntime.cudaMemsetAsync;
 import static io.kernels4j.bindings.cuda.CudaRuntime.cudaStreamQuery;
 
+import io.kernels4j.bindings.GemmNative;
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.ops.Cuda;
 import io.kernels4j.ops.DType;
@@ -11,6 +12,7 @@ import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Event;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.gemm.Fp8Gemm;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -46,6 +48,9 @@ public class GpuOverheadBench {
     MemorySegment eventHandle;
     long oneAddress;
     int calls;
+    // A small dense FP8 GEMM (M=16, N=128, K=128): the full op path of a real kernel.
+    static final int GM = 16, GN = 128, GK = 128;
+    DeviceTensor ga, gsa, gb, gsb, gd;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -58,12 +63,23 @@ public class GpuOverheadBench {
         streamHandle = stream.handle();
         eventHandle = event.handle();
         oneAddress = one.address();
+        ga = DeviceTensor.allocate(d, DType.FP8_E4M3, GM, GK);
+        gsa = DeviceTensor.allocate(d, DType.FP32, GK / 128, GM);
+        gb = DeviceTensor.allocate(d, DType.FP8_E4M3, GN, GK);
+        gsb = DeviceTensor.allocate(d, DType.FP32, GN / 128, GK / 128);
+        gd = DeviceTensor.allocate(d, DType.BF16, GM, GN);
+        ga.fill(0x38, stream); // e4m3 1.0 (host cost only, but never zeros)
+        gb.fill(0xB8, stream); // e4m3 -1.0
+        gsa.fill(Float.floatToRawIntBits(0.5f), stream);
+        gsb.fill(Float.floatToRawIntBits(0.25f), stream);
+        stream.synchronize();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         if (stream != null) stream.synchronize();
         if (event != null) event.close();
+        for (DeviceTensor t : new DeviceTensor[] {ga, gsa, gb, gsb, gd}) if (t != null) t.close();
         if (one != null) one.close();
         if (stream != null) stream.close();
     }
@@ -83,6 +99,22 @@ public class GpuOverheadBench {
     @Benchmark
     public int rawFillOneElement() throws Throwable {
         int rc = (int) Kernels4jNative.k4j_fill.invokeExact(oneAddress, 1L, 4, 0x3F800000, streamHandle);
+        drain();
+        return rc;
+    }
+
+    /** {@code Fp8Gemm.dense} end to end (M=16, N=128, K=128): Java checks, downcall, native checks, plan, launch. */
+    @Benchmark
+    public void opFp8GemmDenseSmall() {
+        Fp8Gemm.dense(ga, gsa, gb, gsb, null, gd, stream);
+        drain();
+    }
+
+    /** The same GEMM through the raw {@code k4j_fp8_gemm_dense} downcall (no Java-side checks). */
+    @Benchmark
+    public int rawFp8GemmDenseSmall() throws Throwable {
+        int rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(ga.address(), gsa.address(), gb.address(), gsb.address(),
+                0L, gd.address(), DType.BF16.code(), (long) GM, (long) GN, (long) GK, streamHandle);
         drain();
         return rc;
     }
