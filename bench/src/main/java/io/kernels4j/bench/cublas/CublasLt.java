@@ -213,7 +213,12 @@ public final class CublasLt implements AutoCloseable {
 
     /** "cuBLASLt 13.0.0 (libcublasLt.so.13)". */
     public String describe() {
-        return "cuBLASLt " + version / 10000 + "." + (version % 10000) / 100 + "." + version % 100 + " (" + loadedFrom + ")";
+        return name() + " (" + loadedFrom + ")";
+    }
+
+    /** "cuBLASLt 13.0.0": the peer's name in report columns and legends. */
+    public String name() {
+        return "cuBLASLt " + version / 10000 + "." + (version % 10000) / 100 + "." + version % 100;
     }
 
     MemorySegment handle() {

@@ -40,7 +40,7 @@ public final class GemmPeers {
         Optional<CublasLtPeer> peer = CublasLtPeer.shared();
         if (peer.isEmpty()) return PeerColumns.skipped("cuBLASLt", "cuBLASLt not found");
         CublasLtPeer p = peer.get();
-        String name = p.library().describe();
+        String name = p.library().name();
         long m = a.get(0).dim(0), k = a.get(0).dim(1), n = b.get(0).dim(0);
         Map<String, Object> out = new LinkedHashMap<>();
         try (Scope scope = Scope.open(ctx.device())) {
@@ -54,6 +54,7 @@ public final class GemmPeers {
             ctx.stream().synchronize();
             double diff = diff(toDoubles(theirD), toDoubles(ourD));
             out.putAll(PeerColumns.of(name, ours, theirs, diff));
+            out.put("peerLibrary", p.library().loadedFrom());
         } catch (RuntimeException e) {
             out.putAll(PeerColumns.skipped(name, oneLine(e)));
         }

@@ -127,7 +127,8 @@ public final class Plots {
 
         if (bw > 0) { // the memory roof: intensity x measured copy bandwidth, up to the highest peak
             double xEnd = topPeak > 0 ? Math.min(x1, topPeak / bw) : x1;
-            line(chart, String.format(Locale.ROOT, "memory roof: measured D2D copy, %.0f GB/s", bw / 1e9),
+            line(chart, String.format(Locale.ROOT, "memory roof: measured D2D copy, %.0f GB/s%s", bw / 1e9,
+                            ds == null ? " (no datasheet peaks for this device)" : ""),
                     new double[] {x0, xEnd}, new double[] {x0 * bw / 1e12, xEnd * bw / 1e12}, COPY, false);
         }
         if (fp8 > 0) line(chart, String.format(Locale.ROOT, "FP8 peak %.0f TFLOP/s (datasheet, dense)", fp8 / 1e12),
