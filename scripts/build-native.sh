@@ -24,8 +24,9 @@ fi
 
 mkdir -p "$build" "$out"
 log="$build/build.log"
+# Always state the targets: CMake caches K4J_GENCODES, so a narrowed build must not stick.
 extra=()
-[ -n "${K4J_GENCODES:-}" ] && extra+=("-DK4J_GENCODES=${K4J_GENCODES}")
+if [ -n "${K4J_GENCODES:-}" ]; then extra+=("-DK4J_GENCODES=${K4J_GENCODES}"); else extra+=("-UK4J_GENCODES"); fi
 jobs="${K4J_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 {
   cmake -S "$root" -B "$build" -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_BUILD_TYPE=Release "${extra[@]}"
@@ -33,6 +34,13 @@ jobs="${K4J_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 } >"$log" 2>&1 || { tail -n 60 "$log" >&2; die "build failed; full log: $log"; }
 
 cp "$build/libkernels4j.so" "$out/libkernels4j.so"
-# Register/spill report: one line pair per kernel and target, for reading without a GPU.
-grep -E "ptxas info|bytes stack frame|Compiling entry|warning" "$log" >"$build/../ptxas-report.txt" 2>/dev/null || true
+# Register/spill report of every kernel and target (scripts/nvcc-log.sh keeps one log per object).
+report="$build/../ptxas-report.txt"
+{
+  echo "# ptxas register/spill report, $(date -u +%Y-%m-%dT%H:%M:%SZ); targets: ${K4J_GENCODES:-default}"
+  find "$build" -name '*.ptxas.log' | sort | while read -r f; do
+    echo "## $(basename "${f%.o.ptxas.log}")"
+    grep -E "ptxas info|bytes stack frame|warning" "$f" || true
+  done
+} >"$report"
 echo "kernels4j native build: $out/libkernels4j.so ($(du -h "$out/libkernels4j.so" | cut -f1)), register report: $(cd "$build/.." && pwd)/ptxas-report.txt"

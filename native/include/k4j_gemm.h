@@ -12,9 +12,13 @@
  *  - D[m, n] = C[m, n] + sum_kb (sa[m, kb] * sb[n/128, kb]) * (sum_{k in kb} A[m, k] * B[n, k]),
  *      each 128-wide partial sum accumulated in FP32 and promoted into the FP32 result once per kb.
  * Requirements checked on the host: M >= 1 (grouped: sum_m >= 1 / max_m >= 1), N >= 8 and
- * N % 8 == 0, K >= 16 and K % 16 == 0, all sizes < 2^31 with M*K, N*K, M*N < 2^62; every tensor
+ * N % 8 == 0, K >= 16 and K % 16 == 0, M (sum_m, max_m) <= 2^31 - 4, N, K < 2^31, with M*K, N*K, M*N < 2^62; every tensor
  * pointer (A, B, scales, C, D) 16-byte aligned; index arrays 4-byte aligned; d_dtype BF16 or FP32.
  * Pointers and array sizes themselves cannot be checked: the caller provides the sizes above.
+ * Kernels: one portable tensor-core family (mma.sync; FP8 MMAs on sm_89/sm_90, e4m3 converted
+ * exactly to f16 for 16-bit MMAs on sm_80, where an e4m3 NaN code in A or B reads as +-480 instead
+ * of propagating; the quantisers never produce NaN codes from finite inputs). Deterministic: no
+ * atomics in the result. The tile shape is chosen per call from the problem size.
  */
 #ifndef K4J_GEMM_H
 #define K4J_GEMM_H

@@ -74,7 +74,8 @@ int64_t align_up(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 // Checks shared by every form. `rows` is M (dense), sum_m or max_m.
 int check_common(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d, int d_dtype,
                  int64_t rows, const char *rows_name, int64_t n, int64_t k, int64_t groups) {
-  K4J_REQUIRE(rows >= 1 && rows <= INT_MAX, "%s: must be in [1, 2^31), got %lld", rows_name, (long long)rows);
+  // alignUp(rows, 4) (the scale stride) must fit an int too.
+  K4J_REQUIRE(rows >= 1 && rows <= INT_MAX - 3, "%s: must be in [1, 2^31 - 4], got %lld", rows_name, (long long)rows);
   K4J_REQUIRE(n >= 8 && n <= INT_MAX && n % 8 == 0, "n: must be a positive multiple of 8 below 2^31, got %lld",
               (long long)n);
   K4J_REQUIRE(k >= 16 && k <= INT_MAX && k % 16 == 0,

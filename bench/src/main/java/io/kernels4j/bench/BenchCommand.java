@@ -2,6 +2,7 @@ package io.kernels4j.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kernels4j.bench.report.PlotSupport;
 import io.kernels4j.bench.report.ReportWriter;
 import io.kernels4j.bench.report.RunInfo;
 import io.kernels4j.ops.Cuda;
@@ -56,6 +57,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--list", description = "List the cases and exit (needs no GPU).")
     boolean list;
 
+    @Option(names = "--cublaslt", paramLabel = "PATH",
+            description = "libcublasLt.so (or its folder) for the GEMM peer columns (default: search, see bench/NOTES.md).")
+    Path cublasLt;
+
     @Override
     public Integer call() throws Exception {
         CommandLine cmd = spec.commandLine();
@@ -87,6 +92,7 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("kernels4j bench: no benchmark cases registered" + (p == null ? "" : " match --filter " + filter));
             return 2;
         }
+        if (cublasLt != null) System.setProperty(io.kernels4j.bench.cublas.CublasLt.PROPERTY, cublasLt.toString());
         if (runs < 30) System.out.println("note: --runs " + runs + " is below the 30 runs SPEC.md asks of reported numbers");
         Device device = Device.get(deviceOrdinal);
         RunInfo info = RunInfo.collect(device);
@@ -101,7 +107,13 @@ final class BenchCommand implements Callable<Integer> {
         List<BenchResult> results = new ArrayList<>();
         List<String> resultFamilies = new ArrayList<>();
         int failed = 0;
+        Ceilings ceilings;
         try (Stream stream = Stream.create(device); KernelTimer timer = new KernelTimer(device, stream, options)) {
+            ceilings = Ceilings.measure(device, stream, timer);
+            System.out.printf(Locale.ROOT, "ceilings: D2D copy %.0f GB/s (measured)%s%n", ceilings.copyBytesPerSec() / 1e9,
+                    ceilings.datasheet().map(d -> String.format(Locale.ROOT, ", FP8 %.0f / BF16 %.0f TFLOP/s (datasheet, %s)",
+                            d.fp8Flops() / 1e12, d.bf16Flops() / 1e12, d.product())).orElse(", no datasheet peaks for this device"));
+            ReportWriter.put(json, "ceilings", ceilings.toMap());
             BenchContext ctx = new BenchContext(device, stream, timer, options, seed);
             for (int i = 0; i < cases.size(); i++) {
                 BenchCase c = cases.get(i);
@@ -138,8 +150,15 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
+        String base = ReportWriter.baseName("bench", Selection.scope(families), info);
+        Map<String, Path> pngs = PlotSupport.writeAll(out, base, results, resultFamilies, ceilings, info.device() + ", " + info.date());
         String md = markdown(info, results, resultFamilies);
-        List<Path> files = ReportWriter.write(out, ReportWriter.baseName("bench", Selection.scope(families), info), json, md);
+        int firstSection = md.indexOf("\n## ");
+        md = firstSection < 0 ? md + ceilings.markdown()
+                : md.substring(0, firstSection + 1) + ceilings.markdown() + md.substring(firstSection + 1);
+        for (var e : pngs.entrySet())
+            md = md.replace("## " + e.getKey() + "\n\n", "## " + e.getKey() + "\n\n" + PlotSupport.markdownImage(e.getKey(), e.getValue()) + "\n\n");
+        List<Path> files = ReportWriter.write(out, base, json, md);
         System.out.println("bench: " + results.size() + " done, " + failed + " failed; report: " + files.get(0) + ", " + files.get(1));
         return failed == 0 ? 0 : 1;
     }

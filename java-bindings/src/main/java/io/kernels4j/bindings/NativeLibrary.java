@@ -17,7 +17,8 @@ import java.util.List;
  *   <li>the class-path resource {@value #RESOURCE}, extracted to a temporary file;</li>
  *   <li>{@code System.loadLibrary("kernels4j")} ({@code java.library.path}).</li>
  * </ol>
- * A failure names every place tried and why it failed. The library links the CUDA runtime
+ * A failure names every place tried and why it failed; a set but unusable property is also logged
+ * as a warning when a later place succeeds. The library links the CUDA runtime
  * statically and exports its API, so the generated {@code io.kernels4j.bindings.cuda} bindings and
  * the kernels share one runtime; call {@link #load()} before touching those bindings.
  */
@@ -39,6 +40,9 @@ public final class NativeLibrary {
             if (failure != null) throw failure;
             List<String> attempts = new ArrayList<>();
             String from = tryProperty(attempts);
+            if (from == null && System.getProperty(PATH_PROPERTY) != null && !System.getProperty(PATH_PROPERTY).isBlank())
+                System.getLogger("io.kernels4j.bindings").log(System.Logger.Level.WARNING,
+                        "kernels4j: " + attempts.getLast() + "; falling back to the bundled library");
             if (from == null) from = tryResource(attempts);
             if (from == null) from = trySystem(attempts);
             if (from == null) {

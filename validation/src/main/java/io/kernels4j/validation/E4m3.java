@@ -11,7 +11,8 @@ package io.kernels4j.validation;
  * {@code __nv_cvt_float_to_fp8(x, __NV_SATFINITE, __NV_E4M3)} (checked against the host build of
  * that function in libkernels4j by {@code E4m3Test}): round to nearest, ties to even; every finite
  * or infinite magnitude above 448 saturates to +-448; +-0 keep their sign; every NaN, whatever its
- * sign or payload, becomes {@code 0x7F} (CUDA drops the sign of NaN).
+ * sign or payload, becomes {@code 0x7F} (CUDA's host conversion drops the sign of NaN; what a GPU's
+ * {@code cvt} instruction gives for NaN is not checked here, and tests never feed NaN to kernels).
  *
  * <p>{@link #decode(byte)} is exact for every finite code. Both NaN codes decode to the float with
  * raw bits {@code 0x7FFFFFFF}, which is what CUDA's host path

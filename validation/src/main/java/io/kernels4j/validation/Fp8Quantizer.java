@@ -13,6 +13,10 @@ package io.kernels4j.validation;
  * </pre>
  * Dequantised value: {@code float(q) * scale}.
  *
+ * <p>For a GPU quantiser to match bit for bit it must divide the same way: IEEE FP32 division
+ * ({@code x / scale} without {@code --use_fast_math}, not {@code __fdividef} and not
+ * {@code x * (1 / scale)}, which rounds twice), and compute amax and scale exactly as above.
+ *
  * <p>NaN inputs: the amax ignores NaN (as CUDA's {@code fmaxf} does) and the NaN element encodes to
  * the NaN code; an infinite input makes the scale infinite. Neither is a supported input; the
  * behaviour is fixed only so that references are deterministic.
@@ -47,6 +51,11 @@ public final class Fp8Quantizer {
     public static int alignUp(int v, int a) {
         if (v < 0 || a <= 0) throw new IllegalArgumentException("alignUp: expected v >= 0 and a > 0, got v=" + v + ", a=" + a);
         return Math.addExact(v, a - 1) / a * a;
+    }
+
+    /** Index of activation scale {@code (row, kb)} in the MN-major layout for {@code m} rows: {@code kb * alignUp(m, 4) + row}. */
+    public static int mnMajorIndex(int row, int kb, int m) {
+        return kb * alignUp(m, SCALE_ROW_ALIGN) + row;
     }
 
     /** {@code ceil(v / d)} for {@code v >= 0}, {@code d > 0}. */

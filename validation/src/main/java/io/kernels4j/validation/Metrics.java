@@ -91,16 +91,19 @@ public final class Metrics {
         return m;
     }
 
-    /** Largest {@code |out - ref| / max(1, |ref|)} (a mixed absolute/relative error, as SPEC.md's lse gate). */
+    /**
+     * Largest {@code |out - ref| / max(1, |ref|)}, the mixed absolute/relative error of SPEC.md
+     * section 3's lse gate ({@code <= 1e-4}). Equal infinities count as exact (+inf is the lse of a
+     * request with no visible key), unequal ones as +inf; NaN anywhere gives NaN.
+     */
     public static double maxAbsOrRel(double[] ref, float[] out) {
         sameLength(ref.length, out.length);
         double m = 0;
         for (int i = 0; i < ref.length; i++) {
-            double d = Math.abs(out[i] - ref[i]) / Math.max(1, Math.abs(ref[i]));
-            if (Double.isNaN(d) || (Double.isInfinite(ref[i]) && out[i] == ref[i])) {
-                if (Double.isNaN(ref[i]) || Double.isNaN(out[i])) return Double.NaN;
-                d = 0; // inf == inf (e.g. lse of an empty request) is exact
-            }
+            double x = ref[i], y = out[i], d;
+            if (Double.isNaN(x) || Double.isNaN(y)) return Double.NaN;
+            if (Double.isInfinite(x) || Double.isInfinite(y)) d = x == y ? 0 : Double.POSITIVE_INFINITY; // e.g. lse of an empty request
+            else d = Math.abs(y - x) / Math.max(1, Math.abs(x));
             if (d > m) m = d;
         }
         return m;

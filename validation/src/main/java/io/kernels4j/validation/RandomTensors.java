@@ -8,10 +8,14 @@ import java.util.SplittableRandom;
  * sequence is specified); tests take the seed from {@code GpuTestSupport.seed(...)} or
  * {@code CheckContext.seed()} so a failure can be replayed.
  *
- * <p>The float generators never return an all-zero array: arguments that could only give zeros are
- * rejected, and the vanishingly rare all-zero draw is replaced by the next draw of the same stream.
+ * <p>The float generators never return an all-zero array: an all-zero draw (vanishingly rare for
+ * sensible arguments) is replaced by the next draw of the same stream, and arguments that keep
+ * giving zeros (a spread that underflows FP32) are rejected with {@link IllegalArgumentException}.
  */
 public final class RandomTensors {
+    /** Redraws of an all-zero result before the arguments are declared unusable. */
+    private static final int MAX_DRAWS = 16;
+
     private RandomTensors() {}
 
     private static void checkN(int n) {
@@ -29,7 +33,9 @@ public final class RandomTensors {
         if (!(std > 0) || Double.isInfinite(std)) throw new IllegalArgumentException("std: must be finite and > 0, got " + std);
         SplittableRandom r = new SplittableRandom(seed);
         float[] x = new float[n];
+        int draws = 0;
         do {
+            if (draws++ == MAX_DRAWS) throw new IllegalArgumentException("std: " + std + " gives only zeros in FP32");
             for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * std);
         } while (allZero(x));
         return x;
@@ -44,7 +50,9 @@ public final class RandomTensors {
             throw new IllegalArgumentException("lo, hi: [" + lo + ", " + hi + ") holds only zeros in FP32");
         SplittableRandom r = new SplittableRandom(seed);
         float[] x = new float[n];
+        int draws = 0;
         do {
+            if (draws++ == MAX_DRAWS) throw new IllegalArgumentException("lo, hi: [" + lo + ", " + hi + ") gives only zeros in FP32");
             for (int i = 0; i < n; i++) {
                 float v = (float) r.nextDouble(lo, hi);
                 x[i] = v < hi ? v : Math.nextDown((float) hi); // FP32 rounding may reach hi

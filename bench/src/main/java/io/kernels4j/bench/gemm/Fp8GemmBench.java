@@ -5,7 +5,10 @@ import io.kernels4j.bench.BenchContext;
 import io.kernels4j.bench.BenchOptions;
 import io.kernels4j.bench.BenchResult;
 import io.kernels4j.bench.BenchSuite;
+import io.kernels4j.bench.DatasheetPeaks;
+import io.kernels4j.bench.KernelTimer;
 import io.kernels4j.bench.Timing;
+import io.kernels4j.bench.cublas.GemmPeers;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
@@ -26,12 +29,15 @@ import java.util.Map;
  * <p>Inputs are fresh normal random values (FP32 from the run's seed), quantised on the GPU by
  * {@link Fp8Quantize} before timing. FLOPs = 2 * M * N * K with M the real rows; bytes = A + B +
  * scales + D, with A and D counted for the real rows only. The fraction of the FP8 dense peak uses
- * the H100 SXM datasheet figure (1979 TFLOPS, labelled as such, only on sm_90 devices); the
- * bandwidth fraction uses the theoretical DRAM bandwidth from the memory clock and bus width.
+ * the device's datasheet figure ({@link DatasheetPeaks}, labelled as such; absent for unknown
+ * devices); the bandwidth fraction uses the theoretical DRAM bandwidth from the memory clock and bus
+ * width.
+ *
+ * <p>Dense cases whose inputs fit in L2 rotate over copies of them ({@link KernelTimer#rotationSets}),
+ * and carry cuBLASLt's FP8 block-scaled and BF16 GEMMs on the same shapes as peer columns
+ * ({@link GemmPeers}: times, ratios, and the agreement of cuBLASLt's FP8 output with ours).
  */
 public final class Fp8GemmBench implements BenchSuite {
-    /** H100 SXM datasheet, FP8 dense tensor throughput (TFLOPS). */
-    static final double H100_SXM_FP8_DENSE_TFLOPS = 1979;
 
     static final int[] DENSE_M = {64, 128, 4096};
     static final int[][] DENSE_NK = {{2112, 7168}, {24576, 1536}, {32768, 512}, {7168, 16384}, {4096, 7168}, {7168, 2048}};
@@ -106,10 +112,31 @@ public final class Fp8GemmBench implements BenchSuite {
                 }
                 DeviceTensor d = masked ? alloc(owned, ctx, DType.BF16, groups, MASKED_MAX_M, n) : alloc(owned, ctx, DType.BF16, aRows, n);
                 Runnable launch;
+                int sets = 1;
+                java.util.function.IntConsumer rotating = null;
+                DeviceTensor[] as = null, sas = null, bs = null, sbs = null;
                 switch (form) {
                     case "dense" -> {
-                        DeviceTensor b2 = b.reshape(n, k), sb2 = sb.reshape(nb, kb);
-                        launch = () -> Fp8Gemm.dense(a, sa, b2, sb2, null, d, s);
+                        // Rotation: copies of the inputs at other addresses when one set fits in L2.
+                        long setBytes = (long) aRows * k + (long) n * k + 4L * kb * (align4(aRows) + nb);
+                        sets = KernelTimer.rotationSets(setBytes, ctx.device().l2CacheBytes(), 8);
+                        as = new DeviceTensor[sets];
+                        sas = new DeviceTensor[sets];
+                        bs = new DeviceTensor[sets];
+                        sbs = new DeviceTensor[sets];
+                        as[0] = a;
+                        sas[0] = sa;
+                        bs[0] = b.reshape(n, k);
+                        sbs[0] = sb.reshape(nb, kb);
+                        for (int i = 1; i < sets; i++) {
+                            as[i] = copyOf(owned, ctx, as[0]);
+                            sas[i] = copyOf(owned, ctx, sas[0]);
+                            bs[i] = copyOf(owned, ctx, bs[0]);
+                            sbs[i] = copyOf(owned, ctx, sbs[0]);
+                        }
+                        DeviceTensor[] fa = as, fsa = sas, fb = bs, fsb = sbs;
+                        launch = () -> Fp8Gemm.dense(fa[0], fsa[0], fb[0], fsb[0], null, d, s);
+                        rotating = i -> Fp8Gemm.dense(fa[i], fsa[i], fb[i], fsb[i], null, d, s);
                     }
                     case "groupedContiguous" -> {
                         int[] idx = new int[aRows];
@@ -127,18 +154,23 @@ public final class Fp8GemmBench implements BenchSuite {
                     }
                 }
                 s.synchronize();
-                Timing t = ctx.timer().time(launch);
+                Timing t = rotating == null ? ctx.timer().time(launch) : ctx.timer().time(sets, rotating);
                 double flops = 2.0 * realRows * n * k;
                 double scaleBytes = 4.0 * ((double) kb * (masked ? groups * align4(MASKED_MAX_M) : align4(aRows)) + (double) groups * nb * kb);
                 double bytes = (double) realRows * k + (double) groups * n * k + scaleBytes + 2.0 * realRows * n;
                 Map<String, Object> extra = new LinkedHashMap<>();
                 double tflops = flops / (t.medianMs() * 1e-3) / 1e12;
                 double gbps = bytes / (t.medianMs() * 1e-3) / 1e9;
-                if (ctx.device().ccMajor() == 9)
-                    extra.put("fracFp8Peak(H100 SXM datasheet 1979)", tflops / H100_SXM_FP8_DENSE_TFLOPS);
+                DatasheetPeaks.lookup(ctx.device().name()).flatMap(DatasheetPeaks::fp8).ifPresent(peak ->
+                        extra.put("fracFp8Peak(datasheet)", tflops * 1e12 / peak));
                 double bw = ctx.device().theoreticalBandwidth();
                 if (bw > 0) extra.put("fracTheoreticalBW", gbps * 1e9 / bw);
                 extra.put("spread", t.spread());
+                if (sets > 1) extra.put("inputSets", sets);
+                if (form.equals("dense")) {
+                    DeviceTensor[] fa = as, fsa = sas, fb = bs, fsb = sbs;
+                    extra.putAll(GemmPeers.denseFp8(ctx, t, sets, i -> fa[i], i -> fsa[i], i -> fb[i], i -> fsb[i], d, launch));
+                }
                 return new BenchResult(op(), name(), t, flops, bytes, extra);
             } finally {
                 for (DeviceTensor t : owned) t.close();
@@ -151,6 +183,13 @@ public final class Fp8GemmBench implements BenchSuite {
 
         private static int align4(int v) {
             return (v + 3) / 4 * 4;
+        }
+
+        /** A stream-ordered device copy of {@code src} (same dtype and shape, another address). */
+        private static DeviceTensor copyOf(List<DeviceTensor> owned, BenchContext ctx, DeviceTensor src) {
+            DeviceTensor t = alloc(owned, ctx, src.dtype(), src.shape());
+            t.copyFrom(src, ctx.stream());
+            return t;
         }
 
         private static DeviceTensor alloc(List<DeviceTensor> owned, BenchContext ctx, DType dtype, long... shape) {

@@ -1,0 +1,126 @@
+// k4j_mla_decode: the mma.sync decode kernel (sm_80+) over a BF16 or FP8 paged cache, then the
+// combine kernel for requests with more than one split.
+#include "k4j_internal.h"
+#include "mla/mla_combine.cuh"
+#include "mla/mla_decode_mma.cuh"
+
+namespace k4j::mla {
+int plan_capacity(int64_t batch, int num_sms, int fixed_splits, int64_t *max_work, int *sms_out);
+}
+
+namespace {
+using namespace k4j::kernels::mla;
+
+template <int BN, bool FP8>
+int launch_decode(const DecodeParams &p, int max_work, cudaStream_t s) {
+  using C = DecodeCfg<BN>;
+  auto kernel = mla_decode_kernel<BN, FP8>;
+  K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM));
+  dim3 grid(max_work, p.h_kv * p.m_tiles);
+  kernel<<<grid, C::THREADS, C::SMEM, s>>>(p);
+  return k4j::check_launch("mla_decode_kernel");
+}
+}  // namespace
+
+K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr block_table,
+                           k4j_dptr cache_seqlens, k4j_dptr schedule, k4j_dptr workspace, int64_t workspace_bytes,
+                           k4j_dptr out, k4j_dptr lse, int64_t batch, int64_t s_q, int64_t h_q, int64_t h_kv,
+                           int64_t num_blocks, int page_size, int64_t max_blocks_per_seq, int num_sms,
+                           int fixed_splits, float softmax_scale, int causal, k4j_dptr err_flags,
+                           k4j_stream stream) {
+  k4j::clear_error();
+  K4J_REQUIRE(kv_dtype == K4J_DTYPE_BF16 || kv_dtype == K4J_DTYPE_FP8_E4M3,
+              "kv_dtype: must be BF16 (%d) or FP8_E4M3 (%d), got %d", K4J_DTYPE_BF16, K4J_DTYPE_FP8_E4M3, kv_dtype);
+  K4J_REQUIRE_PTR(q, "q");
+  K4J_REQUIRE_ALIGNED(q, 16, "q");
+  K4J_REQUIRE_PTR(kv_cache, "kv_cache");
+  K4J_REQUIRE_ALIGNED(kv_cache, 16, "kv_cache");
+  K4J_REQUIRE_PTR(block_table, "block_table");
+  K4J_REQUIRE_ALIGNED(block_table, 4, "block_table");
+  K4J_REQUIRE_PTR(cache_seqlens, "cache_seqlens");
+  K4J_REQUIRE_ALIGNED(cache_seqlens, 4, "cache_seqlens");
+  K4J_REQUIRE_PTR(schedule, "schedule");
+  K4J_REQUIRE_ALIGNED(schedule, 16, "schedule");
+  K4J_REQUIRE_PTR(out, "out");
+  K4J_REQUIRE_ALIGNED(out, 16, "out");
+  K4J_REQUIRE_PTR(lse, "lse");
+  K4J_REQUIRE_ALIGNED(lse, 4, "lse");
+  K4J_REQUIRE(batch >= 1 && batch <= 65535, "batch: must be in [1, 65535], got %lld", (long long)batch);
+  K4J_REQUIRE(s_q >= 1, "s_q: must be >= 1, got %lld", (long long)s_q);
+  K4J_REQUIRE(h_kv >= 1, "h_kv: must be >= 1, got %lld", (long long)h_kv);
+  K4J_REQUIRE(h_q >= 1 && h_q % h_kv == 0, "h_q: must be a positive multiple of h_kv = %lld, got %lld",
+              (long long)h_kv, (long long)h_q);
+  K4J_REQUIRE(s_q * h_q <= (1 << 20), "s_q: s_q * h_q must be <= 2^20, got %lld", (long long)(s_q * h_q));
+  K4J_REQUIRE(num_blocks >= 1, "num_blocks: must be >= 1, got %lld", (long long)num_blocks);
+  K4J_REQUIRE(page_size >= 16 && page_size % 16 == 0, "page_size: must be a positive multiple of 16, got %d",
+              page_size);
+  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq * page_size <= INT32_MAX,
+              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^31-1, got %lld",
+              (long long)max_blocks_per_seq);
+  K4J_REQUIRE(softmax_scale > 0.f && softmax_scale < 1e30f, "softmax_scale: must be finite and > 0, got %g",
+              (double)softmax_scale);
+  k4j::DeviceInfo info;
+  int rc = k4j::current_device(&info);
+  if (rc != K4J_OK) return rc;
+  if (info.cc_major < 8)
+    return k4j::set_error(K4J_ERR_UNSUPPORTED, "device: MLA decode needs sm_80 or newer, got sm_%d%d",
+                          info.cc_major, info.cc_minor);
+  int64_t mw = 0;
+  int sms = 0;
+  rc = k4j::mla::plan_capacity(batch, num_sms, fixed_splits, &mw, &sms);
+  if (rc != K4J_OK) return rc;
+  const int64_t rows_q = s_q * h_q;
+  const int64_t need = mw * rows_q * (K4J_MLA_V_DIM + 1) * 4;
+  K4J_REQUIRE(workspace_bytes >= need, "workspace: needs %lld bytes, got %lld", (long long)need,
+              (long long)workspace_bytes);
+  K4J_REQUIRE(need == 0 || workspace != 0, "workspace: null device pointer");
+  K4J_REQUIRE(k4j::aligned(workspace, 16), "workspace: device pointer 0x%llx is not 16-byte aligned",
+              (unsigned long long)workspace);
+  const int64_t m_rows = s_q * (h_q / h_kv);
+  const int64_t m_tiles = (m_rows + 31) / 32;
+  K4J_REQUIRE(h_kv * m_tiles <= 65535, "h_q: h_kv * ceil(s_q * h_q / h_kv / 32) must be <= 65535, got %lld",
+              (long long)(h_kv * m_tiles));
+  K4J_REQUIRE(mw <= INT32_MAX, "batch: too many work items");
+
+  const int *sched = reinterpret_cast<const int *>(schedule);
+  DecodeParams p{};
+  p.q = reinterpret_cast<const void *>(q);
+  p.kv = reinterpret_cast<const void *>(kv_cache);
+  p.block_table = reinterpret_cast<const int *>(block_table);
+  p.seqlens = reinterpret_cast<const int *>(cache_seqlens);
+  p.work = reinterpret_cast<const WorkItem *>(sched);
+  p.num_splits = sched + 4 * mw;
+  p.o_accum = reinterpret_cast<float *>(workspace);
+  p.lse_accum = reinterpret_cast<float *>(workspace) + mw * rows_q * K4J_MLA_V_DIM;
+  p.out = reinterpret_cast<void *>(out);
+  p.lse = reinterpret_cast<float *>(lse);
+  p.err = reinterpret_cast<uint32_t *>(err_flags);
+  p.batch = (int)batch;
+  p.s_q = (int)s_q;
+  p.h_q = (int)h_q;
+  p.h_kv = (int)h_kv;
+  p.h_per_kv = (int)(h_q / h_kv);
+  p.m_rows = (int)m_rows;
+  p.m_tiles = (int)m_tiles;
+  p.num_blocks = num_blocks;
+  p.page_size = page_size;
+  p.max_blocks = (int)max_blocks_per_seq;
+  p.scale_log2 = softmax_scale * 1.4426950408889634f;
+  p.causal = causal != 0;
+
+  cudaStream_t s = (cudaStream_t)stream;
+  const bool fp8 = kv_dtype == K4J_DTYPE_FP8_E4M3;
+  // BN = 32 keys per tile where the shared memory allows (~119 KB: sm_80, sm_90), else 16 (~80 KB).
+  const bool wide = info.max_smem_optin >= DecodeCfg<32>::SMEM;
+  if (wide)
+    rc = fp8 ? launch_decode<32, true>(p, (int)mw, s) : launch_decode<32, false>(p, (int)mw, s);
+  else
+    rc = fp8 ? launch_decode<16, true>(p, (int)mw, s) : launch_decode<16, false>(p, (int)mw, s);
+  if (rc != K4J_OK) return rc;
+
+  dim3 cgrid((unsigned)((rows_q + kCombineRowsPerCta - 1) / kCombineRowsPerCta), (unsigned)batch);
+  mla_combine_kernel<<<cgrid, 32 * kCombineRowsPerCta, 0, s>>>(
+      sched + 4 * mw, sched + 4 * mw + batch, p.o_accum, p.lse_accum, reinterpret_cast<__nv_bfloat16 *>(out),
+      p.lse, (int)s_q, (int)h_q);
+  return k4j::check_launch("mla_combine_kernel");
+}

@@ -1,0 +1,140 @@
+package io.kernels4j.ops.mla;
+
+import io.kernels4j.bindings.MlaNative;
+import io.kernels4j.ops.Checks;
+import io.kernels4j.ops.DType;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Status;
+import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.mla.MlaShapes.Spec;
+
+/**
+ * MLA decoding over a paged latent KV cache (FlashMLA semantics, SPEC.md section 3).
+ *
+ * <p>Shapes (row-major): {@code q} BF16 {@code [b, sQ, hQ, 576]}; {@code kvCache} BF16
+ * {@code [numBlocks, pageSize, hKV, 576]} or FP8_E4M3 {@code [numBlocks, pageSize, hKV, 656]} (656-byte rows:
+ * 512 e4m3, 4 FP32 power-of-two scales one per 128 values, 64 BF16 RoPE values, see {@link MlaKvCache});
+ * {@code blockTable} INT32 {@code [b, maxBlocksPerSeq]}; {@code cacheSeqlens} INT32 {@code [b]}; outputs
+ * {@code out} BF16 {@code [b, sQ, hQ, 512]} and {@code lse} FP32 {@code [b, hQ, sQ]} (natural log).
+ * Scores use all 576 values of a cache row, V is its first 512. Causal with {@code sQ > 1} is end-aligned:
+ * query token {@code i} sees keys {@code [0, seqlen - (sQ - 1 - i))}; a row with no visible key gets
+ * {@code out = 0}, {@code lse = +inf}.
+ *
+ * <p>Use: once per decode step {@link #schedule} (the split-KV plan, computed on the GPU from
+ * {@code cacheSeqlens}), then {@link #forward} for every layer with that schedule. Buffers come from the caller:
+ * the schedule's INT32 buffer ({@link #scheduleInts}) and the FP32 workspace ({@link #workspaceBytes}).
+ *
+ * <p>Checked on the host before launch: dtypes, shapes, {@code hQ % hKV == 0}, {@code pageSize % 16 == 0},
+ * workspace and schedule sizes, alignment, devices. Not checkable on the host (the kernels clamp/skip and raise
+ * device error bits, see {@link Stream#checkDeviceErrors()}): seqlens outside {@code [0, maxBlocksPerSeq * pageSize]}
+ * (clamped, LENGTH_OUT_OF_RANGE), page ids outside {@code [0, numBlocks)} (key skipped, INDEX_OUT_OF_RANGE).
+ * Block-table entries past a request's last page are never read.
+ */
+public final class MlaDecode {
+    private MlaDecode() {}
+
+    /**
+     * A split-KV plan computed by {@link #schedule}: its INT32 buffer plus the parameters it was made with. Pass
+     * the same {@code cacheSeqlens} to {@link #forward}. {@code fixedSplits > 0} gives every request
+     * {@code min(fixedSplits, ceil(seqlen / 64))} splits whatever the rest of the batch (batch-invariant results);
+     * 0 balances the batch over {@code numSms}.
+     */
+    public record Schedule(DeviceTensor buffer, int batch, int pageSize, int maxBlocksPerSeq, int numSms, int fixedSplits) {}
+
+    /** INT32 entries the schedule buffer needs. */
+    public static long scheduleInts(int batch, int numSms, int fixedSplits) {
+        return MlaShapes.scheduleInts(batch, numSms, fixedSplits);
+    }
+
+    /** Workspace bytes {@link #forward} needs for this batch and plan. */
+    public static long workspaceBytes(int batch, int sQ, int hQ, int numSms, int fixedSplits) {
+        return MlaShapes.workspaceBytes(batch, sQ, hQ, numSms, fixedSplits);
+    }
+
+    /**
+     * Computes the split-KV plan on the GPU (one small kernel, no host sync) into {@code scheduleBuffer}
+     * (INT32, at least {@link #scheduleInts} entries).
+     *
+     * @param numSms SMs to balance over; 0 takes the stream's device SM count
+     * @param fixedSplits 0 for auto, or a fixed number of splits per request in [1, 64]
+     */
+    public static Schedule schedule(DeviceTensor cacheSeqlens, int pageSize, int maxBlocksPerSeq, int numSms,
+            int fixedSplits, DeviceTensor scheduleBuffer, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        int sms = numSms == 0 ? stream.device().smCount() : numSms;
+        open(cacheSeqlens, "cacheSeqlens");
+        open(scheduleBuffer, "schedule");
+        MlaShapes.checkSchedule(Spec.of(cacheSeqlens), pageSize, maxBlocksPerSeq, sms, fixedSplits, Spec.of(scheduleBuffer));
+        Checks.requireAligned(cacheSeqlens, "cacheSeqlens", 4);
+        Checks.requireAligned(scheduleBuffer, "schedule", 16);
+        Checks.requireSameDevice(stream, cacheSeqlens, scheduleBuffer);
+        int batch = (int) cacheSeqlens.dim(0);
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) MlaNative.k4j_mla_schedule.invokeExact(cacheSeqlens.address(), (long) batch, pageSize,
+                    (long) maxBlocksPerSeq, sms, fixedSplits, scheduleBuffer.address(), scheduleBuffer.numel(),
+                    stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        Status.check(rc, "MlaDecode.schedule");
+        stream.afterOp("MlaDecode.schedule");
+        return new Schedule(scheduleBuffer, batch, pageSize, maxBlocksPerSeq, sms, fixedSplits);
+    }
+
+    /**
+     * {@code out = softmax(softmaxScale * q . K^T) . V} and {@code lse} over the paged cache (see the class doc).
+     * Asynchronous on {@code stream}; writes every element of {@code out} and {@code lse}.
+     */
+    public static void forward(DeviceTensor q, DeviceTensor kvCache, DeviceTensor blockTable, DeviceTensor cacheSeqlens,
+            Schedule schedule, float softmaxScale, boolean causal, DeviceTensor workspace, DeviceTensor out,
+            DeviceTensor lse, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        open(q, "q");
+        open(kvCache, "kvCache");
+        open(blockTable, "blockTable");
+        open(cacheSeqlens, "cacheSeqlens");
+        open(workspace, "workspace");
+        open(out, "out");
+        open(lse, "lse");
+        int hKV = MlaShapes.checkForward(Spec.of(q), Spec.of(kvCache), Spec.of(blockTable), Spec.of(cacheSeqlens),
+                schedule, softmaxScale, Spec.of(workspace), Spec.of(out), Spec.of(lse));
+        open(schedule.buffer(), "schedule.buffer");
+        Checks.requireDType(schedule.buffer(), "schedule.buffer", DType.INT32);
+        Checks.requireBytes(schedule.buffer(), "schedule.buffer",
+                4 * scheduleInts(schedule.batch(), schedule.numSms(), schedule.fixedSplits()));
+        Checks.requireAligned(q, "q", 16);
+        Checks.requireAligned(kvCache, "kvCache", 16);
+        Checks.requireAligned(out, "out", 16);
+        Checks.requireAligned(workspace, "workspace", 16);
+        Checks.requireAligned(schedule.buffer(), "schedule", 16);
+        Checks.requireSameDevice(stream, q, kvCache, blockTable, cacheSeqlens, workspace, out, lse, schedule.buffer());
+        int kvType = kvCache.dtype() == DType.FP8_E4M3 ? DType.FP8_E4M3.code() : DType.BF16.code();
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) MlaNative.k4j_mla_decode.invokeExact(q.address(), kvCache.address(), kvType,
+                    blockTable.address(), cacheSeqlens.address(), schedule.buffer().address(), workspace.address(),
+                    workspace.byteSize(), out.address(), lse.address(), (long) schedule.batch(), q.dim(1), q.dim(2),
+                    (long) hKV, kvCache.dim(0), schedule.pageSize(), (long) schedule.maxBlocksPerSeq(),
+                    schedule.numSms(), schedule.fixedSplits(), softmaxScale, causal ? 1 : 0,
+                    stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        Status.check(rc, "MlaDecode.forward");
+        stream.afterOp("MlaDecode.forward");
+    }
+
+    static void open(DeviceTensor t, String name) {
+        Checks.requireNonNull(t, name);
+        if (t.isClosed()) throw new IllegalArgumentException(name + ": tensor " + t + " is closed");
+    }
+
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+}

@@ -1,0 +1,49 @@
+package io.kernels4j.ops.mla;
+
+import io.kernels4j.bindings.MlaNative;
+import io.kernels4j.ops.Checks;
+import io.kernels4j.ops.DType;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Status;
+import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.mla.MlaShapes.Spec;
+
+/**
+ * Writes new latent rows into the paged MLA cache used by {@link MlaDecode}.
+ *
+ * <p>{@code kvNew} BF16 {@code [numTokens, hKV, 576]}; {@code slotMapping} INT32 {@code [numTokens]}
+ * (slot = page * pageSize + offset within the page; -1 skips the token); {@code kvCache} BF16
+ * {@code [numBlocks, pageSize, hKV, 576]} (rows copied) or FP8_E4M3 {@code [numBlocks, pageSize, hKV, 656]}
+ * (656-byte rows: bytes [0, 512) the e4m3 values 0..511, [512, 528) four FP32 scales, scale g for values
+ * [128g, 128g + 128), [528, 656) the 64 BF16 RoPE values 512..575 copied unchanged). FP8 quantisation per
+ * 128-value group: amax clamped below at 1e-4, scale = 2^ceil(log2(amax / 448)), q = e4m3 (round to nearest
+ * even, saturating) of x / scale. Slots outside {@code [0, numBlocks * pageSize)} other than -1 are skipped and
+ * raise INDEX_OUT_OF_RANGE on the device.
+ */
+public final class MlaKvCache {
+    private MlaKvCache() {}
+
+    public static void write(DeviceTensor kvNew, DeviceTensor slotMapping, DeviceTensor kvCache, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        MlaDecode.open(kvNew, "kvNew");
+        MlaDecode.open(slotMapping, "slotMapping");
+        MlaDecode.open(kvCache, "kvCache");
+        int hKV = MlaShapes.checkKvCacheWrite(Spec.of(kvNew), Spec.of(slotMapping), Spec.of(kvCache));
+        Checks.requireAligned(kvNew, "kvNew", 16);
+        Checks.requireAligned(kvCache, "kvCache", 16);
+        Checks.requireAligned(slotMapping, "slotMapping", 4);
+        Checks.requireSameDevice(stream, kvNew, slotMapping, kvCache);
+        int kvType = kvCache.dtype() == DType.FP8_E4M3 ? DType.FP8_E4M3.code() : DType.BF16.code();
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) MlaNative.k4j_mla_kv_cache_write.invokeExact(kvNew.address(), kvNew.dim(0), (long) hKV,
+                    slotMapping.address(), 4, kvCache.address(), kvType, kvCache.dim(0), (int) kvCache.dim(1),
+                    stream.errorFlagAddress(), stream.handle());
+        } catch (Throwable t) {
+            throw MlaDecode.rethrow(t);
+        }
+        Status.check(rc, "MlaKvCache.write");
+        stream.afterOp("MlaKvCache.write");
+    }
+}

@@ -1,0 +1,159 @@
+package io.kernels4j.ops.mla;
+
+import io.kernels4j.ops.DType;
+import io.kernels4j.ops.DeviceTensor;
+import java.util.Arrays;
+
+/**
+ * The host-side argument checks and size arithmetic of the MLA ops as pure functions on shapes and
+ * dtypes, so they can be tested without a GPU. Every failure is an {@link IllegalArgumentException}
+ * whose message starts with the argument's name and gives the expected and the actual value.
+ */
+public final class MlaShapes {
+    public static final int HEAD_DIM = 576;
+    public static final int V_DIM = 512;
+    public static final int FP8_ROW_BYTES = 656;
+    public static final int MAX_FIXED_SPLITS = 64;
+
+    private MlaShapes() {}
+
+    /** A tensor's dtype and shape (what the checks look at). */
+    public record Spec(DType dtype, long... shape) {
+        public Spec {
+            shape = shape.clone();
+        }
+
+        public static Spec of(DeviceTensor t) {
+            return t == null ? null : new Spec(t.dtype(), t.shape());
+        }
+
+        long bytes() {
+            long n = dtype.byteSize();
+            for (long d : shape) n *= d;
+            return n;
+        }
+
+        @Override
+        public String toString() {
+            return dtype + Arrays.toString(shape);
+        }
+    }
+
+    /** Work-item capacity of a schedule: {@code b + numSms} (auto) or {@code b * fixedSplits} (fixed). */
+    public static long maxWork(int batch, int numSms, int fixedSplits) {
+        checkPlan(batch, numSms, fixedSplits);
+        return fixedSplits > 0 ? (long) batch * fixedSplits : (long) batch + numSms;
+    }
+
+    /** INT32 entries of a schedule buffer: {@code 4 * maxWork + 2 * batch}. */
+    public static long scheduleInts(int batch, int numSms, int fixedSplits) {
+        return 4 * maxWork(batch, numSms, fixedSplits) + 2L * batch;
+    }
+
+    /** Workspace bytes: {@code maxWork * sQ * hQ * (512 + 1) * 4} (FP32 partial out and lse per split). */
+    public static long workspaceBytes(int batch, int sQ, int hQ, int numSms, int fixedSplits) {
+        positive(sQ, "sQ");
+        positive(hQ, "hQ");
+        return maxWork(batch, numSms, fixedSplits) * sQ * hQ * (V_DIM + 1) * 4L;
+    }
+
+    static void checkPlan(int batch, int numSms, int fixedSplits) {
+        positive(batch, "batch");
+        positive(numSms, "numSms");
+        if (fixedSplits < 0 || fixedSplits > MAX_FIXED_SPLITS)
+            throw new IllegalArgumentException("fixedSplits: must be in [0, " + MAX_FIXED_SPLITS + "] (0 = auto), got "
+                    + fixedSplits);
+    }
+
+    /** Checks the schedule op's arguments. */
+    public static void checkSchedule(Spec cacheSeqlens, int pageSize, int maxBlocksPerSeq, int numSms, int fixedSplits,
+            Spec scheduleBuffer) {
+        tensor(cacheSeqlens, "cacheSeqlens", DType.INT32, -1);
+        int batch = (int) cacheSeqlens.shape()[0];
+        checkPlan(batch, numSms, fixedSplits);
+        pageSize(pageSize);
+        positive(maxBlocksPerSeq, "maxBlocksPerSeq");
+        if ((long) maxBlocksPerSeq * pageSize > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("maxBlocksPerSeq: maxBlocksPerSeq * pageSize must be < 2^31, got "
+                    + maxBlocksPerSeq + " * " + pageSize);
+        long ints = scheduleInts(batch, numSms, fixedSplits);
+        tensor(scheduleBuffer, "schedule", DType.INT32, -1);
+        if (scheduleBuffer.shape()[0] < ints)
+            throw new IllegalArgumentException("schedule: needs at least " + ints + " INT32 entries (batch " + batch
+                    + ", numSms " + numSms + ", fixedSplits " + fixedSplits + "), got " + scheduleBuffer);
+    }
+
+    /**
+     * Checks the decode's arguments. {@code kvCache} is BF16 {@code [numBlocks, pageSize, hKV, 576]} or FP8_E4M3
+     * {@code [numBlocks, pageSize, hKV, 656]} (raw 656-byte rows). Returns the number of KV heads.
+     */
+    public static int checkForward(Spec q, Spec kvCache, Spec blockTable, Spec cacheSeqlens, MlaDecode.Schedule s,
+            float softmaxScale, Spec workspace, Spec out, Spec lse) {
+        if (s == null) throw new IllegalArgumentException("schedule: must not be null");
+        tensor(q, "q", DType.BF16, s.batch(), -1, -1, HEAD_DIM);
+        int sQ = (int) q.shape()[1], hQ = (int) q.shape()[2];
+        positive(sQ, "q.shape[1] (sQ)");
+        positive(hQ, "q.shape[2] (hQ)");
+        if (kvCache == null) throw new IllegalArgumentException("kvCache: must not be null");
+        if (kvCache.dtype() == DType.FP8_E4M3) tensor(kvCache, "kvCache", DType.FP8_E4M3, -1, s.pageSize(), -1, FP8_ROW_BYTES);
+        else if (kvCache.dtype() == DType.BF16) tensor(kvCache, "kvCache", DType.BF16, -1, s.pageSize(), -1, HEAD_DIM);
+        else throw new IllegalArgumentException("kvCache: expected BF16[*, " + s.pageSize() + ", *, 576] or FP8_E4M3[*, "
+                + s.pageSize() + ", *, 656], got " + kvCache);
+        int hKV = (int) kvCache.shape()[2];
+        positive(kvCache.shape()[0], "kvCache.shape[0] (numBlocks)");
+        positive(hKV, "kvCache.shape[2] (hKV)");
+        if (hQ % hKV != 0)
+            throw new IllegalArgumentException("q: hQ = " + hQ + " must be a multiple of hKV = " + hKV + " (kvCache "
+                    + kvCache + ")");
+        tensor(blockTable, "blockTable", DType.INT32, s.batch(), s.maxBlocksPerSeq());
+        tensor(cacheSeqlens, "cacheSeqlens", DType.INT32, s.batch());
+        if (!(softmaxScale > 0f) || Float.isInfinite(softmaxScale))
+            throw new IllegalArgumentException("softmaxScale: must be finite and > 0, got " + softmaxScale);
+        tensor(out, "out", DType.BF16, s.batch(), sQ, hQ, V_DIM);
+        tensor(lse, "lse", DType.FP32, s.batch(), hQ, sQ);
+        long need = workspaceBytes(s.batch(), sQ, hQ, s.numSms(), s.fixedSplits());
+        if (workspace == null) throw new IllegalArgumentException("workspace: must not be null (needs " + need + " bytes)");
+        if (workspace.bytes() < need)
+            throw new IllegalArgumentException("workspace: needs at least " + need + " bytes, got " + workspace.bytes()
+                    + " (" + workspace + ")");
+        return hKV;
+    }
+
+    /** Checks the cache write's arguments; returns hKV. */
+    public static int checkKvCacheWrite(Spec kvNew, Spec slotMapping, Spec kvCache) {
+        tensor(kvNew, "kvNew", DType.BF16, -1, -1, HEAD_DIM);
+        long tokens = kvNew.shape()[0];
+        int hKV = (int) kvNew.shape()[1];
+        positive(hKV, "kvNew.shape[1] (hKV)");
+        tensor(slotMapping, "slotMapping", DType.INT32, tokens);
+        if (kvCache == null) throw new IllegalArgumentException("kvCache: must not be null");
+        if (kvCache.dtype() == DType.FP8_E4M3) tensor(kvCache, "kvCache", DType.FP8_E4M3, -1, -1, hKV, FP8_ROW_BYTES);
+        else if (kvCache.dtype() == DType.BF16) tensor(kvCache, "kvCache", DType.BF16, -1, -1, hKV, HEAD_DIM);
+        else throw new IllegalArgumentException("kvCache: expected BF16[*, *, " + hKV + ", 576] or FP8_E4M3[*, *, "
+                + hKV + ", 656], got " + kvCache);
+        positive(kvCache.shape()[0], "kvCache.shape[0] (numBlocks)");
+        pageSize(kvCache.shape()[1]);
+        return hKV;
+    }
+
+    static void pageSize(long pageSize) {
+        if (pageSize <= 0 || pageSize % 16 != 0)
+            throw new IllegalArgumentException("pageSize: must be a positive multiple of 16, got " + pageSize);
+    }
+
+    static void positive(long v, String name) {
+        if (v <= 0) throw new IllegalArgumentException(name + ": must be > 0, got " + v);
+    }
+
+    /** dtype and shape check; -1 matches any size. */
+    static void tensor(Spec t, String name, DType dtype, long... shape) {
+        if (t == null) throw new IllegalArgumentException(name + ": must not be null");
+        boolean ok = t.dtype() == dtype && t.shape().length == shape.length;
+        for (int i = 0; ok && i < shape.length; i++) ok = shape[i] < 0 || shape[i] == t.shape()[i];
+        if (!ok) {
+            StringBuilder sb = new StringBuilder(dtype.toString()).append('[');
+            for (int i = 0; i < shape.length; i++) sb.append(i > 0 ? ", " : "").append(shape[i] < 0 ? "*" : Long.toString(shape[i]));
+            throw new IllegalArgumentException(name + ": expected " + sb.append(']') + ", got " + t);
+        }
+    }
+}

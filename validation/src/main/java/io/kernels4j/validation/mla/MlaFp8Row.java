@@ -1,0 +1,71 @@
+package io.kernels4j.validation.mla;
+
+import io.kernels4j.validation.Bf16;
+import io.kernels4j.validation.E4m3;
+
+/**
+ * The 656-byte FP8 row of the MLA KV cache (SPEC.md section 3), as the GPU writes it
+ * ({@code k4j_mla_kv_cache_write}): bytes [0, 512) e4m3 values 0..511; [512, 528) four little-endian FP32
+ * scales, scale g for values [128g, 128g + 128); [528, 656) the 64 BF16 RoPE values 512..575 unchanged.
+ * Per group: amax clamped below at 1e-4, scale = 2^ceil(log2(amax / 448)) (amax / 448 in FP32),
+ * q = e4m3 (RNE, saturating) of x / scale (FP32 division, exact for a power of two).
+ */
+public final class MlaFp8Row {
+    public static final int ROW_BYTES = 656;
+    public static final int NOPE = 512;
+    public static final int DIM = 576;
+    public static final int GROUP = 128;
+
+    private MlaFp8Row() {}
+
+    /** 2^ceil(log2(x)) for a positive normal float, exactly. */
+    static float pow2Ceil(float x) {
+        int e = Math.getExponent(x);
+        float p = Math.scalb(1f, e);
+        return p == x ? p : Math.scalb(1f, e + 1);
+    }
+
+    /** The scale of one group: 2^ceil(log2(max(amax, 1e-4) / 448)). */
+    public static float scale(float amax) {
+        return pow2Ceil(Math.max(amax, 1e-4f) / E4m3.MAX);
+    }
+
+    /** Encodes one row of 576 BF16 values (raw bits at {@code src[srcOff..]}) into {@code dst[dstOff..+656)}. */
+    public static void encode(short[] src, int srcOff, byte[] dst, int dstOff) {
+        for (int g = 0; g < NOPE / GROUP; g++) {
+            float amax = 0f;
+            for (int k = 0; k < GROUP; k++) {
+                float v = Bf16.decode(src[srcOff + g * GROUP + k]);
+                if (Math.abs(v) > amax) amax = Math.abs(v); // NaN never raises amax (CUDA's fmaxf)
+            }
+            float s = scale(amax);
+            for (int k = 0; k < GROUP; k++) dst[dstOff + g * GROUP + k] = E4m3.encode(Bf16.decode(src[srcOff + g * GROUP + k]) / s);
+            int bits = Float.floatToRawIntBits(s);
+            for (int b = 0; b < 4; b++) dst[dstOff + NOPE + 4 * g + b] = (byte) (bits >>> (8 * b));
+        }
+        for (int k = 0; k < DIM - NOPE; k++) {
+            short v = src[srcOff + NOPE + k];
+            dst[dstOff + NOPE + 16 + 2 * k] = (byte) v;
+            dst[dstOff + NOPE + 16 + 2 * k + 1] = (byte) (v >>> 8);
+        }
+    }
+
+    /** Scale g of the row at {@code src[off..]}. */
+    public static float scaleAt(byte[] src, int off, int g) {
+        int p = off + NOPE + 4 * g;
+        int bits = (src[p] & 0xFF) | (src[p + 1] & 0xFF) << 8 | (src[p + 2] & 0xFF) << 16 | (src[p + 3] & 0xFF) << 24;
+        return Float.intBitsToFloat(bits);
+    }
+
+    /** Decodes the row at {@code src[off..]} into 576 values: float(e4m3) * scale, then the RoPE BF16 values. */
+    public static void decode(byte[] src, int off, double[] dst) {
+        for (int g = 0; g < NOPE / GROUP; g++) {
+            float s = scaleAt(src, off, g);
+            for (int k = 0; k < GROUP; k++) dst[g * GROUP + k] = (double) (E4m3.decode(src[off + g * GROUP + k]) * s);
+        }
+        for (int k = 0; k < DIM - NOPE; k++) {
+            int p = off + NOPE + 16 + 2 * k;
+            dst[NOPE + k] = Bf16.decode((short) ((src[p] & 0xFF) | (src[p + 1] & 0xFF) << 8));
+        }
+    }
+}
