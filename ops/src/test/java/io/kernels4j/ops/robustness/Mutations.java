@@ -75,6 +75,13 @@ final class Mutations {
         }
     }
 
+    /** Set by {@link GpuMutations} to run the same properties on real tensors. */
+    static final ThreadLocal<GpuMutations.Mode> GPU = new ThreadLocal<>();
+
+    static boolean onGpu() {
+        return GPU.get() != null;
+    }
+
     /** Known gaps that a run hit (for the summary line a property may print). */
     static final Set<String> KNOWN_GAPS_SEEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -149,6 +156,10 @@ final class Mutations {
     /** As above; {@code alsoValid} says which mutations produce another valid configuration (op-specific relations). */
     static void check(List<Arg> args, Mutation m, Set<String> names, Set<String> knownGaps,
             java.util.function.Predicate<Mutation> alsoValid, BiFunction<Map<String, DeviceTensor>, Stream, Runnable> op) {
+        if (GPU.get() != null) {
+            GpuMutations.check(GPU.get(), args, m, names, mayStayValid(m, args) || alsoValid.test(m), op);
+            return;
+        }
         Device dev = Simulated.device(0);
         Stream stream = Simulated.stream(dev);
         Map<String, DeviceTensor> ts = new LinkedHashMap<>();
