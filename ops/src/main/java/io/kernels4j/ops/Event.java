@@ -52,21 +52,55 @@ public final class Event implements AutoCloseable {
         }
     }
 
+    /** The handle, held open until {@link #releaseHandle()} (no allocation on the timing paths). */
+    MemorySegment retainHandle() {
+        if (!life.tryRetain()) throw new IllegalStateException("event used after close");
+        return handle;
+    }
+
+    void releaseHandle() {
+        life.release();
+    }
+
     /** Records the event at the current end of {@code stream}. */
     public Event record(Stream stream) {
         Checks.requireNonNull(stream, "stream");
-        Cuda.check(withHandle(e -> stream.withHandle(s -> cudaEventRecord(e, s))), "cudaEventRecord");
+        MemorySegment e = retainHandle();
+        try {
+            MemorySegment s = stream.retainHandle();
+            try {
+                Cuda.check(cudaEventRecord(e, s), "cudaEventRecord");
+            } finally {
+                stream.releaseHandle();
+            }
+        } finally {
+            releaseHandle();
+        }
         return this;
     }
 
     public void synchronize() {
-        Cuda.check(withHandle(e -> cudaEventSynchronize(e)), "cudaEventSynchronize");
+        MemorySegment e = retainHandle();
+        try {
+            Cuda.check(cudaEventSynchronize(e), "cudaEventSynchronize");
+        } finally {
+            releaseHandle();
+        }
     }
 
     /** True once all work before the record is done. */
     public boolean isDone() {
-        int err = withHandle(e -> cudaEventQuery(e));
-        if (err == cudaErrorNotReady()) return false;
+        int err;
+        MemorySegment e = retainHandle();
+        try {
+            err = cudaEventQuery(e);
+        } finally {
+            releaseHandle();
+        }
+        if (err == cudaErrorNotReady()) {
+            cudaGetLastError(); // "not ready" must not linger as the thread's last error for the next launch check
+            return false;
+        }
         Cuda.check(err, "cudaEventQuery");
         return true;
     }

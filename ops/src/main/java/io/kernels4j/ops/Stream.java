@@ -164,15 +164,41 @@ public final class Stream implements AutoCloseable {
         }
     }
 
+    /** The handle, held open until {@link #releaseHandle()} (no allocation: for hot paths such as event records). */
+    MemorySegment retainHandle() {
+        if (isSimulated()) requireUsable();
+        if (!life.tryRetain()) throw closedError();
+        return handle;
+    }
+
+    void releaseHandle() {
+        life.release();
+    }
+
     /** Blocks until all work queued on the stream is done. */
     public void synchronize() {
-        Cuda.check(withHandle(h -> cudaStreamSynchronize(h)), "cudaStreamSynchronize");
+        MemorySegment h = retainHandle();
+        try {
+            Cuda.check(cudaStreamSynchronize(h), "cudaStreamSynchronize");
+        } finally {
+            releaseHandle();
+        }
     }
 
     /** Makes later work on this stream wait for {@code event}. */
     public void waitEvent(Event event) {
         Checks.requireNonNull(event, "event");
-        Cuda.check(withHandle(h -> event.withHandle(e -> cudaStreamWaitEvent(h, e, 0))), "cudaStreamWaitEvent");
+        MemorySegment h = retainHandle();
+        try {
+            MemorySegment e = event.retainHandle();
+            try {
+                Cuda.check(cudaStreamWaitEvent(h, e, 0), "cudaStreamWaitEvent");
+            } finally {
+                event.releaseHandle();
+            }
+        } finally {
+            releaseHandle();
+        }
     }
 
     /** Synchronises the stream and returns the device error bits raised so far (0 when clean). */
