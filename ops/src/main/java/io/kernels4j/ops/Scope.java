@@ -33,18 +33,33 @@ public final class Scope implements AutoCloseable {
     }
 
     public DeviceTensor allocate(DType dtype, long... shape) {
+        requireOpen(); // before allocating: a closed scope would not free it
         return track(device == null ? DeviceTensor.allocate(dtype, shape) : DeviceTensor.allocate(device, dtype, shape));
     }
 
     public PinnedBuffer pinned(long bytes) {
+        requireOpen();
         return track(PinnedBuffer.allocate(bytes));
     }
 
-    /** Closes {@code resource} with the scope. */
+    /** Closes {@code resource} with the scope (at once, before throwing, if the scope is already closed). */
     public <T extends AutoCloseable> T track(T resource) {
-        if (closed) throw new IllegalStateException("scope is closed");
+        if (closed) {
+            try {
+                if (resource != null) resource.close();
+            } catch (Exception e) {
+                IllegalStateException ise = new IllegalStateException("scope is closed");
+                ise.addSuppressed(e);
+                throw ise;
+            }
+            throw new IllegalStateException("scope is closed");
+        }
         resources.push(resource);
         return resource;
+    }
+
+    private void requireOpen() {
+        if (closed) throw new IllegalStateException("scope is closed");
     }
 
     /** Closes everything, newest first; the first failure is rethrown after all were tried. Idempotent. */

@@ -256,6 +256,18 @@ class HandleMisuseTest {
         t.close();
     }
 
+    @Test
+    void aClosedScopeAllocatesNothingAndClosesWhatItIsGiven() {
+        io.kernels4j.ops.Scope scope = io.kernels4j.ops.Scope.open(dev);
+        scope.close();
+        scope.close(); // idempotent
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> scope.allocate(DType.FP32, 16));
+        assertEquals("scope is closed", e.getMessage(), "must refuse before allocating (the simulated device would throw otherwise)");
+        DeviceTensor t = Simulated.tensor(dev, DType.FP32, 4);
+        assertThrows(IllegalStateException.class, () -> scope.track(t));
+        assertTrue(t.isClosed(), "a resource handed to a closed scope must not leak");
+    }
+
     private static void assertMessageStarts(String prefix, org.junit.jupiter.api.function.Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().startsWith(prefix), "expected a message starting with '" + prefix + "', got: " + e.getMessage());
