@@ -180,6 +180,10 @@ public final class Soak {
     }
 
     public static void main(String[] args) {
+        if (!io.kernels4j.ops.Cuda.isAvailable()) {
+            System.err.println("kernels4j soak: no CUDA GPU available: " + io.kernels4j.ops.Cuda.availability().reason());
+            System.exit(2);
+        }
         long seconds = args.length > 0 ? Long.parseLong(args[0]) : Long.getLong("kernels4j.soak.seconds", 300);
         long seed = Long.getLong("kernels4j.seed", System.nanoTime());
         System.out.println("[seed] soak: " + seed);
