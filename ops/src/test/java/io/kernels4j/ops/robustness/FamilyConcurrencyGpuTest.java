@@ -21,7 +21,9 @@ class FamilyConcurrencyGpuTest {
     @Test
     void everyOpGivesTheSameResultsInParallelAsSerially() throws Exception {
         long base = GpuTestSupport.seed("FamilyConcurrencyGpuTest");
-        List<Soak.Op> ops = Soak.ops();
+        // Graph capture is left out here: a capture on one thread while other threads cudaMalloc/cudaFree
+        // (device-wide implicit syncs) is outside what CUDA promises; the soak replays graphs single-threaded.
+        List<Soak.Op> ops = Soak.ops().stream().filter(op -> !op.name().contains("graph")).toList();
         record Job(Soak.Op op, long seed) {}
         List<Job> jobs = new ArrayList<>();
         for (Soak.Op op : ops) for (int i = 0; i < 6; i++) jobs.add(new Job(op, base + 1000L * jobs.size()));
