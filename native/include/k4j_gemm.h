@@ -12,7 +12,8 @@
  *  - D[m, n] = C[m, n] + sum_kb (sa[m, kb] * sb[n/128, kb]) * (sum_{k in kb} A[m, k] * B[n, k]),
  *      each 128-wide partial sum accumulated in FP32 and promoted into the FP32 result once per kb.
  * Requirements checked on the host: M >= 1 (grouped: sum_m >= 1 / max_m >= 1), N >= 8 and
- * N % 8 == 0, K >= 16 and K % 16 == 0, M (sum_m, max_m) <= 2^31 - 4, N, K < 2^31, with M*K, N*K, M*N < 2^62; every tensor
+ * N % 8 == 0, K >= 16 and K % 16 == 0, M (sum_m, max_m) <= 2^31 - 4, N, K <= 2^31 - 128, with M*K, G*N*K,
+ * G*M*N < 2^62, and at most 65535 row tiles of the chosen tile height (64 or 128 rows); every tensor
  * pointer (A, B, scales, C, D) 16-byte aligned; index arrays 4-byte aligned; d_dtype BF16 or FP32.
  * Pointers and array sizes themselves cannot be checked: the caller provides the sizes above.
  * Kernels: one portable tensor-core family (mma.sync; FP8 MMAs on sm_89/sm_90, e4m3 converted
@@ -32,7 +33,7 @@ extern "C" {
  * e4m3 with saturation to +-448 (NaN inputs are not supported: they are skipped by amax). */
 
 /* 1x128 per-token groups: x[m, k] -> q[m, k] e4m3 + scales[ceil(k/128)][alignUp(m, 4)] FP32
- * (MN-major, padding entries written 0). k >= 1, m >= 1; x, q, scales 16-byte aligned. */
+ * (MN-major, padding entries written 0). 1 <= k <= 2^31 - 128, m >= 1; x, q, scales 16-byte aligned. */
 K4J_API int k4j_fp8_quant_1x128(k4j_dptr x, int x_dtype, k4j_dptr q, k4j_dptr scales, int64_t m, int64_t k,
                                 int pow2_scales, k4j_stream stream);
 

@@ -71,18 +71,23 @@ int launch(const k4j::DeviceInfo &info, const GemmPlan &plan, const GemmParams &
 
 int64_t align_up(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 
+constexpr int64_t kMaxDim = (1ll << 31) - 128;  // largest N and K (a multiple of 128)
+
 // Checks shared by every form. `rows` is M (dense), sum_m or max_m.
 int check_common(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d, int d_dtype,
                  int64_t rows, const char *rows_name, int64_t n, int64_t k, int64_t groups) {
   // alignUp(rows, 4) (the scale stride) must fit an int too.
   K4J_REQUIRE(rows >= 1 && rows <= INT_MAX - 3, "%s: must be in [1, 2^31 - 4], got %lld", rows_name, (long long)rows);
-  K4J_REQUIRE(n >= 8 && n <= INT_MAX && n % 8 == 0, "n: must be a positive multiple of 8 below 2^31, got %lld",
+  // n, k <= 2^31 - 128: the kernels' int tile arithmetic (ceil(k / 128) as (k + 127) / 128, n0 + 127,
+  // kb * 128 + 112) must not overflow.
+  K4J_REQUIRE(n >= 8 && n <= kMaxDim && n % 8 == 0, "n: must be a positive multiple of 8, at most 2^31 - 128, got %lld",
               (long long)n);
-  K4J_REQUIRE(k >= 16 && k <= INT_MAX && k % 16 == 0,
-              "k: must be a positive multiple of 16 below 2^31, got %lld", (long long)k);
+  K4J_REQUIRE(k >= 16 && k <= kMaxDim && k % 16 == 0,
+              "k: must be a positive multiple of 16, at most 2^31 - 128, got %lld", (long long)k);
   K4J_REQUIRE(groups >= 1 && groups <= 65535, "groups: must be in [1, 65535], got %lld", (long long)groups);
-  // Element counts of the largest tensors must fit the kernel's int64 offsets with room to spare.
-  K4J_REQUIRE(rows * k < (1ll << 62) / groups && groups * n * k < (1ll << 62) && rows * n < (1ll << 62) / groups,
+  // Element counts of the largest tensors must fit the kernel's int64 offsets with room to spare. Each
+  // product of two sizes < 2^31 fits; the third factor is divided out so that nothing overflows here.
+  K4J_REQUIRE(rows * k < (1ll << 62) / groups && n * k < (1ll << 62) / groups && rows * n < (1ll << 62) / groups,
               "m/n/k: tensor sizes overflow (m=%lld, n=%lld, k=%lld, groups=%lld)", (long long)rows, (long long)n,
               (long long)k, (long long)groups);
   K4J_REQUIRE(d_dtype == K4J_DTYPE_BF16 || d_dtype == K4J_DTYPE_FP32,

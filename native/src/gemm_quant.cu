@@ -9,7 +9,8 @@ namespace {
 int check_quant(k4j_dptr x, int x_dtype, k4j_dptr q, k4j_dptr scales, int64_t rows, const char *rows_name,
                 int64_t k, const char *x_name) {
   K4J_REQUIRE(rows >= 1 && rows <= INT_MAX - 4, "%s: must be in [1, 2^31 - 4], got %lld", rows_name, (long long)rows);
-  K4J_REQUIRE(k >= 1 && k <= INT_MAX, "k: must be in [1, 2^31), got %lld", (long long)k);
+  // k <= 2^31 - 128: the kernels compute ceil(k / 128) as (k + 127) / 128 and kb * 128 + 127 in int.
+  K4J_REQUIRE(k >= 1 && k <= INT_MAX - 127, "k: must be in [1, 2^31 - 128], got %lld", (long long)k);
   K4J_REQUIRE(rows * k < (1ll << 62), "%s/k: tensor size overflows", rows_name);
   K4J_REQUIRE(x_dtype == K4J_DTYPE_BF16 || x_dtype == K4J_DTYPE_FP32,
               "%s: dtype must be BF16 (%d) or FP32 (%d), got code %d", x_name, K4J_DTYPE_BF16, K4J_DTYPE_FP32,

@@ -33,7 +33,7 @@ import io.kernels4j.ops.Stream;
  * <p>Checked on the host before anything is launched ({@link IllegalArgumentException} naming the
  * argument, what was expected and what was given): dtypes, exact shapes of every tensor (so an
  * output that is too small is rejected), {@code M >= 1}, {@code N % 8 == 0}, {@code K % 16 == 0},
- * 16-byte alignment of every tensor (4 bytes for the INT32 index arrays), all tensors on the
+ * {@code N, K <= 2^31 - 128}, 16-byte alignment of every tensor (4 bytes for the INT32 index arrays), all tensors on the
  * stream's device. Not checkable on the host, and handled on the device: the contents of
  * {@code mIndices}, {@code groupEnds} and {@code maskedM} (bad values are skipped or clamped and
  * raise a bit of the stream's device error word, see {@link Stream#checkDeviceErrors()}).
@@ -192,14 +192,17 @@ public final class Fp8Gemm {
         return ceilDiv(v, a) * a;
     }
 
+    /** Largest N and K: the kernels' 32-bit tile arithmetic ({@code (K + 127) / 128}, ...) must not overflow. */
+    static final long MAX_DIM = (1L << 31) - 128;
+
     private static void checkK(long k) {
-        if (k < 16 || k % 16 != 0 || k > Integer.MAX_VALUE)
-            throw new IllegalArgumentException("k: K must be a positive multiple of 16 below 2^31, got " + k);
+        if (k < 16 || k % 16 != 0 || k > MAX_DIM)
+            throw new IllegalArgumentException("k: K must be a positive multiple of 16, at most 2^31 - 128, got " + k);
     }
 
     private static void checkN(long n, String name) {
-        if (n < 8 || n % 8 != 0 || n > Integer.MAX_VALUE)
-            throw new IllegalArgumentException(name + ": N must be a positive multiple of 8 below 2^31, got " + n);
+        if (n < 8 || n % 8 != 0 || n > MAX_DIM)
+            throw new IllegalArgumentException(name + ": N must be a positive multiple of 8, at most 2^31 - 128, got " + n);
     }
 
     private static void checkRows(long m, String what, String name) {

@@ -78,7 +78,8 @@ public final class Fp8Quantize {
         long rows = x.dim(0), k = x.dim(1);
         if (rows < 1 || rows > Integer.MAX_VALUE - 4)
             throw new IllegalArgumentException(xName + ": rows must be in [1, 2^31 - 4], got " + rows);
-        if (k < 1 || k > Integer.MAX_VALUE) throw new IllegalArgumentException(xName + ": K must be in [1, 2^31), got " + k);
+        if (k < 1 || k > Fp8Gemm.MAX_DIM)
+            throw new IllegalArgumentException(xName + ": K must be in [1, 2^31 - 128], got " + k);
         TensorArg.required(q, "q").requireShape(DType.FP8_E4M3, rows, k).requireAligned(Fp8Gemm.ALIGN_BYTES);
         long kb = Fp8Gemm.ceilDiv(k, Fp8Gemm.BLOCK);
         if (perToken)

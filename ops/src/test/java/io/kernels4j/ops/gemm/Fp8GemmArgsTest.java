@@ -124,4 +124,18 @@ class Fp8GemmArgsTest {
         rejects("scales: expected FP32[3, 2], got FP32[2, 3]", () -> Fp8Quantize.validate(t("w", DType.FP32, 300, 200),
                 t("q", DType.FP8_E4M3, 300, 200), t("scales", DType.FP32, 2, 3), false));
     }
+
+    @Test
+    void sizesPastTheKernelsIntArithmeticAreRejected() {
+        long k = (1L << 31) - 16; // a multiple of 16 below 2^31 whose (K + 127) / 128 overflows an int
+        rejects("k: K must be a positive multiple of 16, at most 2^31 - 128", () -> dense(t("a", DType.FP8_E4M3, 1, k),
+                t("aScales", DType.FP32, 1L << 24, 4), t("b", DType.FP8_E4M3, 8, k), t("bScales", DType.FP32, 1, 1L << 24), null,
+                t("d", DType.BF16, 1, 8)));
+        long n = (1L << 31) - 8;
+        rejects("b: N must be a positive multiple of 8, at most 2^31 - 128", () -> dense(t("a", DType.FP8_E4M3, 1, 128),
+                t("aScales", DType.FP32, 1, 4), t("b", DType.FP8_E4M3, n, 128), t("bScales", DType.FP32, 1L << 24, 1), null,
+                t("d", DType.BF16, 1, n)));
+        rejects("x: K must be in [1, 2^31 - 128]", () -> Fp8Quantize.validate(t("x", DType.BF16, 1, k - 1),
+                t("q", DType.FP8_E4M3, 1, k - 1), t("scales", DType.FP32, 1L << 24, 4), true));
+    }
 }

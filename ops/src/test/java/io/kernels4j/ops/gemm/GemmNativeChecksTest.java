@@ -51,6 +51,21 @@ class GemmNativeChecksTest {
     }
 
     @Test
+    void sizesAtTheLimitsAreRejectedWithoutOverflow() throws Throwable {
+        MemorySegment s = MemorySegment.NULL;
+        // K = 2^31 - 16 overflowed the kernels' int (K + 127) / 128; N likewise for its tile count.
+        expect((int) GemmNative.k4j_fp8_gemm_dense.invokeExact(P, P, P, P, 0L, P, BF16, 1L, 128L, (1L << 31) - 16, s), "k:");
+        expect((int) GemmNative.k4j_fp8_gemm_dense.invokeExact(P, P, P, P, 0L, P, BF16, 1L, (1L << 31) - 8, 128L, s), "n:");
+        // G * N * K = 2^12 * 2^26 * 2^26 = 2^64 wrapped to 0 in the old overflow check and passed it.
+        expect((int) GemmNative.k4j_fp8_gemm_grouped_contiguous.invokeExact(P, P, P, P, 0L, P, BF16, P, 1L, 1L << 26,
+                1L << 26, 1L << 12, 0L, s), "m/n/k:");
+        expect((int) GemmNative.k4j_fp8_gemm_grouped_masked.invokeExact(P, P, P, P, 0L, P, BF16, P, 1L << 12, 1L, 1L << 26,
+                1L << 26, 0L, 0L, s), "m/n/k:");
+        expect((int) GemmNative.k4j_fp8_quant_1x128.invokeExact(P, BF16, P, P, 1L, (1L << 31) - 64, 0, s), "k:");
+        expect((int) GemmNative.k4j_fp8_quant_128x128.invokeExact(P, BF16, P, P, 1L, (1L << 31) - 1, 0, s), "k:");
+    }
+
+    @Test
     void quantisersRejectBadArguments() throws Throwable {
         MemorySegment s = MemorySegment.NULL;
         expect((int) GemmNative.k4j_fp8_quant_1x128.invokeExact(P, INT32, P, P, 4L, 128L, 0, s), "x:");
