@@ -161,4 +161,7 @@ ok &= run(64, 128, 33, 136, 144, True, rows_valid=20)
 ok &= run(128, 128, 130, 256, 400, True)
 ok &= run(64, 64, 9, 72, 48, False)
 ok &= run(128, 128, 40, 200, 160, False)
+# Smallest legal shapes: M = 1, N = 8 (one n8 tile of 16 live in the warp), K = 16 (half of one k32 step).
+ok &= run(64, 64, 1, 8, 16, True)
+ok &= run(64, 128, 1, 8, 16, False)
 print("OK" if ok else "FAIL")

@@ -59,6 +59,12 @@ public final class Fp8GemmChecks implements CheckSuite {
         cases.add(GemmCase.dense(333, 128, 128, true, true));
         cases.add(GemmCase.dense(128, 2112, 7168, false, true));
         cases.add(GemmCase.dense(64, 7168, 2048, true, false));
+        // Small tails: N % 64 != 0 (B rows zero-filled inside a warp's n-tiles), K < 128 and K % 32 != 0
+        // (half of the last k32 step zero-filled), K = 128 * j + 16.
+        cases.add(GemmCase.dense(1, 8, 16, false, false));
+        cases.add(GemmCase.dense(33, 72, 48, true, true));
+        cases.add(GemmCase.dense(130, 136, 400, false, false));
+        cases.add(GemmCase.dense(65, 1000, 112, false, true));
 
         int[] g8 = {128, 0, 1, 513, 5, 64, 0, 200};
         int[] g32 = skewedSizes(32);
@@ -70,12 +76,14 @@ public final class Fp8GemmChecks implements CheckSuite {
         cases.add(GemmCase.contiguous("G=32 skewed", g32, 256, 1024, 128, false, false));
         cases.add(GemmCase.contiguous("G=4 with C, FP32 D", new int[] {7, 130, 0, 64}, 576, 7232, 128, true, false));
         cases.add(GemmCase.contiguous("G=4 bad ids", new int[] {100, 20, 0, 64}, 128, 128, 64, false, true));
+        cases.add(GemmCase.contiguous("G=3 small N, K", new int[] {5, 0, 70}, 72, 48, 1, false, false));
         // Grouped contiguous, unpadded groupEnds.
         cases.add(GemmCase.ends("G=1", new int[] {333}, 2112, 7168, false, false));
         cases.add(GemmCase.ends("G=4 empty+1-row+skewed", new int[] {0, 1, 300, 37}, 576, 7232, false, false));
         cases.add(GemmCase.ends("G=8", g8, 2112, 2048, false, false));
         cases.add(GemmCase.ends("G=32 skewed", g32, 256, 1024, false, false));
         cases.add(GemmCase.ends("G=4 bad ends", new int[] {100, 20, 0, 64}, 128, 128, false, true));
+        cases.add(GemmCase.ends("G=3 small N, K", new int[] {5, 0, 70}, 72, 48, false, false));
         // Grouped masked.
         cases.add(GemmCase.masked("G=1", new int[] {37}, 64, 2112, 7168, 0, false, false));
         cases.add(GemmCase.masked("G=4 maskedM=0,1,full", new int[] {0, 1, 128, 77}, 128, 576, 7232, 64, false, false));
@@ -83,6 +91,7 @@ public final class Fp8GemmChecks implements CheckSuite {
         cases.add(GemmCase.masked("G=32", maskedSizes(32, 32), 32, 256, 1024, 8, false, false));
         cases.add(GemmCase.masked("G=4 with C, FP32 D", new int[] {5, 0, 64, 33}, 64, 576, 7232, 32, true, false));
         cases.add(GemmCase.masked("G=4 bad maskedM", new int[] {70, -1, 64, 5}, 64, 128, 128, 0, false, true));
+        cases.add(GemmCase.masked("G=3 small N, K", new int[] {1, 9, 0}, 9, 8, 16, 0, false, false));
 
         // Quantisers, bitwise against the Java quantiser.
         cases.add(new QuantCase(true, 1, 128, DType.BF16, false));
