@@ -62,7 +62,10 @@ template <GemmMode MODE>
 int launch(const k4j::DeviceInfo &info, const GemmPlan &plan, const GemmParams &p, int64_t groups_z,
            cudaStream_t stream) {
   const int64_t grid_m = (p.m + plan.bm - 1) / plan.bm;
-  K4J_REQUIRE(grid_m <= 65535, "m: %d rows need %lld row tiles, more than the grid allows", p.m, (long long)grid_m);
+  // The message names the caller's argument (K4J_REQUIRE convention).
+  const char *rows_name = MODE == GemmMode::kDense ? "m" : MODE == GemmMode::kMasked ? "maxM" : "sumM";
+  K4J_REQUIRE(grid_m <= 65535, "%s: %d rows need %lld row tiles of %d, more than the grid allows (65535)", rows_name,
+              p.m, (long long)grid_m, plan.bm);
   K4J_REQUIRE(groups_z <= 65535, "groups: must be <= 65535, got %lld", (long long)groups_z);
   switch (plan.family) {
     case Family::kMmaSync:
