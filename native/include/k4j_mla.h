@@ -8,6 +8,7 @@
  *             or [numBlocks, pageSize, hKV, 656]  bytes, FP8 row format below
  *   blockTable   [b, maxBlocksPerSeq]             INT32 page ids; only the entries covering a
  *                                                 request's first cacheSeqlens[b] keys are read
+ *                                                 (maxBlocksPerSeq * pageSize <= 2^30)
  *   cacheSeqlens [b]                              INT32, 0 allowed
  *   out          [b, sQ, hQ, 512]                 BF16
  *   lse          [b, hQ, sQ]                      FP32, natural log; +inf when no key is visible

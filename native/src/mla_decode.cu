@@ -54,8 +54,10 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   K4J_REQUIRE(num_blocks >= 1, "num_blocks: must be >= 1, got %lld", (long long)num_blocks);
   K4J_REQUIRE(page_size >= 16 && page_size % 16 == 0, "page_size: must be a positive multiple of 16, got %d",
               page_size);
-  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq * page_size <= INT32_MAX,
-              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^31-1, got %lld",
+  // <= 2^30 keeps every key index of the kernels (a key < seqlen plus up to one 64-key tile) inside int32.
+  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq <= (1 << 30) &&
+                  max_blocks_per_seq * page_size <= (1 << 30),
+              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^30, got %lld",
               (long long)max_blocks_per_seq);
   K4J_REQUIRE(softmax_scale > 0.f && softmax_scale < 1e30f, "softmax_scale: must be finite and > 0, got %g",
               (double)softmax_scale);

@@ -68,8 +68,10 @@ K4J_API int k4j_mla_schedule(k4j_dptr cache_seqlens, int64_t batch, int page_siz
   K4J_REQUIRE_ALIGNED(schedule, 16, "schedule");
   K4J_REQUIRE(page_size >= 16 && page_size % 16 == 0, "page_size: must be a positive multiple of 16, got %d",
               page_size);
-  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq * page_size <= INT32_MAX,
-              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^31-1, got %lld",
+  // <= 2^30 keeps every key index of the kernels (a key < seqlen plus up to one 64-key tile) inside int32.
+  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq <= (1 << 30) &&
+                  max_blocks_per_seq * page_size <= (1 << 30),
+              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^30, got %lld",
               (long long)max_blocks_per_seq);
   K4J_REQUIRE(batch <= INT32_MAX, "batch: must fit in int32, got %lld", (long long)batch);
   int64_t mw = 0;
