@@ -48,8 +48,9 @@ K4J_API int k4j_mla_schedule_sizes(int64_t batch, int num_sms, int fixed_splits,
 K4J_API int k4j_mla_workspace_bytes(int64_t batch, int64_t s_q, int64_t h_q, int num_sms, int fixed_splits,
                                     int64_t *bytes) {
   k4j::clear_error();
-  K4J_REQUIRE(s_q >= 1, "s_q: must be >= 1, got %lld", (long long)s_q);
-  K4J_REQUIRE(h_q >= 1, "h_q: must be >= 1, got %lld", (long long)h_q);
+  K4J_REQUIRE(s_q >= 1 && s_q <= (1 << 20), "s_q: must be in [1, 2^20], got %lld", (long long)s_q);
+  K4J_REQUIRE(h_q >= 1 && h_q <= (1 << 20), "h_q: must be in [1, 2^20], got %lld", (long long)h_q);
+  K4J_REQUIRE(s_q * h_q <= (1 << 20), "s_q: s_q * h_q must be <= 2^20, got %lld", (long long)(s_q * h_q));
   K4J_REQUIRE(bytes != nullptr, "bytes: null pointer");
   int64_t mw = 0;
   int rc = k4j::mla::plan_capacity(batch, num_sms, fixed_splits, &mw, nullptr);
