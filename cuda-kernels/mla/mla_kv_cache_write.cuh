@@ -12,7 +12,9 @@
 namespace k4j::kernels::mla {
 
 // 2^ceil(log2(x)) for a positive normal float, exactly (no log2f rounding near powers of two).
+// +inf (an infinite input value) stays +inf like the Java encoder; frexpf leaves e unspecified there.
 __device__ __forceinline__ float pow2_ceil(float x) {
+  if (isinf(x)) return x;
   int e;
   const float m = frexpf(x, &e);  // x = m * 2^e, m in [0.5, 1)
   return ldexpf(1.f, m == 0.5f ? e - 1 : e);

@@ -8,6 +8,7 @@
  *             or [numBlocks, pageSize, hKV, 656]  bytes, FP8 row format below
  *   blockTable   [b, maxBlocksPerSeq]             INT32 page ids; only the entries covering a
  *                                                 request's first cacheSeqlens[b] keys are read
+ *                                                 (maxBlocksPerSeq * pageSize <= 2^30)
  *   cacheSeqlens [b]                              INT32, 0 allowed
  *   out          [b, sQ, hQ, 512]                 BF16
  *   lse          [b, hQ, sQ]                      FP32, natural log; +inf when no key is visible
@@ -60,7 +61,7 @@ K4J_API int k4j_mla_schedule(k4j_dptr cache_seqlens, int64_t batch, int page_siz
                              int num_sms, int fixed_splits, k4j_dptr schedule, int64_t schedule_ints,
                              k4j_dptr err_flags, k4j_stream stream);
 
-/* Bytes of workspace the decode needs (same batch, num_sms, fixed_splits as the schedule). */
+/* Bytes of workspace the decode needs (same batch, num_sms, fixed_splits as the schedule; s_q * h_q <= 2^20). */
 K4J_API int k4j_mla_workspace_bytes(int64_t batch, int64_t s_q, int64_t h_q, int num_sms, int fixed_splits,
                                     int64_t *bytes);
 

@@ -46,16 +46,19 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   K4J_REQUIRE_PTR(lse, "lse");
   K4J_REQUIRE_ALIGNED(lse, 4, "lse");
   K4J_REQUIRE(batch >= 1 && batch <= 65535, "batch: must be in [1, 65535], got %lld", (long long)batch);
-  K4J_REQUIRE(s_q >= 1, "s_q: must be >= 1, got %lld", (long long)s_q);
+  // Each factor <= 2^20 first, so that s_q * h_q below cannot overflow int64.
+  K4J_REQUIRE(s_q >= 1 && s_q <= (1 << 20), "s_q: must be in [1, 2^20], got %lld", (long long)s_q);
   K4J_REQUIRE(h_kv >= 1, "h_kv: must be >= 1, got %lld", (long long)h_kv);
-  K4J_REQUIRE(h_q >= 1 && h_q % h_kv == 0, "h_q: must be a positive multiple of h_kv = %lld, got %lld",
+  K4J_REQUIRE(h_q >= 1 && h_q <= (1 << 20) && h_q % h_kv == 0, "h_q: must be a positive multiple of h_kv = %lld, at most 2^20, got %lld",
               (long long)h_kv, (long long)h_q);
   K4J_REQUIRE(s_q * h_q <= (1 << 20), "s_q: s_q * h_q must be <= 2^20, got %lld", (long long)(s_q * h_q));
   K4J_REQUIRE(num_blocks >= 1, "num_blocks: must be >= 1, got %lld", (long long)num_blocks);
   K4J_REQUIRE(page_size >= 16 && page_size % 16 == 0, "page_size: must be a positive multiple of 16, got %d",
               page_size);
-  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq * page_size <= INT32_MAX,
-              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^31-1, got %lld",
+  // <= 2^30 keeps every key index of the kernels (a key < seqlen plus up to one 64-key tile) inside int32.
+  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq <= (1 << 30) &&
+                  max_blocks_per_seq * page_size <= (1 << 30),
+              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^30, got %lld",
               (long long)max_blocks_per_seq);
   K4J_REQUIRE(softmax_scale > 0.f && softmax_scale < 1e30f, "softmax_scale: must be finite and > 0, got %g",
               (double)softmax_scale);

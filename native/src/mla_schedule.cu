@@ -48,8 +48,9 @@ K4J_API int k4j_mla_schedule_sizes(int64_t batch, int num_sms, int fixed_splits,
 K4J_API int k4j_mla_workspace_bytes(int64_t batch, int64_t s_q, int64_t h_q, int num_sms, int fixed_splits,
                                     int64_t *bytes) {
   k4j::clear_error();
-  K4J_REQUIRE(s_q >= 1, "s_q: must be >= 1, got %lld", (long long)s_q);
-  K4J_REQUIRE(h_q >= 1, "h_q: must be >= 1, got %lld", (long long)h_q);
+  K4J_REQUIRE(s_q >= 1 && s_q <= (1 << 20), "s_q: must be in [1, 2^20], got %lld", (long long)s_q);
+  K4J_REQUIRE(h_q >= 1 && h_q <= (1 << 20), "h_q: must be in [1, 2^20], got %lld", (long long)h_q);
+  K4J_REQUIRE(s_q * h_q <= (1 << 20), "s_q: s_q * h_q must be <= 2^20, got %lld", (long long)(s_q * h_q));
   K4J_REQUIRE(bytes != nullptr, "bytes: null pointer");
   int64_t mw = 0;
   int rc = k4j::mla::plan_capacity(batch, num_sms, fixed_splits, &mw, nullptr);
@@ -68,8 +69,10 @@ K4J_API int k4j_mla_schedule(k4j_dptr cache_seqlens, int64_t batch, int page_siz
   K4J_REQUIRE_ALIGNED(schedule, 16, "schedule");
   K4J_REQUIRE(page_size >= 16 && page_size % 16 == 0, "page_size: must be a positive multiple of 16, got %d",
               page_size);
-  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq * page_size <= INT32_MAX,
-              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^31-1, got %lld",
+  // <= 2^30 keeps every key index of the kernels (a key < seqlen plus up to one 64-key tile) inside int32.
+  K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq <= (1 << 30) &&
+                  max_blocks_per_seq * page_size <= (1 << 30),
+              "max_blocks_per_seq: must be >= 1 with max_blocks_per_seq * page_size <= 2^30, got %lld",
               (long long)max_blocks_per_seq);
   K4J_REQUIRE(batch <= INT32_MAX, "batch: must fit in int32, got %lld", (long long)batch);
   int64_t mw = 0;

@@ -25,7 +25,9 @@ import io.kernels4j.ops.mla.MlaShapes.Spec;
  * the schedule's INT32 buffer ({@link #scheduleInts}) and the FP32 workspace ({@link #workspaceBytes}).
  *
  * <p>Checked on the host before launch: dtypes, shapes, {@code hQ % hKV == 0}, {@code pageSize % 16 == 0},
- * workspace and schedule sizes, alignment, devices. Not checkable on the host (the kernels clamp/skip and raise
+ * workspace and schedule sizes, the native limits ({@code batch <= 65535}, {@code sQ * hQ <= 2^20},
+ * {@code maxBlocksPerSeq * pageSize <= 2^30}, every dimension in int range), alignment of every tensor,
+ * devices. Not checkable on the host (the kernels clamp/skip and raise
  * device error bits, see {@link Stream#checkDeviceErrors()}): seqlens outside {@code [0, maxBlocksPerSeq * pageSize]}
  * (clamped, LENGTH_OUT_OF_RANGE), page ids outside {@code [0, numBlocks)} (key skipped, INDEX_OUT_OF_RANGE).
  * Block-table entries past a request's last page are never read.
@@ -107,6 +109,9 @@ public final class MlaDecode {
         Checks.requireAligned(q, "q", 16);
         Checks.requireAligned(kvCache, "kvCache", 16);
         Checks.requireAligned(out, "out", 16);
+        Checks.requireAligned(blockTable, "blockTable", 4);
+        Checks.requireAligned(cacheSeqlens, "cacheSeqlens", 4);
+        Checks.requireAligned(lse, "lse", 4);
         Checks.requireAligned(workspace, "workspace", 16);
         Checks.requireAligned(schedule.buffer(), "schedule", 16);
         Checks.requireSameDevice(stream, q, kvCache, blockTable, cacheSeqlens, workspace, out, lse, schedule.buffer());

@@ -14,6 +14,12 @@ public final class MlaShapes {
     public static final int V_DIM = 512;
     public static final int FP8_ROW_BYTES = 656;
     public static final int MAX_FIXED_SPLITS = 64;
+    /** Native limits of k4j_mla_decode (k4j_mla.h): batch (combine grid), sQ * hQ, grid.y, work items. */
+    public static final int MAX_DECODE_BATCH = 65535;
+    public static final long MAX_QUERY_ROWS = 1L << 20;
+    public static final long MAX_WORK = Integer.MAX_VALUE / 4;
+    /** maxBlocksPerSeq * pageSize: keeps every key index (plus a 64-key tile) inside int32 in the kernels. */
+    public static final long MAX_KEYS = 1L << 30;
 
     private MlaShapes() {}
 
@@ -42,7 +48,11 @@ public final class MlaShapes {
     /** Work-item capacity of a schedule: {@code b + numSms} (auto) or {@code b * fixedSplits} (fixed). */
     public static long maxWork(int batch, int numSms, int fixedSplits) {
         checkPlan(batch, numSms, fixedSplits);
-        return fixedSplits > 0 ? (long) batch * fixedSplits : (long) batch + numSms;
+        long mw = fixedSplits > 0 ? (long) batch * fixedSplits : (long) batch + numSms;
+        if (mw > MAX_WORK)
+            throw new IllegalArgumentException("batch: " + mw + " work items (batch " + batch + ", numSms " + numSms
+                    + ", fixedSplits " + fixedSplits + ") exceed the int32 schedule's " + MAX_WORK);
+        return mw;
     }
 
     /** INT32 entries of a schedule buffer: {@code 4 * maxWork + 2 * batch}. */
@@ -54,6 +64,8 @@ public final class MlaShapes {
     public static long workspaceBytes(int batch, int sQ, int hQ, int numSms, int fixedSplits) {
         positive(sQ, "sQ");
         positive(hQ, "hQ");
+        if ((long) sQ * hQ > MAX_QUERY_ROWS)
+            throw new IllegalArgumentException("sQ: sQ * hQ must be <= 2^20, got " + sQ + " * " + hQ);
         return maxWork(batch, numSms, fixedSplits) * sQ * hQ * (V_DIM + 1) * 4L;
     }
 
@@ -69,12 +81,12 @@ public final class MlaShapes {
     public static void checkSchedule(Spec cacheSeqlens, int pageSize, int maxBlocksPerSeq, int numSms, int fixedSplits,
             Spec scheduleBuffer) {
         tensor(cacheSeqlens, "cacheSeqlens", DType.INT32, -1);
-        int batch = (int) cacheSeqlens.shape()[0];
+        int batch = intDim(cacheSeqlens.shape()[0], "cacheSeqlens.shape[0] (batch)");
         checkPlan(batch, numSms, fixedSplits);
         pageSize(pageSize);
         positive(maxBlocksPerSeq, "maxBlocksPerSeq");
-        if ((long) maxBlocksPerSeq * pageSize > Integer.MAX_VALUE)
-            throw new IllegalArgumentException("maxBlocksPerSeq: maxBlocksPerSeq * pageSize must be < 2^31, got "
+        if ((long) maxBlocksPerSeq * pageSize > MAX_KEYS)
+            throw new IllegalArgumentException("maxBlocksPerSeq: maxBlocksPerSeq * pageSize must be <= 2^30, got "
                     + maxBlocksPerSeq + " * " + pageSize);
         long ints = scheduleInts(batch, numSms, fixedSplits);
         tensor(scheduleBuffer, "schedule", DType.INT32, -1);
@@ -90,21 +102,29 @@ public final class MlaShapes {
     public static int checkForward(Spec q, Spec kvCache, Spec blockTable, Spec cacheSeqlens, MlaDecode.Schedule s,
             float softmaxScale, Spec workspace, Spec out, Spec lse) {
         if (s == null) throw new IllegalArgumentException("schedule: must not be null");
+        if (s.batch() > MAX_DECODE_BATCH)
+            throw new IllegalArgumentException("schedule.batch: must be <= " + MAX_DECODE_BATCH + ", got " + s.batch());
         tensor(q, "q", DType.BF16, s.batch(), -1, -1, HEAD_DIM);
-        int sQ = (int) q.shape()[1], hQ = (int) q.shape()[2];
-        positive(sQ, "q.shape[1] (sQ)");
-        positive(hQ, "q.shape[2] (hQ)");
+        int sQ = intDim(q.shape()[1], "q.shape[1] (sQ)"), hQ = intDim(q.shape()[2], "q.shape[2] (hQ)");
+        if ((long) sQ * hQ > MAX_QUERY_ROWS)
+            throw new IllegalArgumentException("q: sQ * hQ must be <= 2^20, got " + sQ + " * " + hQ + " (" + q + ")");
         if (kvCache == null) throw new IllegalArgumentException("kvCache: must not be null");
         if (kvCache.dtype() == DType.FP8_E4M3) tensor(kvCache, "kvCache", DType.FP8_E4M3, -1, s.pageSize(), -1, FP8_ROW_BYTES);
         else if (kvCache.dtype() == DType.BF16) tensor(kvCache, "kvCache", DType.BF16, -1, s.pageSize(), -1, HEAD_DIM);
         else throw new IllegalArgumentException("kvCache: expected BF16[*, " + s.pageSize() + ", *, 576] or FP8_E4M3[*, "
                 + s.pageSize() + ", *, 656], got " + kvCache);
-        int hKV = (int) kvCache.shape()[2];
         positive(kvCache.shape()[0], "kvCache.shape[0] (numBlocks)");
-        positive(hKV, "kvCache.shape[2] (hKV)");
+        int hKV = intDim(kvCache.shape()[2], "kvCache.shape[2] (hKV)");
         if (hQ % hKV != 0)
             throw new IllegalArgumentException("q: hQ = " + hQ + " must be a multiple of hKV = " + hKV + " (kvCache "
                     + kvCache + ")");
+        long mTiles = ((long) sQ * (hQ / hKV) + 31) / 32;
+        if (hKV * mTiles > 65535)
+            throw new IllegalArgumentException("q: hKV * ceil(sQ * hQ / hKV / 32) must be <= 65535, got " + hKV * mTiles
+                    + " (q " + q + ", kvCache " + kvCache + ")");
+        if (s.maxBlocksPerSeq() <= 0 || (long) s.maxBlocksPerSeq() * s.pageSize() > MAX_KEYS)
+            throw new IllegalArgumentException("schedule.maxBlocksPerSeq: must be >= 1 with maxBlocksPerSeq * pageSize <= 2^30, got "
+                    + s.maxBlocksPerSeq() + " * " + s.pageSize());
         tensor(blockTable, "blockTable", DType.INT32, s.batch(), s.maxBlocksPerSeq());
         tensor(cacheSeqlens, "cacheSeqlens", DType.INT32, s.batch());
         if (!(softmaxScale > 0f) || Float.isInfinite(softmaxScale))
@@ -123,8 +143,7 @@ public final class MlaShapes {
     public static int checkKvCacheWrite(Spec kvNew, Spec slotMapping, Spec kvCache) {
         tensor(kvNew, "kvNew", DType.BF16, -1, -1, HEAD_DIM);
         long tokens = kvNew.shape()[0];
-        int hKV = (int) kvNew.shape()[1];
-        positive(hKV, "kvNew.shape[1] (hKV)");
+        int hKV = intDim(kvNew.shape()[1], "kvNew.shape[1] (hKV)");
         tensor(slotMapping, "slotMapping", DType.INT32, tokens);
         if (kvCache == null) throw new IllegalArgumentException("kvCache: must not be null");
         if (kvCache.dtype() == DType.FP8_E4M3) tensor(kvCache, "kvCache", DType.FP8_E4M3, -1, -1, hKV, FP8_ROW_BYTES);
@@ -137,8 +156,15 @@ public final class MlaShapes {
     }
 
     static void pageSize(long pageSize) {
-        if (pageSize <= 0 || pageSize % 16 != 0)
-            throw new IllegalArgumentException("pageSize: must be a positive multiple of 16, got " + pageSize);
+        if (pageSize <= 0 || pageSize % 16 != 0 || pageSize > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("pageSize: must be a positive multiple of 16 below 2^31, got " + pageSize);
+    }
+
+    /** A dimension the native call takes as int: in [1, 2^31 - 1] (no silent truncation of 2^32 + k to k). */
+    static int intDim(long v, String name) {
+        if (v <= 0 || v > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(name + ": must be in [1, 2^31 - 1], got " + v);
+        return (int) v;
     }
 
     static void positive(long v, String name) {

@@ -75,7 +75,7 @@ class MlaShapesTest {
     void scheduleChecks() {
         Spec buf = new Spec(DType.INT32, MlaShapes.scheduleInts(B, SMS, 0));
         assertDoesNotThrow(() -> MlaShapes.checkSchedule(seqlens, PAGE, MAXB, SMS, 0, buf));
-        rejects("pageSize: must be a positive multiple of 16, got 40", () -> MlaShapes.checkSchedule(seqlens, 40, MAXB, SMS, 0, buf));
+        rejects("pageSize: must be a positive multiple of 16 below 2^31, got 40", () -> MlaShapes.checkSchedule(seqlens, 40, MAXB, SMS, 0, buf));
         rejects("schedule: needs at least", () -> MlaShapes.checkSchedule(seqlens, PAGE, MAXB, SMS, 2,
                 new Spec(DType.INT32, MlaShapes.scheduleInts(B, SMS, 2) - 1)));
         rejects("cacheSeqlens: expected INT32[*]", () -> MlaShapes.checkSchedule(table, PAGE, MAXB, SMS, 0, buf));
@@ -96,5 +96,33 @@ class MlaShapesTest {
         rejects("pageSize", () -> MlaShapes.checkKvCacheWrite(rows, slots, new Spec(DType.BF16, 4, 24, HKV, 576)));
         rejects("kvNew: expected BF16[*, *, 576]", () -> MlaShapes.checkKvCacheWrite(new Spec(DType.BF16, 7, 512), slots,
                 new Spec(DType.BF16, 4, 16, HKV, 576)));
+    }
+
+    /** Dimensions past the int range used to be cast to int (2^32 + k passed as k); the native limits are checked in Java. */
+    @Test
+    void hugeDimensionsAndNativeLimitsAreRejectedInJava() {
+        long huge = (1L << 32) + HQ;
+        Spec good;
+        good = q; q = new Spec(DType.BF16, B, (1L << 32) + SQ, HQ, 576); rejects("q.shape[1] (sQ): must be in [1, 2^31 - 1]", this::forward); q = good;
+        good = q; q = new Spec(DType.BF16, B, SQ, huge, 576); rejects("q.shape[2] (hQ): must be in [1, 2^31 - 1]", this::forward); q = good;
+        good = kv; kv = new Spec(DType.BF16, 10, PAGE, (1L << 32) + HKV, 576); rejects("kvCache.shape[2] (hKV)", this::forward); kv = good;
+        // sQ * hQ past 2^20 (the native limit) with both factors in int range
+        good = q; q = new Spec(DType.BF16, B, 1 << 11, 1 << 10, 576); rejects("q: sQ * hQ must be <= 2^20", this::forward); q = good;
+        rejects("sQ: sQ * hQ must be <= 2^20", () -> MlaShapes.workspaceBytes(B, 1 << 11, 1 << 10, SMS, 0));
+        rejects("schedule.batch: must be <= 65535", () -> MlaShapes.checkForward(q, kv, table, seqlens,
+                new MlaDecode.Schedule(null, 65536, PAGE, MAXB, SMS, 0), 0.1f, ws, out, lse));
+        rejects("schedule.maxBlocksPerSeq", () -> MlaShapes.checkForward(q, kv, table, seqlens,
+                new MlaDecode.Schedule(null, B, PAGE, (1 << 24) + 1, SMS, 0), 0.1f, ws, out, lse));
+        rejects("batch: ", () -> MlaShapes.maxWork(Integer.MAX_VALUE / 4, SMS, 0));
+        Spec buf = new Spec(DType.INT32, MlaShapes.scheduleInts(B, SMS, 0));
+        rejects("cacheSeqlens.shape[0] (batch)", () -> MlaShapes.checkSchedule(new Spec(DType.INT32, (1L << 32) + B), PAGE, MAXB, SMS, 0, buf));
+        rejects("maxBlocksPerSeq: maxBlocksPerSeq * pageSize must be <= 2^30",
+                () -> MlaShapes.checkSchedule(seqlens, PAGE, (1 << 24) + 1, SMS, 0, buf));
+        assertDoesNotThrow(() -> MlaShapes.checkSchedule(seqlens, PAGE, 1 << 24, SMS, 0, buf));
+        Spec rows = new Spec(DType.BF16, 7, HKV, 576);
+        Spec slots = new Spec(DType.INT32, 7);
+        rejects("kvNew.shape[1] (hKV)", () -> MlaShapes.checkKvCacheWrite(new Spec(DType.BF16, 7, (1L << 32) + HKV, 576), slots,
+                new Spec(DType.BF16, 4, 16, (1L << 32) + HKV, 576)));
+        rejects("pageSize", () -> MlaShapes.checkKvCacheWrite(rows, slots, new Spec(DType.BF16, 4, (1L << 32) + 16, HKV, 576)));
     }
 }

@@ -39,16 +39,12 @@ class MlaArgumentProperties {
     }
 
     /**
-     * Known gaps (MLA owner to fix; memory-safe): MlaShapes/MlaKvCache cast hKV, the page size of the cache write and the batch of schedule from the
-     * tensor's long dimension to int, so a dimension of 2^32 + k passes as k. The kernels then index with
-     * k, inside the (larger) tensor: wrong results, no out-of-bounds access.
+     * No known gaps left: MlaShapes rejects a dimension of 2^32 + k (it used to pass as k), sQ * hQ past
+     * the native limit, and MlaDecode checks the alignment of blockTable, cacheSeqlens and lse in Java.
      */
-    static final Set<String> FORWARD_GAPS = Set.of("DIM_HUGE kvCache 2",
-            // sQ/hQ of 2^32 + k pass the Java check as k; the native check (s_q * h_q <= 2^20, on the
-            // untruncated long) rejects them before launch.
-            "DIM_HUGE q 1", "DIM_HUGE q 2");
-    static final Set<String> SCHEDULE_GAPS = Set.of("DIM_HUGE cacheSeqlens 0");
-    static final Set<String> WRITE_GAPS = Set.of("DIM_HUGE kvNew 1", "DIM_HUGE kvCache 1");
+    static final Set<String> FORWARD_GAPS = Set.of();
+    static final Set<String> SCHEDULE_GAPS = Set.of();
+    static final Set<String> WRITE_GAPS = Set.of();
 
     static final Set<String> FORWARD_NAMES = Set.of("q", "kvCache", "blockTable", "cacheSeqlens", "workspace", "out", "lse",
             "schedule", "softmaxScale", "stream");
@@ -62,11 +58,11 @@ class MlaArgumentProperties {
                 Arg.of("q", DType.BF16, c.b, c.sQ, c.hQ, 576),
                 (c.fp8 ? Arg.of("kvCache", DType.FP8_E4M3, c.numBlocks, c.page, c.hKV, 656)
                         : Arg.of("kvCache", DType.BF16, c.numBlocks, c.page, c.hKV, 576)).growable(0),
-                Arg.of("blockTable", DType.INT32, c.b, c.maxBlocks).nativeAligned(),
-                Arg.of("cacheSeqlens", DType.INT32, c.b).nativeAligned(),
+                Arg.of("blockTable", DType.INT32, c.b, c.maxBlocks),
+                Arg.of("cacheSeqlens", DType.INT32, c.b),
                 Arg.of("workspace", DType.FP32, (c.ws() + 3) / 4).bytesOnly(),
                 Arg.of("out", DType.BF16, c.b, c.sQ, c.hQ, 512),
-                Arg.of("lse", DType.FP32, c.b, c.hQ, c.sQ).nativeAligned(),
+                Arg.of("lse", DType.FP32, c.b, c.hQ, c.sQ),
                 Arg.of("schedule.buffer", DType.INT32, c.ints()).growable(0));
         Mutation m = Mutations.random(r, args);
         // Another hKV that divides hQ is another valid configuration.

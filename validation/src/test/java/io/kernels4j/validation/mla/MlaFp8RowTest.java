@@ -25,6 +25,19 @@ class MlaFp8RowTest {
         }
     }
 
+    /** The MLA row encoder and the shared quantiser must give the same pow2 scale, bit for bit. */
+    @Test
+    void scaleAgreesWithFp8QuantizerPow2() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(System.nanoTime());
+        for (int i = 0; i < 200_000; i++) {
+            float amax = Bf16.decode((short) (r.nextInt(0x7F80))); // every finite non-negative BF16 magnitude
+            assertEquals(Float.floatToRawIntBits(io.kernels4j.validation.Fp8Quantizer.groupScale(amax, true)),
+                    Float.floatToRawIntBits(MlaFp8Row.scale(amax)), "amax " + amax);
+        }
+        assertEquals(Float.POSITIVE_INFINITY, MlaFp8Row.scale(Float.POSITIVE_INFINITY));
+        assertEquals(Float.POSITIVE_INFINITY, io.kernels4j.validation.Fp8Quantizer.groupScale(Float.POSITIVE_INFINITY, true));
+    }
+
     @Test
     void rowLayoutAndRoundTrip() {
         long seed = System.nanoTime();
