@@ -39,8 +39,7 @@ import io.kernels4j.ops.Stream;
  * raise a bit of the stream's device error word, see {@link Stream#checkDeviceErrors()}).
  *
  * <p>Calls are asynchronous on the given stream: no host synchronisation and no device allocation;
- * they can be captured in a CUDA graph. The host-side checks copy the tensors' shapes (a few small
- * Java arrays per call).
+ * they can be captured in a CUDA graph. A call allocates nothing on the Java heap (unless it throws).
  */
 public final class Fp8Gemm {
     /** Scale block edge along K (and N for weights). */
@@ -65,16 +64,13 @@ public final class Fp8Gemm {
      */
     public static void dense(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
                              DeviceTensor d, Stream stream) {
-        Checks.requireNonNull(stream, "stream");
-        Problem p = validateDense(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
-                TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"));
-        Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d);
+        checkDense(a, aScales, b, bScales, c, d, stream);
         stream.activate();
         int rc;
         try {
             rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), p.m(), p.n(), p.k(),
-                    stream.handle());
+                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), a.dim(0), b.dim(0),
+                    a.dim(1), stream.handle());
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
@@ -100,17 +96,13 @@ public final class Fp8Gemm {
      */
     public static void groupedContiguous(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                          DeviceTensor c, DeviceTensor d, DeviceTensor mIndices, Stream stream) {
-        Checks.requireNonNull(stream, "stream");
-        Problem p = validateContiguous(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
-                TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
-                TensorArg.of(mIndices, "mIndices"), "mIndices");
-        Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d, mIndices);
+        checkContiguous(a, aScales, b, bScales, c, d, mIndices, true, stream);
         stream.activate();
         int rc;
         try {
             rc = (int) GemmNative.k4j_fp8_gemm_grouped_contiguous.invokeExact(a.address(), aScales.address(), b.address(),
                     bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), mIndices.address(),
-                    p.m(), p.n(), p.k(), p.groups(), stream.errorFlagAddress(), stream.handle());
+                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), stream.errorFlagAddress(), stream.handle());
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
@@ -129,17 +121,13 @@ public final class Fp8Gemm {
      */
     public static void groupedEnds(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                    DeviceTensor c, DeviceTensor d, DeviceTensor groupEnds, Stream stream) {
-        Checks.requireNonNull(stream, "stream");
-        Problem p = validateContiguous(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
-                TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
-                TensorArg.of(groupEnds, "groupEnds"), "groupEnds");
-        Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d, groupEnds);
+        checkContiguous(a, aScales, b, bScales, c, d, groupEnds, false, stream);
         stream.activate();
         int rc;
         try {
             rc = (int) GemmNative.k4j_fp8_gemm_grouped_ends.invokeExact(a.address(), aScales.address(), b.address(),
                     bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), groupEnds.address(),
-                    p.m(), p.n(), p.k(), p.groups(), stream.errorFlagAddress(), stream.handle());
+                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), stream.errorFlagAddress(), stream.handle());
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
@@ -164,17 +152,13 @@ public final class Fp8Gemm {
      */
     public static void groupedMasked(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                      DeviceTensor c, DeviceTensor d, DeviceTensor maskedM, int expectedM, Stream stream) {
-        Checks.requireNonNull(stream, "stream");
-        Problem p = validateMasked(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
-                TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
-                TensorArg.of(maskedM, "maskedM"), expectedM);
-        Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d, maskedM);
+        checkMasked(a, aScales, b, bScales, c, d, maskedM, expectedM, stream);
         stream.activate();
         int rc;
         try {
             rc = (int) GemmNative.k4j_fp8_gemm_grouped_masked.invokeExact(a.address(), aScales.address(), b.address(),
                     bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), maskedM.address(),
-                    p.groups(), p.m(), p.n(), p.k(), (long) expectedM, stream.errorFlagAddress(), stream.handle());
+                    a.dim(0), a.dim(1), b.dim(1), a.dim(2), (long) expectedM, stream.errorFlagAddress(), stream.handle());
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
@@ -183,6 +167,130 @@ public final class Fp8Gemm {
     }
 
     // ---- host-side validation (pure Java, no GPU needed) ----
+
+    // The ops call check*(...) and then read the sizes from the tensors. A call must not allocate
+    // (CONTRIBUTING), so check* first runs an allocation-free predicate (passes(...)) that accepts
+    // exactly what the validate* methods below accept; only when it fails do they run validate* on
+    // TensorArg copies, which throws the message. validate* stay the one statement of the rules
+    // (and what Fp8GemmArgsTest exercises); Fp8GemmAllocationTest holds check* to zero allocation.
+
+    /** Every host check of {@link #dense}, in order; allocates nothing when they pass. */
+    static void checkDense(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
+                           DeviceTensor d, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        if (!denseOk(a, aScales, b, bScales, c, d)) {
+            validateDense(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
+                    TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"));
+            throw TensorArg.disagree("Fp8Gemm.dense");
+        }
+        if (stream.isClosed() || !TensorArg.onDevice(a, stream) || !TensorArg.onDevice(aScales, stream)
+                || !TensorArg.onDevice(b, stream) || !TensorArg.onDevice(bScales, stream) || !TensorArg.onDevice(c, stream)
+                || !TensorArg.onDevice(d, stream)) {
+            Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d);
+            throw TensorArg.disagree("Fp8Gemm.dense");
+        }
+    }
+
+    /** Every host check of {@link #groupedContiguous} ({@code mIndices}) or {@link #groupedEnds}. */
+    static void checkContiguous(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
+                                DeviceTensor c, DeviceTensor d, DeviceTensor index, boolean mIndices, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        String indexName = mIndices ? "mIndices" : "groupEnds";
+        String op = mIndices ? "Fp8Gemm.groupedContiguous" : "Fp8Gemm.groupedEnds";
+        if (!contiguousOk(a, aScales, b, bScales, c, d, index, mIndices)) {
+            validateContiguous(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
+                    TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
+                    TensorArg.of(index, indexName), indexName);
+            throw TensorArg.disagree(op);
+        }
+        if (stream.isClosed() || !TensorArg.onDevice(a, stream) || !TensorArg.onDevice(aScales, stream)
+                || !TensorArg.onDevice(b, stream) || !TensorArg.onDevice(bScales, stream) || !TensorArg.onDevice(c, stream)
+                || !TensorArg.onDevice(d, stream) || !TensorArg.onDevice(index, stream)) {
+            Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d, index);
+            throw TensorArg.disagree(op);
+        }
+    }
+
+    /** Every host check of {@link #groupedMasked}. */
+    static void checkMasked(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
+                            DeviceTensor d, DeviceTensor maskedM, int expectedM, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        if (!maskedOk(a, aScales, b, bScales, c, d, maskedM, expectedM)) {
+            validateMasked(TensorArg.of(a, "a"), TensorArg.of(aScales, "aScales"), TensorArg.of(b, "b"),
+                    TensorArg.of(bScales, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
+                    TensorArg.of(maskedM, "maskedM"), expectedM);
+            throw TensorArg.disagree("Fp8Gemm.groupedMasked");
+        }
+        if (stream.isClosed() || !TensorArg.onDevice(a, stream) || !TensorArg.onDevice(aScales, stream)
+                || !TensorArg.onDevice(b, stream) || !TensorArg.onDevice(bScales, stream) || !TensorArg.onDevice(c, stream)
+                || !TensorArg.onDevice(d, stream) || !TensorArg.onDevice(maskedM, stream)) {
+            Checks.requireSameDevice(stream, a, aScales, b, bScales, c, d, maskedM);
+            throw TensorArg.disagree("Fp8Gemm.groupedMasked");
+        }
+    }
+
+    private static boolean kOk(long k) {
+        return k >= 16 && k % 16 == 0 && k <= MAX_DIM;
+    }
+
+    private static boolean nOk(long n) {
+        return n >= 8 && n % 8 == 0 && n <= MAX_DIM;
+    }
+
+    private static boolean rowsOk(long m) {
+        return m >= 1 && m <= Integer.MAX_VALUE - 4;
+    }
+
+    private static boolean groupsOk(long g) {
+        return g >= 1 && g <= 65535;
+    }
+
+    /** d (BF16 or FP32) and the optional c (FP32) of shape [d0, d1(, d2)]. */
+    private static boolean outputsOk(DeviceTensor c, DeviceTensor d, int rank, long d0, long d1, long d2) {
+        return TensorArg.passes(d, DType.BF16, DType.FP32, rank, d0, d1, d2, ALIGN_BYTES)
+                && (c == null || TensorArg.passes(c, DType.FP32, null, rank, d0, d1, d2, ALIGN_BYTES));
+    }
+
+    /** True exactly when {@link #validateDense} accepts the tensors. */
+    static boolean denseOk(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
+                           DeviceTensor d) {
+        if (!TensorArg.passes(a, DType.FP8_E4M3, null, 2, -1, -1, -1, ALIGN_BYTES)) return false;
+        long m = a.dim(0), k = a.dim(1);
+        if (!rowsOk(m) || !kOk(k) || !TensorArg.passes(b, DType.FP8_E4M3, null, 2, -1, k, -1, ALIGN_BYTES)) return false;
+        long n = b.dim(0), kb = ceilDiv(k, BLOCK);
+        return nOk(n) && TensorArg.passes(aScales, DType.FP32, null, 2, kb, alignUp(m, 4), -1, ALIGN_BYTES)
+                && TensorArg.passes(bScales, DType.FP32, null, 2, ceilDiv(n, BLOCK), kb, -1, ALIGN_BYTES)
+                && outputsOk(c, d, 2, m, n, -1);
+    }
+
+    /** True exactly when {@link #validateContiguous} accepts the tensors. */
+    static boolean contiguousOk(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
+                                DeviceTensor c, DeviceTensor d, DeviceTensor index, boolean mIndices) {
+        if (!TensorArg.passes(a, DType.FP8_E4M3, null, 2, -1, -1, -1, ALIGN_BYTES)) return false;
+        long m = a.dim(0), k = a.dim(1);
+        if (!rowsOk(m) || !kOk(k) || !TensorArg.passes(b, DType.FP8_E4M3, null, 3, -1, -1, k, ALIGN_BYTES)) return false;
+        long groups = b.dim(0), n = b.dim(1), kb = ceilDiv(k, BLOCK);
+        return groupsOk(groups) && nOk(n)
+                && TensorArg.passes(aScales, DType.FP32, null, 2, kb, alignUp(m, 4), -1, ALIGN_BYTES)
+                && TensorArg.passes(bScales, DType.FP32, null, 3, groups, ceilDiv(n, BLOCK), kb, ALIGN_BYTES)
+                && outputsOk(c, d, 2, m, n, -1)
+                && TensorArg.passes(index, DType.INT32, null, 1, mIndices ? m : groups, -1, -1, 4);
+    }
+
+    /** True exactly when {@link #validateMasked} accepts the tensors. */
+    static boolean maskedOk(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
+                            DeviceTensor d, DeviceTensor maskedM, int expectedM) {
+        if (!TensorArg.passes(a, DType.FP8_E4M3, null, 3, -1, -1, -1, ALIGN_BYTES)) return false;
+        long groups = a.dim(0), maxM = a.dim(1), k = a.dim(2);
+        if (!groupsOk(groups) || !rowsOk(maxM) || !kOk(k)
+                || !TensorArg.passes(b, DType.FP8_E4M3, null, 3, groups, -1, k, ALIGN_BYTES)) return false;
+        long n = b.dim(1), kb = ceilDiv(k, BLOCK);
+        return nOk(n) && TensorArg.passes(aScales, DType.FP32, null, 3, groups, kb, alignUp(maxM, 4), ALIGN_BYTES)
+                && TensorArg.passes(bScales, DType.FP32, null, 3, groups, ceilDiv(n, BLOCK), kb, ALIGN_BYTES)
+                && outputsOk(c, d, 3, groups, maxM, n)
+                && TensorArg.passes(maskedM, DType.INT32, null, 1, groups, -1, -1, 4)
+                && expectedM >= 0;
+    }
 
     static long ceilDiv(long v, long d) {
         return (v + d - 1) / d;

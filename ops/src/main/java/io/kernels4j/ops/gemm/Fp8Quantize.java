@@ -17,7 +17,7 @@ import io.kernels4j.ops.Stream;
  * amax skips them).
  *
  * <p>Inputs are BF16 or FP32; every tensor must be 16-byte aligned and on the stream's device.
- * Asynchronous on the stream, no host sync, no device allocation.
+ * Asynchronous on the stream, no host sync, no device allocation, no Java heap allocation (unless it throws).
  */
 public final class Fp8Quantize {
     private Fp8Quantize() {}
@@ -32,14 +32,12 @@ public final class Fp8Quantize {
      * @param scales FP32 {@code [ceil(K/128), alignUp(M, 4)]}, written
      */
     public static void perTokenGroup(DeviceTensor x, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
-        Checks.requireNonNull(stream, "stream");
-        long[] mk = validate(TensorArg.of(x, "x"), TensorArg.of(q, "q"), TensorArg.of(scales, "scales"), true);
-        Checks.requireSameDevice(stream, x, q, scales);
+        check(x, q, scales, true, stream);
         stream.activate();
         int rc;
         try {
             rc = (int) GemmNative.k4j_fp8_quant_1x128.invokeExact(x.address(), x.dtype().code(), q.address(),
-                    scales.address(), mk[0], mk[1], pow2 ? 1 : 0, stream.handle());
+                    scales.address(), x.dim(0), x.dim(1), pow2 ? 1 : 0, stream.handle());
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
@@ -56,19 +54,47 @@ public final class Fp8Quantize {
      * @param scales FP32 {@code [ceil(N/128), ceil(K/128)]}, written
      */
     public static void perBlock(DeviceTensor w, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
-        Checks.requireNonNull(stream, "stream");
-        long[] nk = validate(TensorArg.of(w, "w"), TensorArg.of(q, "q"), TensorArg.of(scales, "scales"), false);
-        Checks.requireSameDevice(stream, w, q, scales);
+        check(w, q, scales, false, stream);
         stream.activate();
         int rc;
         try {
             rc = (int) GemmNative.k4j_fp8_quant_128x128.invokeExact(w.address(), w.dtype().code(), q.address(),
-                    scales.address(), nk[0], nk[1], pow2 ? 1 : 0, stream.handle());
+                    scales.address(), w.dim(0), w.dim(1), pow2 ? 1 : 0, stream.handle());
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Quantize.perBlock");
         stream.afterOp("Fp8Quantize.perBlock");
+    }
+
+    /**
+     * Every host check of {@link #perTokenGroup} ({@code perToken}) or {@link #perBlock}, in order;
+     * allocates nothing when they pass (an allocation-free predicate, then {@link #validate} for the
+     * message when it fails; see Fp8Gemm.checkDense).
+     */
+    static void check(DeviceTensor x, DeviceTensor q, DeviceTensor scales, boolean perToken, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        String op = perToken ? "Fp8Quantize.perTokenGroup" : "Fp8Quantize.perBlock";
+        if (!ok(x, q, scales, perToken)) {
+            validate(TensorArg.of(x, perToken ? "x" : "w"), TensorArg.of(q, "q"), TensorArg.of(scales, "scales"), perToken);
+            throw TensorArg.disagree(op);
+        }
+        if (stream.isClosed() || !TensorArg.onDevice(x, stream) || !TensorArg.onDevice(q, stream)
+                || !TensorArg.onDevice(scales, stream)) {
+            Checks.requireSameDevice(stream, x, q, scales);
+            throw TensorArg.disagree(op);
+        }
+    }
+
+    /** True exactly when {@link #validate} accepts the tensors. */
+    static boolean ok(DeviceTensor x, DeviceTensor q, DeviceTensor scales, boolean perToken) {
+        if (!TensorArg.passes(x, DType.BF16, DType.FP32, 2, -1, -1, -1, Fp8Gemm.ALIGN_BYTES)) return false;
+        long rows = x.dim(0), k = x.dim(1);
+        if (rows < 1 || rows > Integer.MAX_VALUE - 4 || k < 1 || k > Fp8Gemm.MAX_DIM) return false;
+        long kb = Fp8Gemm.ceilDiv(k, Fp8Gemm.BLOCK);
+        return TensorArg.passes(q, DType.FP8_E4M3, null, 2, rows, k, -1, Fp8Gemm.ALIGN_BYTES)
+                && TensorArg.passes(scales, DType.FP32, null, 2, perToken ? kb : Fp8Gemm.ceilDiv(rows, Fp8Gemm.BLOCK),
+                        perToken ? Fp8Gemm.alignUp(rows, 4) : kb, -1, Fp8Gemm.ALIGN_BYTES);
     }
 
     /** Host checks of both quantisers; returns {rows, K}. */

@@ -17,6 +17,33 @@ record TensorArg(String name, DType dtype, long[] shape, long address) {
         return new TensorArg(name, t.dtype(), t.shape(), t.address());
     }
 
+    /**
+     * The allocation-free twin of {@code required(of(t, name)).requireShapeOneOf({dtype, dtype2}, d0, d1, d2)
+     * .requireAligned(align)} for tensors of rank {@code rank <= 3} (unused trailing dims are ignored):
+     * true when {@code t} is non-null, open, of {@code dtype} or {@code dtype2} (may be null), of that
+     * rank and shape ({@code -1} matches any size) and aligned. It says only whether the checks pass;
+     * on false the caller runs the full checks, which throw with the message.
+     */
+    static boolean passes(DeviceTensor t, DType dtype, DType dtype2, int rank, long d0, long d1, long d2, int align) {
+        if (t == null || t.isClosed()) return false;
+        DType dt = t.dtype();
+        if ((dt != dtype && dt != dtype2) || t.rank() != rank) return false;
+        if (rank > 0 && d0 >= 0 && t.dim(0) != d0) return false;
+        if (rank > 1 && d1 >= 0 && t.dim(1) != d1) return false;
+        if (rank > 2 && d2 >= 0 && t.dim(2) != d2) return false;
+        return t.address() % align == 0;
+    }
+
+    /** {@code t} is null or on {@code stream}'s device (the fast form of Checks.requireSameDevice; the stream is open). */
+    static boolean onDevice(DeviceTensor t, io.kernels4j.ops.Stream stream) {
+        return t == null || t.device() == stream.device();
+    }
+
+    /** Thrown when an allocation-free check and the full check it shortcuts disagree (a bug in this package). */
+    static IllegalStateException disagree(String op) {
+        return new IllegalStateException(op + ": internal error: the fast argument check rejected arguments that the full check accepts");
+    }
+
     static TensorArg required(TensorArg t, String name) {
         if (t == null) throw new IllegalArgumentException(name + ": must not be null");
         return t;

@@ -1,0 +1,70 @@
+package io.kernels4j.ops.gemm;
+
+import io.kernels4j.ops.DType;
+import io.kernels4j.ops.Device;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Simulated;
+import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.testing.AllocationMeter;
+import org.junit.jupiter.api.Test;
+
+/** The host side of every GEMM call (all checks up to the launch) allocates nothing on the Java heap. */
+class Fp8GemmAllocationTest {
+    private final Device dev = Simulated.device(0);
+    private final Stream stream = Simulated.stream(dev);
+
+    private DeviceTensor t(DType dtype, long... shape) {
+        return Simulated.tensor(dev, dtype, shape);
+    }
+
+    @Test
+    void dense() {
+        DeviceTensor a = t(DType.FP8_E4M3, 64, 7168), sa = t(DType.FP32, 56, 64), b = t(DType.FP8_E4M3, 2112, 7168),
+                sb = t(DType.FP32, 17, 56), c = t(DType.FP32, 64, 2112), d = t(DType.BF16, 64, 2112);
+        AllocationMeter.assertNoAllocation("Fp8Gemm.dense", () -> Fp8Gemm.checkDense(a, sa, b, sb, null, d, stream));
+        AllocationMeter.assertNoAllocation("Fp8Gemm.dense with c", () -> Fp8Gemm.checkDense(a, sa, b, sb, c, d, stream));
+    }
+
+    @Test
+    void groupedContiguousAndEnds() {
+        DeviceTensor a = t(DType.FP8_E4M3, 512, 2048), sa = t(DType.FP32, 16, 512), b = t(DType.FP8_E4M3, 4, 7168, 2048),
+                sb = t(DType.FP32, 4, 56, 16), c = t(DType.FP32, 512, 7168), d = t(DType.FP32, 512, 7168),
+                mIndices = t(DType.INT32, 512), ends = t(DType.INT32, 4);
+        AllocationMeter.assertNoAllocation("Fp8Gemm.groupedContiguous",
+                () -> Fp8Gemm.checkContiguous(a, sa, b, sb, c, d, mIndices, true, stream));
+        AllocationMeter.assertNoAllocation("Fp8Gemm.groupedEnds",
+                () -> Fp8Gemm.checkContiguous(a, sa, b, sb, null, d, ends, false, stream));
+    }
+
+    @Test
+    void groupedMasked() {
+        DeviceTensor a = t(DType.FP8_E4M3, 8, 33, 7168), sa = t(DType.FP32, 8, 56, 36), b = t(DType.FP8_E4M3, 8, 4096, 7168),
+                sb = t(DType.FP32, 8, 32, 56), d = t(DType.BF16, 8, 33, 4096), mm = t(DType.INT32, 8);
+        AllocationMeter.assertNoAllocation("Fp8Gemm.groupedMasked",
+                () -> Fp8Gemm.checkMasked(a, sa, b, sb, null, d, mm, 16, stream));
+    }
+
+    @Test
+    void quantize() {
+        DeviceTensor x = t(DType.BF16, 300, 7168), qx = t(DType.FP8_E4M3, 300, 7168), sx = t(DType.FP32, 56, 300);
+        DeviceTensor w = t(DType.FP32, 2112, 7168), qw = t(DType.FP8_E4M3, 2112, 7168), sw = t(DType.FP32, 17, 56);
+        AllocationMeter.assertNoAllocation("Fp8Quantize.perTokenGroup", () -> Fp8Quantize.check(x, qx, sx, true, stream));
+        AllocationMeter.assertNoAllocation("Fp8Quantize.perBlock", () -> Fp8Quantize.check(w, qw, sw, false, stream));
+    }
+
+    /** The allocation-free predicates reject exactly what the full checks reject (a few edge cases; the robustness tests hold the rest). */
+    @Test
+    void fastChecksMatchTheFullChecks() {
+        DeviceTensor a = t(DType.FP8_E4M3, 64, 7168), sa = t(DType.FP32, 56, 64), b = t(DType.FP8_E4M3, 2112, 7168),
+                sb = t(DType.FP32, 17, 56), d = t(DType.BF16, 64, 2112);
+        org.junit.jupiter.api.Assertions.assertTrue(Fp8Gemm.denseOk(a, sa, b, sb, null, d));
+        DeviceTensor badD = t(DType.FP32, 64, 2104), badSa = t(DType.FP32, 56, 68), closed = t(DType.FP32, 64, 2112);
+        closed.close();
+        DeviceTensor misaligned = Simulated.wrap(Simulated.fakeAddress(1 << 20) + 8, dev, DType.FP8_E4M3, 64, 7168);
+        org.junit.jupiter.api.Assertions.assertFalse(Fp8Gemm.denseOk(a, sa, b, sb, null, badD));
+        org.junit.jupiter.api.Assertions.assertFalse(Fp8Gemm.denseOk(a, badSa, b, sb, null, d));
+        org.junit.jupiter.api.Assertions.assertFalse(Fp8Gemm.denseOk(a, sa, b, sb, closed, d));
+        org.junit.jupiter.api.Assertions.assertFalse(Fp8Gemm.denseOk(misaligned, sa, b, sb, null, d));
+        org.junit.jupiter.api.Assertions.assertFalse(Fp8Gemm.denseOk(a, sa, b, sb, null, null));
+    }
+}
