@@ -148,7 +148,10 @@ public final class Device {
             simulatedActivations.incrementAndGet();
             return;
         }
-        if (devices.length > 1) makeCurrent();
+        if (devices.length > 1) {
+            int err = cudaSetDevice(ordinal); // not makeCurrent(): its message would be built on every op call
+            if (err != 0) Cuda.check(err, "cudaSetDevice(" + ordinal + ")");
+        }
     }
 
     public int ordinal() { return ordinal; }
