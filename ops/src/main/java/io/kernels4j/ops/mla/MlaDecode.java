@@ -6,7 +6,6 @@ import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.ops.mla.MlaShapes.Spec;
 
 /**
  * MLA decoding over a paged latent KV cache (FlashMLA semantics, SPEC.md section 3).
@@ -64,12 +63,7 @@ public final class MlaDecode {
             int fixedSplits, DeviceTensor scheduleBuffer, Stream stream) {
         Checks.requireNonNull(stream, "stream");
         int sms = numSms == 0 ? stream.device().smCount() : numSms;
-        open(cacheSeqlens, "cacheSeqlens");
-        open(scheduleBuffer, "schedule");
-        MlaShapes.checkSchedule(Spec.of(cacheSeqlens), pageSize, maxBlocksPerSeq, sms, fixedSplits, Spec.of(scheduleBuffer));
-        Checks.requireAligned(cacheSeqlens, "cacheSeqlens", 4);
-        Checks.requireAligned(scheduleBuffer, "schedule", 16);
-        Checks.requireSameDevice(stream, cacheSeqlens, scheduleBuffer);
+        MlaArgs.checkSchedule(cacheSeqlens, pageSize, maxBlocksPerSeq, sms, fixedSplits, scheduleBuffer, stream);
         int batch = (int) cacheSeqlens.dim(0);
         stream.activate();
         int rc;
@@ -93,28 +87,8 @@ public final class MlaDecode {
             Schedule schedule, float softmaxScale, boolean causal, DeviceTensor workspace, DeviceTensor out,
             DeviceTensor lse, Stream stream) {
         Checks.requireNonNull(stream, "stream");
-        open(q, "q");
-        open(kvCache, "kvCache");
-        open(blockTable, "blockTable");
-        open(cacheSeqlens, "cacheSeqlens");
-        open(workspace, "workspace");
-        open(out, "out");
-        open(lse, "lse");
-        int hKV = MlaShapes.checkForward(Spec.of(q), Spec.of(kvCache), Spec.of(blockTable), Spec.of(cacheSeqlens),
-                schedule, softmaxScale, Spec.of(workspace), Spec.of(out), Spec.of(lse));
-        open(schedule.buffer(), "schedule.buffer");
-        Checks.requireDType(schedule.buffer(), "schedule.buffer", DType.INT32);
-        Checks.requireBytes(schedule.buffer(), "schedule.buffer",
-                4 * scheduleInts(schedule.batch(), schedule.numSms(), schedule.fixedSplits()));
-        Checks.requireAligned(q, "q", 16);
-        Checks.requireAligned(kvCache, "kvCache", 16);
-        Checks.requireAligned(out, "out", 16);
-        Checks.requireAligned(blockTable, "blockTable", 4);
-        Checks.requireAligned(cacheSeqlens, "cacheSeqlens", 4);
-        Checks.requireAligned(lse, "lse", 4);
-        Checks.requireAligned(workspace, "workspace", 16);
-        Checks.requireAligned(schedule.buffer(), "schedule", 16);
-        Checks.requireSameDevice(stream, q, kvCache, blockTable, cacheSeqlens, workspace, out, lse, schedule.buffer());
+        int hKV = MlaArgs.checkForward(q, kvCache, blockTable, cacheSeqlens, schedule, softmaxScale, workspace, out, lse,
+                stream);
         int kvType = kvCache.dtype() == DType.FP8_E4M3 ? DType.FP8_E4M3.code() : DType.BF16.code();
         stream.activate();
         int rc;

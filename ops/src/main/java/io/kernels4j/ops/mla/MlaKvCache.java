@@ -6,7 +6,6 @@ import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.ops.mla.MlaShapes.Spec;
 
 /**
  * Writes new latent rows into the paged MLA cache used by {@link MlaDecode}.
@@ -25,14 +24,7 @@ public final class MlaKvCache {
 
     public static void write(DeviceTensor kvNew, DeviceTensor slotMapping, DeviceTensor kvCache, Stream stream) {
         Checks.requireNonNull(stream, "stream");
-        MlaDecode.open(kvNew, "kvNew");
-        MlaDecode.open(slotMapping, "slotMapping");
-        MlaDecode.open(kvCache, "kvCache");
-        int hKV = MlaShapes.checkKvCacheWrite(Spec.of(kvNew), Spec.of(slotMapping), Spec.of(kvCache));
-        Checks.requireAligned(kvNew, "kvNew", 16);
-        Checks.requireAligned(kvCache, "kvCache", 16);
-        Checks.requireAligned(slotMapping, "slotMapping", 4);
-        Checks.requireSameDevice(stream, kvNew, slotMapping, kvCache);
+        int hKV = MlaArgs.checkWrite(kvNew, slotMapping, kvCache, stream);
         int kvType = kvCache.dtype() == DType.FP8_E4M3 ? DType.FP8_E4M3.code() : DType.BF16.code();
         stream.activate();
         int rc;
