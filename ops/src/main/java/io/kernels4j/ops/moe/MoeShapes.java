@@ -19,6 +19,8 @@ public final class MoeShapes {
     public static final int MAX_ALIGNMENT = 1024;
     /** Quantisation group / hidden-size multiple. */
     public static final int GROUP = 128;
+    /** Largest hidden / intermediate size (the combine's grid: ceil(H / 1024) blocks along y, at most 65535). */
+    public static final long MAX_HIDDEN = 65535L * 1024;
 
     private static final long ANY = -1;
 
@@ -81,6 +83,7 @@ public final class MoeShapes {
 
     public static void hidden(long h, String name) {
         if (h <= 0 || h % GROUP != 0) fail(name + ": must be a positive multiple of " + GROUP + ", got " + h);
+        if (h > MAX_HIDDEN) fail(name + ": must be at most " + MAX_HIDDEN + ", got " + h);
     }
 
     /** Rows of the scale arrays: {@code alignUp(rows, 4)}. */

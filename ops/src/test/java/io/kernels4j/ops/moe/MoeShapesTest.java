@@ -81,6 +81,11 @@ class MoeShapesTest {
         rc = (int) MoeNative.k4j_moe_silu_mul_quant.invokeExact(16L, 2L, 8L, 128L, 16L, 0L, 2, 16L, 16L, 0, 0L, nul);
         assertEquals(-1, rc);
         assertTrue(io.kernels4j.bindings.Kernels4jNative.lastError().startsWith("mIndices:"));
+        // A hidden size whose combine grid would exceed 65535 blocks along y: rejected, not launched.
+        rc = (int) MoeNative.k4j_moe_combine_contiguous.invokeExact(16L, 8L, MoeShapes.MAX_HIDDEN + 128, 16L, 16L, 4L, 2L, 16L, 0L, nul);
+        assertEquals(-1, rc);
+        assertTrue(io.kernels4j.bindings.Kernels4jNative.lastError().startsWith("hidden: must be at most"),
+                io.kernels4j.bindings.Kernels4jNative.lastError());
     }
 
     @Test
@@ -118,6 +123,9 @@ class MoeShapesTest {
                 a("xOutScales", DType.FP32, 56, 104), null));
         fails("hidden: must be a positive multiple of 128, got 100", () -> MoeShapes.dispatchContiguous(a("x", DType.BF16, 4, 100), rowOf, n, o,
                 a("xOut", DType.BF16, 10, 100), null, null));
+        long hBig = MoeShapes.MAX_HIDDEN + 128; // a grid of more than 65535 blocks along y
+        fails("hidden: must be at most 67107840, got 67107968", () -> MoeShapes.dispatchContiguous(a("x", DType.BF16, 4, hBig), rowOf, n,
+                o, a("xOut", DType.BF16, 10, hBig), null, null));
         fails("x: expected BF16[4, *], got FP32[4, 7168]", () -> MoeShapes.dispatchContiguous(a("x", DType.FP32, 4, 7168), rowOf, n, o,
                 a("xOut", DType.BF16, 10, 7168), null, null));
         fails("xOut: expected dtype BF16 or FP8_E4M3", () -> MoeShapes.dispatchContiguous(x, rowOf, n, o, a("xOut", DType.FP32, 10, 7168), null, null));
