@@ -168,6 +168,7 @@ public final class MoeShapes {
         require(rowMap, rowMapName, DType.INT32, ANY, ANY);
         long t = rowMap.dim(0), k = rowMap.dim(1);
         if (k < 1 || k > MAX_TOP_K) fail(rowMapName + ": topK (dimension 1) must be in [1, " + MAX_TOP_K + "], got " + k);
+        if (t > Integer.MAX_VALUE) fail(rowMapName + ": numTokens (dimension 0) must be at most 2^31 - 1 (the grid), got " + t);
         if (masked) {
             require(y, "y", DType.BF16, ANY, ANY, ANY);
             if (y.dim(0) < 1 || y.dim(0) > MAX_EXPERTS) fail("y: numExperts (dimension 0) must be in [1, " + MAX_EXPERTS + "], got " + y.dim(0));

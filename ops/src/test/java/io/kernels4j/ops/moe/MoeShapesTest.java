@@ -168,6 +168,9 @@ class MoeShapesTest {
         fails("y: expected BF16[*, *, *]", () -> MoeShapes.combine(a("y", DType.BF16, 99, 7168), true, rowOf, "slotOf", w, out));
         fails("slotOf: topK", () -> MoeShapes.combine(a("y", DType.BF16, 9, 3, 7168), true, a("slotOf", DType.INT32, 4, 0), "slotOf",
                 a("w", DType.FP32, 4, 0), out));
+        long tBig = 1L << 31; // one block per token: gridDim.x <= 2^31 - 1 (the native check)
+        fails("rowOf: numTokens (dimension 0) must be at most 2^31 - 1", () -> MoeShapes.combine(a("y", DType.BF16, 99, 128), false,
+                a("rowOf", DType.INT32, tBig, 1), "rowOf", a("topkWeights", DType.FP32, tBig, 1), a("out", DType.BF16, tBig, 128)));
 
         MoeShapes.siluAndMul(a("gateUp", DType.BF16, 300, 4096), false, a("out", DType.FP8_E4M3, 300, 2048),
                 a("outScales", DType.FP32, 16, 300), a("mIndices", DType.INT32, 300), "mIndices");
