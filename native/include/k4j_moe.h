@@ -3,7 +3,8 @@
  *
  * Routing input: topk_idx[T, K] INT32 expert ids in [0, E), -1 = not routed (any other value is
  * skipped like -1 and raises K4J_DEVERR_INDEX_OUT_OF_RANGE); topk_weights[T, K] FP32;
- * x[T, H] BF16 with H % 128 == 0. Limits: 1 <= K <= 32, 1 <= E <= 1024, 1 <= alignment <= 1024.
+ * x[T, H] BF16 with H % 128 == 0. Limits: 1 <= K <= 32, 1 <= E <= 1024, 1 <= alignment <= 1024,
+ * H (and the SiLU's I) <= 65535 * 1024 (grid limit).
  * The pairs (t, k) are ordered token-major: pair index t * K + k.
  *
  * A step of an MoE layer:

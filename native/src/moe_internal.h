@@ -8,6 +8,9 @@ constexpr int64_t kMaxTopK = 32;
 constexpr int64_t kMaxExperts = 1024;
 constexpr int64_t kMaxAlignment = 1024;
 constexpr int64_t kInt32Max = 2147483647;
+// Largest hidden / intermediate size: the combine's grid has ceil(H / 1024) blocks along y (the
+// dispatch's and SiLU's ceil(H / 2048)), and gridDim.y is at most 65535.
+constexpr int64_t kMaxHidden = 65535LL * 1024;
 
 }  // namespace k4j::moe
 
@@ -27,4 +30,6 @@ constexpr int64_t kInt32Max = 2147483647;
   do {                                                                                          \
     K4J_REQUIRE((H) > 0 && (H) % 128 == 0, "%s: must be a positive multiple of 128, got %lld",  \
                 name, (long long)(H));                                                          \
+    K4J_REQUIRE((H) <= ::k4j::moe::kMaxHidden, "%s: must be at most %lld, got %lld", name,      \
+                (long long)::k4j::moe::kMaxHidden, (long long)(H));                             \
   } while (0)

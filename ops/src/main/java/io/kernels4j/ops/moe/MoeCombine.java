@@ -31,6 +31,7 @@ public final class MoeCombine {
         MoeShapes.combine(Arg.of("y", y), false, Arg.of("rowOf", rowOf), "rowOf", Arg.of("topkWeights", topkWeights), Arg.of("out", out));
         Checks.requireAligned(y, "y", 16);
         Checks.requireAligned(out, "out", 16);
+        MoeOps.aligned4("rowOf", rowOf, "topkWeights", topkWeights);
         stream.activate();
         int rc;
         try {
@@ -56,6 +57,7 @@ public final class MoeCombine {
         MoeShapes.combine(Arg.of("y", y), true, Arg.of("slotOf", slotOf), "slotOf", Arg.of("topkWeights", topkWeights), Arg.of("out", out));
         Checks.requireAligned(y, "y", 16);
         Checks.requireAligned(out, "out", 16);
+        MoeOps.aligned4("slotOf", slotOf, "topkWeights", topkWeights);
         stream.activate();
         int rc;
         try {

@@ -52,6 +52,8 @@ public final class MoeDispatch {
                 Arg.of("mIndices", mIndices));
         Checks.requireAligned(x, "x", 16);
         Checks.requireAligned(xOut, "xOut", 16);
+        MoeOps.aligned4("rowOf", rowOf, "numTokensPerExpert", numTokensPerExpert, "expertOffsets", expertOffsets,
+                "xOutScales", xOutScales, "mIndices", mIndices);
         stream.activate();
         int rc;
         try {
@@ -93,6 +95,8 @@ public final class MoeDispatch {
                 Arg.of("xOutScales", xOutScales), Arg.of("counts", counts), Arg.of("slotOf", slotOf), Arg.of("overflow", overflow));
         Checks.requireAligned(x, "x", 16);
         Checks.requireAligned(xOut, "xOut", 16);
+        MoeOps.aligned4("topkIdx", topkIdx, "rowOf", rowOf, "numTokensPerExpert", numTokensPerExpert, "expertOffsets",
+                expertOffsets, "xOutScales", xOutScales, "counts", counts, "slotOf", slotOf, "overflow", overflow);
         stream.activate();
         int rc;
         try {

@@ -73,6 +73,8 @@ public final class MoeLayout {
                 "totalRows", totalRows, "rowOf", rowOf, "workspace", workspace);
         MoeShapes.layout(Arg.of("topkIdx", topkIdx), numExperts, alignment, Arg.of("numTokensPerExpert", numTokensPerExpert),
                 Arg.of("expertOffsets", expertOffsets), Arg.of("totalRows", totalRows), Arg.of("rowOf", rowOf));
+        MoeOps.aligned4("topkIdx", topkIdx, "numTokensPerExpert", numTokensPerExpert, "expertOffsets", expertOffsets,
+                "totalRows", totalRows, "rowOf", rowOf);
         long t = topkIdx.dim(0), k = topkIdx.dim(1);
         long need = workspaceBytes(t, k, numExperts);
         long have = 0;

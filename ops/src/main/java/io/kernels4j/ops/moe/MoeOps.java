@@ -18,6 +18,16 @@ final class MoeOps {
         }
     }
 
+    /**
+     * The 4-byte alignment the kernels need for INT32 index and FP32 weight/scale tensors (null
+     * entries are optional tensors), checked here so that a misaligned view is rejected before the
+     * downcall, like every other argument error.
+     */
+    static void aligned4(Object... nameTensorPairs) {
+        for (int i = 0; i < nameTensorPairs.length; i += 2)
+            Checks.requireAligned((DeviceTensor) nameTensorPairs[i + 1], (String) nameTensorPairs[i], 4);
+    }
+
     static long addr(DeviceTensor t) {
         return t == null ? 0L : t.address();
     }

@@ -19,6 +19,8 @@ public final class MoeShapes {
     public static final int MAX_ALIGNMENT = 1024;
     /** Quantisation group / hidden-size multiple. */
     public static final int GROUP = 128;
+    /** Largest hidden / intermediate size (the combine's grid: ceil(H / 1024) blocks along y, at most 65535). */
+    public static final long MAX_HIDDEN = 65535L * 1024;
 
     private static final long ANY = -1;
 
@@ -81,6 +83,7 @@ public final class MoeShapes {
 
     public static void hidden(long h, String name) {
         if (h <= 0 || h % GROUP != 0) fail(name + ": must be a positive multiple of " + GROUP + ", got " + h);
+        if (h > MAX_HIDDEN) fail(name + ": must be at most " + MAX_HIDDEN + ", got " + h);
     }
 
     /** Rows of the scale arrays: {@code alignUp(rows, 4)}. */
@@ -165,6 +168,7 @@ public final class MoeShapes {
         require(rowMap, rowMapName, DType.INT32, ANY, ANY);
         long t = rowMap.dim(0), k = rowMap.dim(1);
         if (k < 1 || k > MAX_TOP_K) fail(rowMapName + ": topK (dimension 1) must be in [1, " + MAX_TOP_K + "], got " + k);
+        if (t > Integer.MAX_VALUE) fail(rowMapName + ": numTokens (dimension 0) must be at most 2^31 - 1 (the grid), got " + t);
         if (masked) {
             require(y, "y", DType.BF16, ANY, ANY, ANY);
             if (y.dim(0) < 1 || y.dim(0) > MAX_EXPERTS) fail("y: numExperts (dimension 0) must be in [1, " + MAX_EXPERTS + "], got " + y.dim(0));

@@ -36,6 +36,7 @@ public final class SiluAndMul {
         MoeOps.open(stream, "gateUp", gateUp, "mIndices", mIndices, "out", out, "outScales", outScales);
         MoeShapes.siluAndMul(Arg.of("gateUp", gateUp), false, Arg.of("out", out), Arg.of("outScales", outScales),
                 Arg.of("mIndices", mIndices), "mIndices");
+        MoeOps.aligned4("mIndices", mIndices, "outScales", outScales);
         launch(gateUp, 1, gateUp.dim(0), gateUp.dim(1) / 2, mIndices, null, out, outScales, pow2Scales, stream, "SiluAndMul.contiguous");
     }
 
@@ -54,6 +55,7 @@ public final class SiluAndMul {
         MoeOps.open(stream, "gateUp", gateUp, "counts", counts, "out", out, "outScales", outScales);
         MoeShapes.siluAndMul(Arg.of("gateUp", gateUp), true, Arg.of("out", out), Arg.of("outScales", outScales),
                 Arg.of("counts", counts), "counts");
+        MoeOps.aligned4("counts", counts, "outScales", outScales);
         launch(gateUp, gateUp.dim(0), gateUp.dim(1), gateUp.dim(2) / 2, null, counts, out, outScales, pow2Scales, stream,
                 "SiluAndMul.masked");
     }

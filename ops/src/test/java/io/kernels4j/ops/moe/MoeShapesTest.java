@@ -81,6 +81,11 @@ class MoeShapesTest {
         rc = (int) MoeNative.k4j_moe_silu_mul_quant.invokeExact(16L, 2L, 8L, 128L, 16L, 0L, 2, 16L, 16L, 0, 0L, nul);
         assertEquals(-1, rc);
         assertTrue(io.kernels4j.bindings.Kernels4jNative.lastError().startsWith("mIndices:"));
+        // A hidden size whose combine grid would exceed 65535 blocks along y: rejected, not launched.
+        rc = (int) MoeNative.k4j_moe_combine_contiguous.invokeExact(16L, 8L, MoeShapes.MAX_HIDDEN + 128, 16L, 16L, 4L, 2L, 16L, 0L, nul);
+        assertEquals(-1, rc);
+        assertTrue(io.kernels4j.bindings.Kernels4jNative.lastError().startsWith("hidden: must be at most"),
+                io.kernels4j.bindings.Kernels4jNative.lastError());
     }
 
     @Test
@@ -118,6 +123,9 @@ class MoeShapesTest {
                 a("xOutScales", DType.FP32, 56, 104), null));
         fails("hidden: must be a positive multiple of 128, got 100", () -> MoeShapes.dispatchContiguous(a("x", DType.BF16, 4, 100), rowOf, n, o,
                 a("xOut", DType.BF16, 10, 100), null, null));
+        long hBig = MoeShapes.MAX_HIDDEN + 128; // a grid of more than 65535 blocks along y
+        fails("hidden: must be at most 67107840, got 67107968", () -> MoeShapes.dispatchContiguous(a("x", DType.BF16, 4, hBig), rowOf, n,
+                o, a("xOut", DType.BF16, 10, hBig), null, null));
         fails("x: expected BF16[4, *], got FP32[4, 7168]", () -> MoeShapes.dispatchContiguous(a("x", DType.FP32, 4, 7168), rowOf, n, o,
                 a("xOut", DType.BF16, 10, 7168), null, null));
         fails("xOut: expected dtype BF16 or FP8_E4M3", () -> MoeShapes.dispatchContiguous(x, rowOf, n, o, a("xOut", DType.FP32, 10, 7168), null, null));
@@ -160,6 +168,9 @@ class MoeShapesTest {
         fails("y: expected BF16[*, *, *]", () -> MoeShapes.combine(a("y", DType.BF16, 99, 7168), true, rowOf, "slotOf", w, out));
         fails("slotOf: topK", () -> MoeShapes.combine(a("y", DType.BF16, 9, 3, 7168), true, a("slotOf", DType.INT32, 4, 0), "slotOf",
                 a("w", DType.FP32, 4, 0), out));
+        long tBig = 1L << 31; // one block per token: gridDim.x <= 2^31 - 1 (the native check)
+        fails("rowOf: numTokens (dimension 0) must be at most 2^31 - 1", () -> MoeShapes.combine(a("y", DType.BF16, 99, 128), false,
+                a("rowOf", DType.INT32, tBig, 1), "rowOf", a("topkWeights", DType.FP32, tBig, 1), a("out", DType.BF16, tBig, 128)));
 
         MoeShapes.siluAndMul(a("gateUp", DType.BF16, 300, 4096), false, a("out", DType.FP8_E4M3, 300, 2048),
                 a("outScales", DType.FP32, 16, 300), a("mIndices", DType.INT32, 300), "mIndices");

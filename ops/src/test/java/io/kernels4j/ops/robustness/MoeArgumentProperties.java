@@ -22,12 +22,9 @@ class MoeArgumentProperties {
             "workspace", "x", "xOut", "xOutScales", "mIndices", "counts", "slotOf", "overflow", "y", "topkWeights", "out",
             "gateUp", "outScales", "numTokens", "topK", "numExperts", "alignment", "hidden", "inter", "stream");
 
-    /**
-     * The Java checks do not check the alignment of the INT32 index tensors (topkIdx, rowOf, counts...)
-     * or of the FP32 scale outputs; the native layer does (4 bytes), before launch.
-     */
+    /** An INT32 index tensor (its 4-byte alignment is checked in Java, like every other argument). */
     static Arg idx(String name, long... shape) {
-        return Arg.of(name, DType.INT32, shape).nativeAligned();
+        return Arg.of(name, DType.INT32, shape);
     }
 
     static long align4(long v) {
@@ -75,7 +72,7 @@ class MoeArgumentProperties {
         List<Arg> args = new ArrayList<>(List.of(Arg.of("x", DType.BF16, t, h), idx("rowOf", t, k).growable(1),
                 idx("numTokensPerExpert", e), idx("expertOffsets", e + 1), Arg.of("xOut", fp8 ? DType.FP8_E4M3 : DType.BF16, cap, h),
                 idx("mIndices", cap).nullable()));
-        if (fp8) args.add(Arg.of("xOutScales", DType.FP32, h / 128, align4(cap)).nativeAligned());
+        if (fp8) args.add(Arg.of("xOutScales", DType.FP32, h / 128, align4(cap)));
         boolean pow2 = r.nextBoolean();
         Mutations.check(args, Mutations.random(r, args), NAMES, Set.of(), m -> false, (ts, s) -> () -> MoeDispatch.contiguous(
                 ts.get("x"), ts.get("rowOf"), ts.get("numTokensPerExpert"), ts.get("expertOffsets"), ts.get("xOut"),
@@ -92,7 +89,7 @@ class MoeArgumentProperties {
                 idx("numTokensPerExpert", e), idx("expertOffsets", e + 1),
                 Arg.of("xOut", fp8 ? DType.FP8_E4M3 : DType.BF16, e, maxTok, h), idx("counts", e), idx("slotOf", t, k),
                 idx("overflow", 1).nullable()));
-        if (fp8) args.add(Arg.of("xOutScales", DType.FP32, e, h / 128, align4(maxTok)).nativeAligned());
+        if (fp8) args.add(Arg.of("xOutScales", DType.FP32, e, h / 128, align4(maxTok)));
         // Another capacity per expert is another valid layout (BF16; FP8 while the scale rows stay the same).
         Mutations.check(args, Mutations.random(r, args), NAMES, Set.of(),
                 m -> "xOut".equals(m.arg()) && m.dim() == 1 && m.value() >= 1 && m.value() * e <= Integer.MAX_VALUE
@@ -110,7 +107,7 @@ class MoeArgumentProperties {
         long e = 1 + r.nextInt(64), maxTok = 1 + r.nextInt(64), cap = 1 + r.nextInt(2000);
         List<Arg> args = List.of(
                 masked ? Arg.of("y", DType.BF16, e, maxTok, h).growable(0, 1) : Arg.of("y", DType.BF16, cap, h).growable(0),
-                idx(masked ? "slotOf" : "rowOf", t, k), Arg.of("topkWeights", DType.FP32, t, k).nativeAligned(),
+                idx(masked ? "slotOf" : "rowOf", t, k), Arg.of("topkWeights", DType.FP32, t, k),
                 Arg.of("out", DType.BF16, t, h));
         // Contiguous: y's row count is free, even 0 (every routed row is then out of range: skipped on
         // the device with INDEX_OUT_OF_RANGE).
@@ -131,12 +128,12 @@ class MoeArgumentProperties {
         if (masked) {
             args.add(Arg.of("gateUp", DType.BF16, e, rows, 2 * inter));
             args.add(Arg.of("out", od, e, rows, inter));
-            if (fp8) args.add(Arg.of("outScales", DType.FP32, e, inter / 128, align4(rows)).nativeAligned());
+            if (fp8) args.add(Arg.of("outScales", DType.FP32, e, inter / 128, align4(rows)));
             args.add(idx("counts", e).nullable());
         } else {
             args.add(Arg.of("gateUp", DType.BF16, rows, 2 * inter));
             args.add(Arg.of("out", od, rows, inter));
-            if (fp8) args.add(Arg.of("outScales", DType.FP32, inter / 128, align4(rows)).nativeAligned());
+            if (fp8) args.add(Arg.of("outScales", DType.FP32, inter / 128, align4(rows)));
             args.add(idx("mIndices", rows).nullable());
         }
         Mutations.check(args, Mutations.random(r, args), NAMES, Set.of(), m -> false, (ts, s) -> () -> {

@@ -551,10 +551,17 @@ public final class MoeChecks implements CheckSuite {
                 float[] s0 = sc.toFloatArray();
                 short[] o0 = out.toShortArray();
                 int[] r0 = dl.rowOf.toIntArray();
+                int[] m0 = mIdx.toIntArray(), c0 = dl.counts.toIntArray(), f0 = dl.offsets.toIntArray();
                 int diffs = 0;
                 try (CudaGraph g = CudaGraph.capture(st, step)) {
                     for (int rep = 0; rep < 3; rep++) {
+                        // Every output re-poisoned: a replay that skipped a kernel cannot pass on the eager run's data.
                         dl.rowOf.fill(POISON_I32, st);
+                        dl.counts.fill(POISON_I32, st);
+                        dl.offsets.fill(POISON_I32, st);
+                        q.fill(POISON_FP8, st);
+                        sc.fill(POISON_F32, st);
+                        mIdx.fill(POISON_I32, st);
                         out.fill(POISON_BF16, st);
                         g.launch(st);
                         st.synchronize();
@@ -562,6 +569,8 @@ public final class MoeChecks implements CheckSuite {
                         diffs += Arrays.equals(s0, sc.toFloatArray()) ? 0 : 1;
                         diffs += Arrays.equals(o0, out.toShortArray()) ? 0 : 1;
                         diffs += Arrays.equals(r0, dl.rowOf.toIntArray()) ? 0 : 1;
+                        diffs += Arrays.equals(m0, mIdx.toIntArray()) ? 0 : 1;
+                        diffs += Arrays.equals(c0, dl.counts.toIntArray()) && Arrays.equals(f0, dl.offsets.toIntArray()) ? 0 : 1;
                     }
                 }
                 int bad = diffCount(ref.rowOf(), r0);
