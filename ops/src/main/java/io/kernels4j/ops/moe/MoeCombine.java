@@ -2,11 +2,9 @@ package io.kernels4j.ops.moe;
 
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.ops.moe.MoeShapes.Arg;
 
 /**
  * MoE combine ("unpermute", SPEC.md section 4):
@@ -27,11 +25,7 @@ public final class MoeCombine {
      * @param out         BF16 [T, H], 16-byte aligned, written
      */
     public static void contiguous(DeviceTensor y, DeviceTensor rowOf, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
-        MoeOps.open(stream, "y", y, "rowOf", rowOf, "topkWeights", topkWeights, "out", out);
-        MoeShapes.combine(Arg.of("y", y), false, Arg.of("rowOf", rowOf), "rowOf", Arg.of("topkWeights", topkWeights), Arg.of("out", out));
-        Checks.requireAligned(y, "y", 16);
-        Checks.requireAligned(out, "out", 16);
-        MoeOps.aligned4("rowOf", rowOf, "topkWeights", topkWeights);
+        MoeArgs.checkCombine(y, false, rowOf, "rowOf", topkWeights, out, stream);
         stream.activate();
         int rc;
         try {
@@ -53,11 +47,7 @@ public final class MoeCombine {
      * @param out         BF16 [T, H], 16-byte aligned, written
      */
     public static void masked(DeviceTensor y, DeviceTensor slotOf, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
-        MoeOps.open(stream, "y", y, "slotOf", slotOf, "topkWeights", topkWeights, "out", out);
-        MoeShapes.combine(Arg.of("y", y), true, Arg.of("slotOf", slotOf), "slotOf", Arg.of("topkWeights", topkWeights), Arg.of("out", out));
-        Checks.requireAligned(y, "y", 16);
-        Checks.requireAligned(out, "out", 16);
-        MoeOps.aligned4("slotOf", slotOf, "topkWeights", topkWeights);
+        MoeArgs.checkCombine(y, true, slotOf, "slotOf", topkWeights, out, stream);
         stream.activate();
         int rc;
         try {

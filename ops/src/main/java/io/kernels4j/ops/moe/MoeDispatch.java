@@ -2,11 +2,9 @@ package io.kernels4j.ops.moe;
 
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.ops.moe.MoeShapes.Arg;
 
 /**
  * MoE dispatch ("permute", SPEC.md section 4): copies each token's row {@code x[t]} (BF16,
@@ -45,15 +43,7 @@ public final class MoeDispatch {
     public static void contiguous(DeviceTensor x, DeviceTensor rowOf, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor xOut, DeviceTensor xOutScales, boolean pow2Scales,
             DeviceTensor mIndices, Stream stream) {
-        MoeOps.open(stream, "x", x, "rowOf", rowOf, "numTokensPerExpert", numTokensPerExpert, "expertOffsets",
-                expertOffsets, "xOut", xOut, "xOutScales", xOutScales, "mIndices", mIndices);
-        MoeShapes.dispatchContiguous(Arg.of("x", x), Arg.of("rowOf", rowOf), Arg.of("numTokensPerExpert", numTokensPerExpert),
-                Arg.of("expertOffsets", expertOffsets), Arg.of("xOut", xOut), Arg.of("xOutScales", xOutScales),
-                Arg.of("mIndices", mIndices));
-        Checks.requireAligned(x, "x", 16);
-        Checks.requireAligned(xOut, "xOut", 16);
-        MoeOps.aligned4("rowOf", rowOf, "numTokensPerExpert", numTokensPerExpert, "expertOffsets", expertOffsets,
-                "xOutScales", xOutScales, "mIndices", mIndices);
+        MoeArgs.checkDispatchContiguous(x, rowOf, numTokensPerExpert, expertOffsets, xOut, xOutScales, mIndices, stream);
         stream.activate();
         int rc;
         try {
@@ -87,16 +77,8 @@ public final class MoeDispatch {
     public static void masked(DeviceTensor x, DeviceTensor topkIdx, DeviceTensor rowOf, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor xOut, DeviceTensor xOutScales, boolean pow2Scales, DeviceTensor counts,
             DeviceTensor slotOf, DeviceTensor overflow, Stream stream) {
-        MoeOps.open(stream, "x", x, "topkIdx", topkIdx, "rowOf", rowOf, "numTokensPerExpert", numTokensPerExpert,
-                "expertOffsets", expertOffsets, "xOut", xOut, "xOutScales", xOutScales, "counts", counts, "slotOf", slotOf,
-                "overflow", overflow);
-        MoeShapes.dispatchMasked(Arg.of("x", x), Arg.of("topkIdx", topkIdx), Arg.of("rowOf", rowOf),
-                Arg.of("numTokensPerExpert", numTokensPerExpert), Arg.of("expertOffsets", expertOffsets), Arg.of("xOut", xOut),
-                Arg.of("xOutScales", xOutScales), Arg.of("counts", counts), Arg.of("slotOf", slotOf), Arg.of("overflow", overflow));
-        Checks.requireAligned(x, "x", 16);
-        Checks.requireAligned(xOut, "xOut", 16);
-        MoeOps.aligned4("topkIdx", topkIdx, "rowOf", rowOf, "numTokensPerExpert", numTokensPerExpert, "expertOffsets",
-                expertOffsets, "xOutScales", xOutScales, "counts", counts, "slotOf", slotOf, "overflow", overflow);
+        MoeArgs.checkDispatchMasked(x, topkIdx, rowOf, numTokensPerExpert, expertOffsets, xOut, xOutScales, counts, slotOf,
+                overflow, stream);
         stream.activate();
         int rc;
         try {

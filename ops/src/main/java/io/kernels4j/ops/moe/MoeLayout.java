@@ -2,11 +2,9 @@ package io.kernels4j.ops.moe;
 
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.ops.moe.MoeShapes.Arg;
 
 /**
  * MoE routing layout (SPEC.md section 4), computed on the device: from {@code topkIdx[T, K]} INT32
@@ -69,22 +67,10 @@ public final class MoeLayout {
      */
     public static void compute(DeviceTensor topkIdx, int numExperts, int alignment, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor totalRows, DeviceTensor rowOf, DeviceTensor workspace, Stream stream) {
-        MoeOps.open(stream, "topkIdx", topkIdx, "numTokensPerExpert", numTokensPerExpert, "expertOffsets", expertOffsets,
-                "totalRows", totalRows, "rowOf", rowOf, "workspace", workspace);
-        MoeShapes.layout(Arg.of("topkIdx", topkIdx), numExperts, alignment, Arg.of("numTokensPerExpert", numTokensPerExpert),
-                Arg.of("expertOffsets", expertOffsets), Arg.of("totalRows", totalRows), Arg.of("rowOf", rowOf));
-        MoeOps.aligned4("topkIdx", topkIdx, "numTokensPerExpert", numTokensPerExpert, "expertOffsets", expertOffsets,
-                "totalRows", totalRows, "rowOf", rowOf);
+        MoeArgs.checkLayout(topkIdx, numExperts, alignment, numTokensPerExpert, expertOffsets, totalRows, rowOf, workspace,
+                stream);
         long t = topkIdx.dim(0), k = topkIdx.dim(1);
-        long need = workspaceBytes(t, k, numExperts);
-        long have = 0;
-        if (need > 0) {
-            Checks.requireBytes(workspace, "workspace", need);
-            Checks.requireAligned(workspace, "workspace", 4);
-            have = workspace.byteSize();
-        } else if (workspace != null) {
-            have = workspace.byteSize();
-        }
+        long have = workspace == null ? 0 : workspace.byteSize(); // checked: >= workspaceBytes(t, k, numExperts)
         stream.activate();
         int rc;
         try {

@@ -2,11 +2,9 @@ package io.kernels4j.ops.moe;
 
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.ops.moe.MoeShapes.Arg;
 
 /**
  * SiLU-and-multiply between the gate/up and the down grouped GEMMs of an MoE layer, with the FP8
@@ -33,10 +31,7 @@ public final class SiluAndMul {
      */
     public static void contiguous(DeviceTensor gateUp, DeviceTensor mIndices, DeviceTensor out, DeviceTensor outScales,
             boolean pow2Scales, Stream stream) {
-        MoeOps.open(stream, "gateUp", gateUp, "mIndices", mIndices, "out", out, "outScales", outScales);
-        MoeShapes.siluAndMul(Arg.of("gateUp", gateUp), false, Arg.of("out", out), Arg.of("outScales", outScales),
-                Arg.of("mIndices", mIndices), "mIndices");
-        MoeOps.aligned4("mIndices", mIndices, "outScales", outScales);
+        MoeArgs.checkSiluAndMul(gateUp, false, mIndices, "mIndices", out, outScales, stream);
         launch(gateUp, 1, gateUp.dim(0), gateUp.dim(1) / 2, mIndices, null, out, outScales, pow2Scales, stream, "SiluAndMul.contiguous");
     }
 
@@ -52,18 +47,13 @@ public final class SiluAndMul {
      */
     public static void masked(DeviceTensor gateUp, DeviceTensor counts, DeviceTensor out, DeviceTensor outScales,
             boolean pow2Scales, Stream stream) {
-        MoeOps.open(stream, "gateUp", gateUp, "counts", counts, "out", out, "outScales", outScales);
-        MoeShapes.siluAndMul(Arg.of("gateUp", gateUp), true, Arg.of("out", out), Arg.of("outScales", outScales),
-                Arg.of("counts", counts), "counts");
-        MoeOps.aligned4("counts", counts, "outScales", outScales);
+        MoeArgs.checkSiluAndMul(gateUp, true, counts, "counts", out, outScales, stream);
         launch(gateUp, gateUp.dim(0), gateUp.dim(1), gateUp.dim(2) / 2, null, counts, out, outScales, pow2Scales, stream,
                 "SiluAndMul.masked");
     }
 
     private static void launch(DeviceTensor gateUp, long groups, long rowsPerGroup, long inter, DeviceTensor mIndices,
             DeviceTensor counts, DeviceTensor out, DeviceTensor outScales, boolean pow2, Stream stream, String op) {
-        Checks.requireAligned(gateUp, "gateUp", 16);
-        Checks.requireAligned(out, "out", 16);
         stream.activate();
         int rc;
         try {
