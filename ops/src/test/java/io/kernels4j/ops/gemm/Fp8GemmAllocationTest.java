@@ -67,4 +67,71 @@ class Fp8GemmAllocationTest {
         org.junit.jupiter.api.Assertions.assertFalse(Fp8Gemm.denseOk(misaligned, sa, b, sb, null, d));
         org.junit.jupiter.api.Assertions.assertFalse(Fp8Gemm.denseOk(a, sa, b, sb, null, null));
     }
+
+    private static boolean accepts(Runnable fullCheck) {
+        try {
+            fullCheck.run();
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** Differential: on near-valid random arguments, the allocation-free predicates agree with validate*. */
+    @Test
+    void fastChecksAgreeWithTheFullChecksOnRandomArguments() {
+        long seed = io.kernels4j.ops.testing.GpuTestSupport.seed("Fp8GemmAllocationTest.differential");
+        var f = new io.kernels4j.ops.testing.ShapeFuzz(seed, dev, 0.08);
+        int accepted = 0;
+        for (int i = 0; i < 4000; i++) {
+            long m = f.dim(1 + f.nextInt(300)), n = f.dim(8L * (1 + f.nextInt(40))), k = f.dim(16L * (1 + f.nextInt(40))),
+                    g = f.dim(1 + f.nextInt(8));
+            long kb = f.dim(Fp8Gemm.ceilDiv(k, 128)), nb = f.dim(Fp8Gemm.ceilDiv(n, 128));
+            DeviceTensor c = f.flip() ? null : f.tensor(DType.FP32, f.dim(m), f.dim(n));
+            int form = f.nextInt(5);
+            boolean fast, full;
+            String what;
+            if (form == 0) {
+                DeviceTensor a = f.tensor(DType.FP8_E4M3, m, k), sa = f.tensor(DType.FP32, kb, f.dim(Fp8Gemm.alignUp(m, 4))),
+                        b = f.tensor(DType.FP8_E4M3, n, f.dim(k)), sb = f.tensor(DType.FP32, nb, f.dim(kb)),
+                        d = f.tensor(f.nextInt(2) == 0 ? DType.BF16 : DType.FP32, f.dim(m), f.dim(n));
+                fast = Fp8Gemm.denseOk(a, sa, b, sb, c, d);
+                full = accepts(() -> Fp8Gemm.validateDense(TensorArg.of(a, "a"), TensorArg.of(sa, "aScales"), TensorArg.of(b, "b"),
+                        TensorArg.of(sb, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d")));
+                what = "dense " + a + " " + sa + " " + b + " " + sb + " " + c + " " + d;
+            } else if (form <= 2) {
+                boolean mi = form == 1;
+                DeviceTensor a = f.tensor(DType.FP8_E4M3, m, k), sa = f.tensor(DType.FP32, kb, f.dim(Fp8Gemm.alignUp(m, 4))),
+                        b = f.tensor(DType.FP8_E4M3, g, n, f.dim(k)), sb = f.tensor(DType.FP32, f.dim(g), nb, f.dim(kb)),
+                        d = f.tensor(DType.BF16, f.dim(m), f.dim(n)), idx = f.tensor(DType.INT32, f.dim(mi ? m : g));
+                fast = Fp8Gemm.contiguousOk(a, sa, b, sb, c, d, idx, mi);
+                full = accepts(() -> Fp8Gemm.validateContiguous(TensorArg.of(a, "a"), TensorArg.of(sa, "aScales"),
+                        TensorArg.of(b, "b"), TensorArg.of(sb, "bScales"), TensorArg.of(c, "c"), TensorArg.of(d, "d"),
+                        TensorArg.of(idx, mi ? "mIndices" : "groupEnds"), mi ? "mIndices" : "groupEnds"));
+                what = "contiguous " + a + " " + sa + " " + b + " " + sb + " " + c + " " + d + " " + idx;
+            } else if (form == 3) {
+                int expectedM = f.flip() ? -1 : 16;
+                DeviceTensor c3 = c == null ? null : f.tensor(DType.FP32, f.dim(g), f.dim(m), f.dim(n));
+                DeviceTensor a = f.tensor(DType.FP8_E4M3, g, m, k), sa = f.tensor(DType.FP32, f.dim(g), kb, f.dim(Fp8Gemm.alignUp(m, 4))),
+                        b = f.tensor(DType.FP8_E4M3, f.dim(g), n, f.dim(k)), sb = f.tensor(DType.FP32, f.dim(g), nb, f.dim(kb)),
+                        d = f.tensor(DType.FP32, f.dim(g), f.dim(m), f.dim(n)), mm = f.tensor(DType.INT32, f.dim(g));
+                fast = Fp8Gemm.maskedOk(a, sa, b, sb, c3, d, mm, expectedM);
+                full = accepts(() -> Fp8Gemm.validateMasked(TensorArg.of(a, "a"), TensorArg.of(sa, "aScales"), TensorArg.of(b, "b"),
+                        TensorArg.of(sb, "bScales"), TensorArg.of(c3, "c"), TensorArg.of(d, "d"), TensorArg.of(mm, "maskedM"), expectedM));
+                what = "masked " + a + " " + sa + " " + b + " " + sb + " " + c3 + " " + d + " " + mm + " " + expectedM;
+            } else {
+                boolean perToken = f.nextInt(2) == 0;
+                DeviceTensor x = f.tensor(DType.BF16, m, k), q = f.tensor(DType.FP8_E4M3, f.dim(m), f.dim(k)),
+                        s = perToken ? f.tensor(DType.FP32, kb, f.dim(Fp8Gemm.alignUp(m, 4)))
+                                : f.tensor(DType.FP32, f.dim(Fp8Gemm.ceilDiv(m, 128)), kb);
+                fast = Fp8Quantize.ok(x, q, s, perToken);
+                full = accepts(() -> Fp8Quantize.validate(TensorArg.of(x, perToken ? "x" : "w"), TensorArg.of(q, "q"),
+                        TensorArg.of(s, "scales"), perToken));
+                what = "quantize " + perToken + " " + x + " " + q + " " + s;
+            }
+            org.junit.jupiter.api.Assertions.assertEquals(full, fast, what);
+            if (full) accepted++;
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(accepted > 200, "too few valid cases: " + accepted);
+    }
 }
