@@ -30,6 +30,9 @@ import io.kernels4j.ops.Stream;
  * device error bits, see {@link Stream#checkDeviceErrors()}): seqlens outside {@code [0, maxBlocksPerSeq * pageSize]}
  * (clamped, LENGTH_OUT_OF_RANGE), page ids outside {@code [0, numBlocks)} (key skipped, INDEX_OUT_OF_RANGE).
  * Block-table entries past a request's last page are never read.
+ *
+ * <p>{@link #forward} (and {@link MlaKvCache#write}) allocate nothing on the Java heap unless their checks
+ * throw; {@link #schedule}, once per decode step, allocates only the {@link Schedule} it returns.
  */
 public final class MlaDecode {
     private MlaDecode() {}

@@ -18,6 +18,6 @@
  * ({@link io.kernels4j.ops.moe.MoeLayout#maxPaddedRows}, {@code maxTokensPerExpert}) and the
  * actual counts stay on the device. Rows within an expert follow ascending token order, so every
  * output is deterministic. {@link io.kernels4j.ops.moe.MoeShapes} holds the shape rules as pure
- * functions.
+ * functions. An op call allocates nothing on the Java heap unless its checks throw.
  */
 package io.kernels4j.ops.moe;
