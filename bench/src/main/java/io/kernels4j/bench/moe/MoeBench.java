@@ -5,6 +5,7 @@ import io.kernels4j.bench.BenchContext;
 import io.kernels4j.bench.BenchOptions;
 import io.kernels4j.bench.BenchResult;
 import io.kernels4j.bench.BenchSuite;
+import io.kernels4j.bench.RandomFill;
 import io.kernels4j.bench.Timing;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
@@ -38,9 +39,9 @@ import java.util.Map;
  * FLOPs = 2 * routed rows * (2I*H + H*I); its bytes are the FP8 weights of the experts that get
  * tokens, x and out, and per routed row the intermediate rows written and read once each
  * (xE 2H, gateUp 8I, h 2I, y 4H bytes; scales left out).
- * Layer weights are filled on the device with a constant non-zero e4m3 code (0x38 = 1.0 with scale
- * 2^-10): the tensor-core work does not depend on the values, and 11 GB of random weights would take
- * minutes to make on the host.
+ * Layer weights, their scales and the combine's expert outputs are random (N(0,1) e4m3 codes, scales
+ * uniform in [2^-11, 2^-9], BF16 N(0,1)), tiled across the tensor by {@link RandomFill}: 11 GB of
+ * weights drawn on the host would take minutes, and constant operands may run faster than real ones.
  */
 public final class MoeBench implements BenchSuite {
     static final int H = 7168, K = 8, E = 256, I = 2048, ALIGN = 128;
@@ -146,7 +147,7 @@ public final class MoeBench implements BenchSuite {
                     }
                     case COMBINE -> {
                         DeviceTensor y = s.allocate(DType.BF16, cap, H);
-                        y.fill(0x3F80, st); // 1.0: any non-zero finite value, the sum's cost does not depend on it
+                        RandomFill.fill(y, RandomTensors.derive(ctx.seed(), "y"), 0, 0, st);
                         DeviceTensor out = s.allocate(DType.BF16, t, H);
                         timing = ctx.timer().time(() -> MoeCombine.contiguous(y, rowOf, dw, out, st));
                         bytes = routed * H * 2.0 + pairs * 8 + (double) t * H * 2;
@@ -172,11 +173,11 @@ public final class MoeBench implements BenchSuite {
                     default -> {
                         boolean masked = which == Op.LAYER_MASKED;
                         DeviceTensor w1 = s.allocate(DType.FP8_E4M3, E, 2 * I, H), w2 = s.allocate(DType.FP8_E4M3, E, H, I);
-                        w1.fill(0x38, st);
-                        w2.fill(0x38, st);
+                        RandomFill.fill(w1, RandomTensors.derive(ctx.seed(), "w1"), 0, 0, st);
+                        RandomFill.fill(w2, RandomTensors.derive(ctx.seed(), "w2"), 0, 0, st);
                         DeviceTensor w1s = s.allocate(DType.FP32, E, 2 * I / 128, H / 128), w2s = s.allocate(DType.FP32, E, H / 128, I / 128);
-                        w1s.fill(Float.floatToRawIntBits(0x1p-10f), st);
-                        w2s.fill(Float.floatToRawIntBits(0x1p-10f), st);
+                        RandomFill.fill(w1s, RandomTensors.derive(ctx.seed(), "w1s"), 0x1p-11, 0x1p-9, st);
+                        RandomFill.fill(w2s, RandomTensors.derive(ctx.seed(), "w2s"), 0x1p-11, 0x1p-9, st);
                         long rows = masked ? (long) E * maxTok : cap;
                         int ld = masked ? tokLd : capLd;
                         long[] lead = masked ? new long[] {E, maxTok} : new long[] {cap};
