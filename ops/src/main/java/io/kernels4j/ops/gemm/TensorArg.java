@@ -2,6 +2,7 @@ package io.kernels4j.ops.gemm;
 
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Stream;
 import java.util.Arrays;
 
 /**
@@ -35,7 +36,7 @@ record TensorArg(String name, DType dtype, long[] shape, long address) {
     }
 
     /** {@code t} is null or on {@code stream}'s device (the fast form of Checks.requireSameDevice; the stream is open). */
-    static boolean onDevice(DeviceTensor t, io.kernels4j.ops.Stream stream) {
+    static boolean onDevice(DeviceTensor t, Stream stream) {
         return t == null || t.device() == stream.device();
     }
 
