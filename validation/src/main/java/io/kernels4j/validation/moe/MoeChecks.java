@@ -143,6 +143,17 @@ public final class MoeChecks implements CheckSuite {
         return bits == 0 ? "none" : "0x" + Integer.toHexString(bits);
     }
 
+    /**
+     * Reads the stream's device error word (a sync), clears it so later cases start clean, records it
+     * and gates it against {@code expected}; {@code what} names the expected bits in the message.
+     */
+    static void gateDeviceErrors(CheckResult.Builder b, Stream st, int expected, String what) {
+        int errs = st.deviceErrors();
+        st.clearDeviceErrors();
+        b.metric("deviceErrors", flags(errs)).gate(errs == expected,
+                "device error word: expected " + flags(expected) + (what.isEmpty() ? "" : " (" + what + ")") + ", got " + flags(errs));
+    }
+
     /** Per-token FP8 reference rows (codes and scales), computed once per token. */
     static final class QuantRows {
         final byte[][] q;
@@ -315,8 +326,7 @@ public final class MoeChecks implements CheckSuite {
                 DeviceTensor dw = upload(s, w, t, k);
                 DeviceTensor out = s.allocate(DType.BF16, t, h);
                 checkCombine(b, "combine", () -> MoeCombine.contiguous(dy, dl.rowOf, dw, out, st), out, st, y, h, ref.rowOf(), w, t, k);
-                int errs = st.deviceErrors();
-                b.metric("deviceErrors", flags(errs)).gate(errs == 0, "device error word: expected none, got " + flags(errs));
+                gateDeviceErrors(b, st, 0, "");
             }
             return b.build();
         }
@@ -391,10 +401,7 @@ public final class MoeChecks implements CheckSuite {
                 DeviceTensor dw = upload(s, w, t, k);
                 DeviceTensor out = s.allocate(DType.BF16, t, h);
                 checkCombine(b, "combine", () -> MoeCombine.masked(dy, slot, dw, out, st), out, st, y, h, slotRef, w, t, k);
-                int errs = st.deviceErrors();
-                int expected = overflowRef > 0 ? Kernels4jNative.K4J_DEVERR_CAPACITY_OVERFLOW : 0;
-                b.metric("deviceErrors", flags(errs)).gate(errs == expected,
-                        "device error word: expected " + flags(expected) + " (masked overflow flag), got " + flags(errs));
+                gateDeviceErrors(b, st, overflowRef > 0 ? Kernels4jNative.K4J_DEVERR_CAPACITY_OVERFLOW : 0, "masked overflow flag");
             }
             return b.build();
         }
@@ -441,10 +448,7 @@ public final class MoeChecks implements CheckSuite {
                 for (int r = 0; r < cap; r++) untouched[r] = m[r] < 0;
                 RowReport rr = checkBf16Rows(x16.toShortArray(), x, h, k, ref.rowOf(), untouched);
                 b.gate(rr.wrongRows() == 0 && rr.touchedRows() == 0, "dispatch: " + rr + " after bad ids");
-                int errs = st.deviceErrors();
-                st.clearDeviceErrors();
-                b.metric("deviceErrors", flags(errs)).gate(errs == Kernels4jNative.K4J_DEVERR_INDEX_OUT_OF_RANGE,
-                        "device error word: expected INDEX_OUT_OF_RANGE (0x1), got " + flags(errs));
+                gateDeviceErrors(b, st, Kernels4jNative.K4J_DEVERR_INDEX_OUT_OF_RANGE, "INDEX_OUT_OF_RANGE");
             }
             return b.build();
         }
@@ -500,10 +504,7 @@ public final class MoeChecks implements CheckSuite {
                 b.metric("guardWritten", guardWritten).gate(guardWritten == 0, guardWritten + " guard elements past the capacity written");
                 int mBad = diffCount(mRef, Arrays.copyOf(ma, cap));
                 b.gate(mBad == 0, "mIndices: " + mBad + " entries differ");
-                int errs = st.deviceErrors();
-                st.clearDeviceErrors();
-                b.metric("deviceErrors", flags(errs)).gate(errs == Kernels4jNative.K4J_DEVERR_CAPACITY_OVERFLOW,
-                        "device error word: expected CAPACITY_OVERFLOW (0x4), got " + flags(errs));
+                gateDeviceErrors(b, st, Kernels4jNative.K4J_DEVERR_CAPACITY_OVERFLOW, "CAPACITY_OVERFLOW");
             }
             return b.build();
         }
@@ -576,8 +577,7 @@ public final class MoeChecks implements CheckSuite {
                 int bad = diffCount(ref.rowOf(), r0);
                 b.gate(bad == 0, "eager rowOf: " + bad + " entries differ from the reference");
                 b.metric("replayDiffs", diffs).gate(diffs == 0, diffs + " outputs of graph replays differ from the eager run");
-                int errs = st.deviceErrors();
-                b.metric("deviceErrors", flags(errs)).gate(errs == 0, "device error word: expected none, got " + flags(errs));
+                gateDeviceErrors(b, st, 0, "");
             }
             return b.build();
         }

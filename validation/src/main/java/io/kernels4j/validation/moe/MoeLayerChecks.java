@@ -292,9 +292,7 @@ public final class MoeLayerChecks implements CheckSuite {
                     if (real[r]) for (int i = 0; i < inter; i++) hu[r * inter + i] = MoeReference.siluMul(guU[r * n1 + i], guU[r * n1 + inter + i]);
                 double[] outU = combineDouble(gemm(hu, inter, w2u, h, rowExpert, real), h, rowMap, w, t, k);
                 b.metric("vsUnquantised.diff", Metrics.diff(outU, of));
-                int errs = st.deviceErrors();
-                st.clearDeviceErrors();
-                b.metric("deviceErrors", MoeChecks.flags(errs)).gate(errs == 0, "device error word: expected none, got " + MoeChecks.flags(errs));
+                MoeChecks.gateDeviceErrors(b, st, 0, "");
             }
             return b.build();
         }

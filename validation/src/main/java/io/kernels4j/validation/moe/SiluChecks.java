@@ -176,11 +176,7 @@ final class SiluChecks {
                 b.gate(wrongRows == 0, wrongRows + " rows with a scale off by more than 2^-20 relative or a code more than one step"
                         + " from the Java quantiser of FP32(h_FP64) (or NaN)");
                 b.gate(touched == 0, touched + " skipped rows written");
-                int errs = st.deviceErrors();
-                st.clearDeviceErrors();
-                int expected = badCounts ? Kernels4jNative.K4J_DEVERR_LENGTH_OUT_OF_RANGE : 0;
-                b.metric("deviceErrors", MoeChecks.flags(errs)).gate(errs == expected,
-                        "device error word: expected " + MoeChecks.flags(expected) + ", got " + MoeChecks.flags(errs));
+                MoeChecks.gateDeviceErrors(b, st, badCounts ? Kernels4jNative.K4J_DEVERR_LENGTH_OUT_OF_RANGE : 0, "");
             }
             return b.build();
         }
