@@ -19,7 +19,6 @@ import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** Runs the registered benchmarks and writes a JSON + Markdown report (SPEC.md section 5 rules). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -30,14 +29,8 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(arity = "0..*", paramLabel = "FAMILY", description = "Families to run (default: all), e.g. gemm mla moe.")
-    List<String> families = new ArrayList<>();
-
-    @Option(names = "--out", defaultValue = "bench/results", description = "Report folder (default: ${DEFAULT-VALUE}).")
-    Path out;
-
-    @Option(names = "--filter", paramLabel = "REGEX", description = "Only cases whose 'op case' label matches.")
-    String filter;
+    @CommandLine.Mixin
+    Selection.Options sel;
 
     @Option(names = "--runs", defaultValue = "30", description = "Timed runs per case, at least 30 for reports (default: ${DEFAULT-VALUE}).")
     int runs;
@@ -51,11 +44,6 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-flush", description = "Do not flush L2 between runs (not for reports).")
     boolean noFlush;
 
-    @Option(names = "--device", defaultValue = "0", description = "CUDA device ordinal (default: ${DEFAULT-VALUE}).")
-    int deviceOrdinal;
-
-    @Option(names = "--list", description = "List the cases and exit (needs no GPU).")
-    boolean list;
 
     @Option(names = "--cublaslt", paramLabel = "PATH",
             description = "libcublasLt.so (or its folder) for the GEMM peer columns (default: search, see bench/NOTES.md).")
@@ -67,8 +55,8 @@ final class BenchCommand implements Callable<Integer> {
         if (runs < 1) throw new CommandLine.ParameterException(cmd, "--runs: must be >= 1, got " + runs);
         if (warmup < 0) throw new CommandLine.ParameterException(cmd, "--warmup: must be >= 0, got " + warmup);
         BenchOptions options = new BenchOptions(runs, warmup, quick, !noFlush);
-        List<BenchSuite> suites = Selection.byFamily(BenchSuite.all(), families, BenchSuite::family, cmd);
-        Pattern p = Selection.filter(filter, cmd);
+        List<BenchSuite> suites = Selection.byFamily(BenchSuite.all(), sel.families, BenchSuite::family, cmd);
+        Pattern p = Selection.filter(sel.filter, cmd);
         List<BenchCase> cases = new ArrayList<>();
         List<String> fams = new ArrayList<>();
         for (BenchSuite s : suites)
@@ -77,7 +65,7 @@ final class BenchCommand implements Callable<Integer> {
                     cases.add(c);
                     fams.add(s.family());
                 }
-        if (list) {
+        if (sel.list) {
             for (int i = 0; i < cases.size(); i++)
                 System.out.println(fams.get(i) + "\t" + cases.get(i).op() + "\t" + cases.get(i).name());
             System.out.println(cases.size() + " cases");
@@ -89,12 +77,12 @@ final class BenchCommand implements Callable<Integer> {
             return 2;
         }
         if (cases.isEmpty()) {
-            System.err.println("kernels4j bench: no benchmark cases registered" + (p == null ? "" : " match --filter " + filter));
+            System.err.println("kernels4j bench: no benchmark cases registered" + (p == null ? "" : " match --filter " + sel.filter));
             return 2;
         }
         if (cublasLt != null) System.setProperty(io.kernels4j.bench.cublas.CublasLt.PROPERTY, cublasLt.toString());
         if (runs < 30) System.out.println("note: --runs " + runs + " is below the 30 runs SPEC.md asks of reported numbers");
-        Device device = Device.get(deviceOrdinal);
+        Device device = Device.get(sel.deviceOrdinal);
         RunInfo info = RunInfo.collect(device);
         long seed = System.nanoTime();
         System.out.println("kernels4j bench on " + device + ", " + cases.size() + " cases, " + runs + " runs each");
@@ -150,15 +138,15 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
-        String base = ReportWriter.baseName("bench", Selection.scope(families), info);
-        Map<String, Path> pngs = PlotSupport.writeAll(out, base, results, resultFamilies, ceilings, info.device() + ", " + info.date());
+        String base = ReportWriter.baseName("bench", Selection.scope(sel.families), info);
+        Map<String, Path> pngs = PlotSupport.writeAll(sel.out, base, results, resultFamilies, ceilings, info.device() + ", " + info.date());
         String md = markdown(info, results, resultFamilies);
         int firstSection = md.indexOf("\n## ");
         md = firstSection < 0 ? md + ceilings.markdown()
                 : md.substring(0, firstSection + 1) + ceilings.markdown() + md.substring(firstSection + 1);
         for (var e : pngs.entrySet())
             md = md.replace("## " + e.getKey() + "\n\n", "## " + e.getKey() + "\n\n" + PlotSupport.markdownImage(e.getKey(), e.getValue()) + "\n\n");
-        List<Path> files = ReportWriter.write(out, base, json, md);
+        List<Path> files = ReportWriter.write(sel.out, base, json, md);
         System.out.println("bench: " + results.size() + " done, " + failed + " failed; report: " + files.get(0) + ", " + files.get(1));
         return failed == 0 ? 0 : 1;
     }

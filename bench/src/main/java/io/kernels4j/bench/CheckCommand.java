@@ -21,7 +21,6 @@ import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** Runs the registered op checks on the GPU and writes a JSON + Markdown report. */
 @Command(name = "check", mixinStandardHelpOptions = true,
@@ -32,29 +31,18 @@ final class CheckCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(arity = "0..*", paramLabel = "FAMILY", description = "Families to check (default: all), e.g. gemm mla moe.")
-    List<String> families = new ArrayList<>();
-
-    @Option(names = "--out", defaultValue = "bench/results", description = "Report folder (default: ${DEFAULT-VALUE}).")
-    Path out;
-
-    @Option(names = "--filter", paramLabel = "REGEX", description = "Only cases whose 'op case' label matches.")
-    String filter;
+    @CommandLine.Mixin
+    Selection.Options sel;
 
     @Option(names = "--seed", description = "Seed for the random inputs (default: fresh each run, printed).")
     Long seed;
 
-    @Option(names = "--device", defaultValue = "0", description = "CUDA device ordinal (default: ${DEFAULT-VALUE}).")
-    int deviceOrdinal;
-
-    @Option(names = "--list", description = "List the cases and exit (needs no GPU).")
-    boolean list;
 
     @Override
     public Integer call() throws Exception {
         CommandLine cmd = spec.commandLine();
-        List<CheckSuite> suites = Selection.byFamily(CheckSuite.all(), families, CheckSuite::family, cmd);
-        Pattern p = Selection.filter(filter, cmd);
+        List<CheckSuite> suites = Selection.byFamily(CheckSuite.all(), sel.families, CheckSuite::family, cmd);
+        Pattern p = Selection.filter(sel.filter, cmd);
         List<String[]> labels = new ArrayList<>();
         List<CheckCase> cases = new ArrayList<>();
         for (CheckSuite s : suites)
@@ -63,7 +51,7 @@ final class CheckCommand implements Callable<Integer> {
                     cases.add(c);
                     labels.add(new String[] {s.family(), c.op(), c.name()});
                 }
-        if (list) {
+        if (sel.list) {
             labels.forEach(l -> System.out.println(l[0] + "\t" + l[1] + "\t" + l[2]));
             System.out.println(cases.size() + " cases");
             return 0;
@@ -74,10 +62,10 @@ final class CheckCommand implements Callable<Integer> {
             return 2;
         }
         if (cases.isEmpty()) {
-            System.err.println("kernels4j check: no check cases registered" + (p == null ? "" : " match --filter " + filter));
+            System.err.println("kernels4j check: no check cases registered" + (p == null ? "" : " match --filter " + sel.filter));
             return 2;
         }
-        Device device = Device.get(deviceOrdinal);
+        Device device = Device.get(sel.deviceOrdinal);
         RunInfo info = RunInfo.collect(device);
         long baseSeed = seed != null ? seed : System.nanoTime();
         System.out.println("kernels4j check on " + device + ", " + cases.size() + " cases, seed " + baseSeed);
@@ -129,7 +117,7 @@ final class CheckCommand implements Callable<Integer> {
         json.put("passed", passed);
         json.put("failed", failed);
         md.append("\n").append(passed).append(" passed, ").append(failed).append(" failed\n");
-        List<Path> files = ReportWriter.write(out, ReportWriter.baseName("check", Selection.scope(families), info), json, md.toString());
+        List<Path> files = ReportWriter.write(sel.out, ReportWriter.baseName("check", Selection.scope(sel.families), info), json, md.toString());
         System.out.printf(Locale.ROOT, "check: %d passed, %d failed in %.0f s; report: %s, %s%n", passed, failed,
                 (System.nanoTime() - t0) / 1e9, files.get(0), files.get(1));
         return failed == 0 ? 0 : 1;

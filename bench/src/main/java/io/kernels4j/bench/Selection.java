@@ -11,6 +11,25 @@ import picocli.CommandLine;
 final class Selection {
     private Selection() {}
 
+    /** The options both commands take (a picocli mixin). */
+    static final class Options {
+        @CommandLine.Parameters(arity = "0..*", paramLabel = "FAMILY",
+                description = "Families to run (default: all), e.g. gemm mla moe.")
+        List<String> families = new java.util.ArrayList<>();
+
+        @CommandLine.Option(names = "--out", defaultValue = "bench/results", description = "Report folder (default: ${DEFAULT-VALUE}).")
+        java.nio.file.Path out;
+
+        @CommandLine.Option(names = "--filter", paramLabel = "REGEX", description = "Only cases whose 'op case' label matches.")
+        String filter;
+
+        @CommandLine.Option(names = "--device", defaultValue = "0", description = "CUDA device ordinal (default: ${DEFAULT-VALUE}).")
+        int deviceOrdinal;
+
+        @CommandLine.Option(names = "--list", description = "List the cases and exit (needs no GPU).")
+        boolean list;
+    }
+
     /** Keeps the items whose family is in {@code families} (all when empty); unknown names are a usage error. */
     static <T> List<T> byFamily(List<T> all, List<String> families, Function<T, String> family, CommandLine cmd) {
         Set<String> known = new TreeSet<>();
