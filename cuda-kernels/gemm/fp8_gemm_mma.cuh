@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/device_errors.cuh"
+#include "common/shared_memory.cuh"
 #include "gemm/fp8_gemm_params.cuh"
 #include "gemm/mma_primitives.cuh"
 #include "kernels4j.h"
@@ -218,7 +219,7 @@ __global__ void __launch_bounds__(MmaTile<BM, BN>::kThreads)
     fp8_gemm_mma_kernel(const GemmParams p) {
   using T = MmaTile<BM, BN>;
   constexpr bool kGroupedRows = MODE == GemmMode::kContiguous || MODE == GemmMode::kEnds;
-  extern __shared__ __align__(128) uint8_t smem[];
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 128);
   __shared__ int s_group[BM];
 
   const int tid = threadIdx.x;

@@ -3,27 +3,16 @@
 #pragma once
 #include <stdint.h>
 
+#include "common/ptx.cuh"
+
 namespace k4j::kernels::gemm {
 
-// 16-byte global->shared copy; src_bytes == 0 writes 16 zero bytes and reads nothing (tails).
-__device__ __forceinline__ void cp_async_16(void *smem, const void *gmem, int src_bytes) {
-  const uint32_t s = (uint32_t)__cvta_generic_to_shared(smem);
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+using ptx::cp_async_16;
+using ptx::cp_async_commit;
+using ptx::cp_async_wait;
+using ptx::ldmatrix_x4;
 
-// Four 8x8 b16 matrices (= four 8-row x 16-byte blocks of FP8) from shared memory.
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void *smem) {
-  const uint32_t s = (uint32_t)__cvta_generic_to_shared(smem);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(s));
-}
-
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+#if K4J_ARCH >= 890
 // Native FP8 tensor cores (Ada, Hopper through mma.sync).
 constexpr bool kNativeFp8Mma = true;
 // After the k-block, the partial sum is multiplied by this (exact power of two).
@@ -48,11 +37,8 @@ __device__ __forceinline__ void e4m3x4_to_f16x4_scaled(uint32_t x, uint32_t &lo,
 
 __device__ __forceinline__ void mma_f16_16816(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
                                               uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+  const uint32_t a[4] = {a0, a1, a2, a3};
+  ptx::mma_f16_16816(d, a, b0, b1);
 }
 
 /*
@@ -62,7 +48,7 @@ __device__ __forceinline__ void mma_f16_16816(float (&d)[4], uint32_t a0, uint32
  * this is exactly the m16n8k32 e4m3 A fragment.
  */
 struct FragA {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+#if K4J_ARCH >= 890
   uint32_t r[4];
   __device__ __forceinline__ void set(const uint32_t (&raw)[4]) {
 #pragma unroll
@@ -79,7 +65,7 @@ struct FragA {
 
 // B operand of one 32(k) x 8(n) FP8 step: raw0 = (col g, k 4t..4t+3), raw1 = (col g, k 16+4t..).
 struct FragB {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+#if K4J_ARCH >= 890
   uint32_t r[2];
   __device__ __forceinline__ void set(uint32_t raw0, uint32_t raw1) { r[0] = raw0; r[1] = raw1; }
 #else
@@ -93,12 +79,8 @@ struct FragB {
 
 // d += A(16x32) * B(32x8), FP32 accumulation.
 __device__ __forceinline__ void mma_fp8_16832(float (&d)[4], const FragA &a, const FragB &b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-  asm volatile(
-      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a.r[0]), "r"(a.r[1]), "r"(a.r[2]), "r"(a.r[3]), "r"(b.r[0]), "r"(b.r[1]));
+#if K4J_ARCH >= 890
+  ptx::mma_e4m3_16832(d, a.r, b.r);
 #else
   // Two k16 steps over the same bytes. Within each, the f16 k index 2t+j stands for FP8 k 4t+j and
   // 8+2t+j for 4t+2+j, identically for A and B, so the dot product covers every k exactly once.

@@ -8,6 +8,7 @@
 #include <math_constants.h>
 
 #include "common/device_errors.cuh"
+#include "common/shared_memory.cuh"
 #include "mla/mla_kv_load.cuh"
 #include "mla/mla_mma.cuh"
 #include "mla/mla_params.cuh"
@@ -40,7 +41,7 @@ template <int BN, bool FP8>
 __global__ void __launch_bounds__(256, 1) mla_decode_kernel(const DecodeParams p) {
   using C = DecodeCfg<BN>;
   constexpr int M = C::M, LD = C::LD;
-  extern __shared__ __align__(16) unsigned char smem[];
+  K4J_DYNAMIC_SMEM(unsigned char, smem, 16);
   __nv_bfloat16 *s_q = reinterpret_cast<__nv_bfloat16 *>(smem + C::Q_OFF);
   __nv_bfloat16 *s_kv = reinterpret_cast<__nv_bfloat16 *>(smem + C::KV_OFF);
   float *s_s = reinterpret_cast<float *>(smem + C::S_OFF);

@@ -1,9 +1,7 @@
 // Split-KV plan, computed on the GPU from cacheSeqlens by one CTA (no host sync): how many splits
 // each request gets, which 64-key tiles each split covers and where its partial result lives.
 #pragma once
-#include <cub/block/block_reduce.cuh>
-#include <cub/block/block_scan.cuh>
-
+#include "common/block_scan.cuh"
 #include "common/device_errors.cuh"
 #include "mla/mla_params.cuh"
 
@@ -29,13 +27,8 @@ __global__ void __launch_bounds__(kScheduleThreads) mla_schedule_kernel(
     const int *__restrict__ seqlens, int batch, int page_size, int max_blocks, int num_sms, int fixed_splits,
     int max_work, WorkItem *__restrict__ work, int *__restrict__ num_splits, int *__restrict__ first_slot,
     uint32_t *err) {
-  using Reduce = cub::BlockReduce<long long, kScheduleThreads>;
-  using Scan = cub::BlockScan<int, kScheduleThreads>;
-  __shared__ union {
-    typename Reduce::TempStorage reduce;
-    typename Scan::TempStorage scan;
-  } tmp;
-  __shared__ long long s_chunk;
+  __shared__ long long s_tiles[kScheduleThreads / 32];
+  __shared__ int s_items[kScheduleThreads / 32];
 
   const int per = (batch + kScheduleThreads - 1) / kScheduleThreads;
   const int r0 = min(batch, (int)threadIdx.x * per), r1 = min(batch, r0 + per);
@@ -44,18 +37,16 @@ __global__ void __launch_bounds__(kScheduleThreads) mla_schedule_kernel(
   if (fixed_splits <= 0) {
     long long mine = 0;
     for (int r = r0; r < r1; ++r) mine += request_tiles(seqlens, r, max_blocks, page_size, err, true);
-    long long total = Reduce(tmp.reduce).Sum(mine);
-    if (threadIdx.x == 0) s_chunk = max((long long)kMinChunkTiles, (total + num_sms - 1) / num_sms);
-    __syncthreads();
-    chunk = s_chunk;
+    const long long total = block_sum<long long, kScheduleThreads>(mine, s_tiles);
+    chunk = max((long long)kMinChunkTiles, (total + num_sms - 1) / num_sms);
   }
 
   int mine = 0;
   for (int r = r0; r < r1; ++r)
     mine += request_splits(request_tiles(seqlens, r, max_blocks, page_size, err, fixed_splits > 0), chunk,
                            fixed_splits);
-  int offset = 0, total_items = 0;
-  Scan(tmp.scan).ExclusiveSum(mine, offset, total_items);
+  int total_items = 0;
+  int offset = block_exclusive_sum<int, kScheduleThreads>(mine, s_items, total_items);
 
   for (int r = r0; r < r1; ++r) {
     const int tiles = request_tiles(seqlens, r, max_blocks, page_size, err, false);

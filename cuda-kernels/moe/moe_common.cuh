@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "common/device_errors.cuh"
+#include "common/shared_memory.cuh"
 #include "kernels4j.h"
 
 namespace k4j::kernels::moe {

@@ -118,7 +118,7 @@ __global__ void __launch_bounds__(kDispatchThreads) dispatch_kernel(const Dispat
 __global__ void __launch_bounds__(256)
     m_indices_kernel(const int *__restrict__ expert_offsets, const int *__restrict__ num_tokens_per_expert,
                      int num_experts, int64_t capacity, int *__restrict__ m_indices) {
-  extern __shared__ int sm[];
+  K4J_DYNAMIC_SMEM(int, sm, 16);
   int *off = sm;
   int *cnt = sm + num_experts + 1;
   for (int e = threadIdx.x; e <= num_experts; e += blockDim.x) {

@@ -21,7 +21,7 @@ constexpr int kMaxExperts = 1024;
 __global__ void __launch_bounds__(kLayoutThreads)
     layout_count_kernel(const int *__restrict__ topk_idx, int64_t pairs, int num_experts, int64_t chunk,
                         int *__restrict__ chunk_counts, uint32_t *err) {
-  extern __shared__ int hist[];
+  K4J_DYNAMIC_SMEM(int, hist, 16);
   __shared__ int bad;
   if (threadIdx.x == 0) bad = 0;
   for (int e = threadIdx.x; e < num_experts; e += blockDim.x) hist[e] = 0;
@@ -101,7 +101,7 @@ __global__ void __launch_bounds__(kLayoutThreads)
     layout_assign_kernel(const int *__restrict__ topk_idx, int64_t pairs, int num_experts, int64_t chunk,
                          const int *__restrict__ chunk_base, const int *__restrict__ expert_offsets,
                          int *__restrict__ row_of) {
-  extern __shared__ int sm[];
+  K4J_DYNAMIC_SMEM(int, sm, 16);
   int *running = sm;                  // next row of each expert for this step
   int *warp_cnt = sm + num_experts;   // [warp][expert] pairs of this step
   for (int e = threadIdx.x; e < num_experts; e += blockDim.x) {

@@ -54,7 +54,7 @@ int launch_mma(const k4j::DeviceInfo &info, const GemmParams &p, int64_t grid_m,
     if (slot) smem_set[info.ordinal].store(true, std::memory_order_release);
   }
   const dim3 grid((unsigned)((p.n + BN - 1) / BN), (unsigned)grid_m, (unsigned)groups_z);
-  kernel<<<grid, T::kThreads, T::kSmemBytes, stream>>>(p);
+  k4j::launch("fp8_gemm_mma_kernel", kernel, grid, T::kThreads, T::kSmemBytes, stream, p);
   return k4j::check_launch("fp8_gemm_mma");
 }
 

@@ -39,11 +39,11 @@ K4J_API int k4j_fp8_quant_1x128(k4j_dptr x, int x_dtype, k4j_dptr q, k4j_dptr sc
   using namespace k4j::kernels::gemm;
   cudaStream_t s = (cudaStream_t)stream;
   if (x_dtype == K4J_DTYPE_FP32)
-    fp8_quant_1x128_kernel<float><<<(unsigned)blocks, 256, 0, s>>>(
+    k4j::launch("fp8_quant_1x128_kernel<float>", fp8_quant_1x128_kernel<float>, (unsigned)blocks, 256, 0, s,
         reinterpret_cast<const float *>(x), reinterpret_cast<uint8_t *>(q), reinterpret_cast<float *>(scales),
         (int)m, (int)k, (int)sa_ld, pow2_scales != 0);
   else
-    fp8_quant_1x128_kernel<__nv_bfloat16><<<(unsigned)blocks, 256, 0, s>>>(
+    k4j::launch("fp8_quant_1x128_kernel<__nv_bfloat16>", fp8_quant_1x128_kernel<__nv_bfloat16>, (unsigned)blocks, 256, 0, s,
         reinterpret_cast<const __nv_bfloat16 *>(x), reinterpret_cast<uint8_t *>(q),
         reinterpret_cast<float *>(scales), (int)m, (int)k, (int)sa_ld, pow2_scales != 0);
   return k4j::check_launch("fp8_quant_1x128");
@@ -59,12 +59,12 @@ K4J_API int k4j_fp8_quant_128x128(k4j_dptr w, int w_dtype, k4j_dptr q, k4j_dptr 
   cudaStream_t s = (cudaStream_t)stream;
   const dim3 grid((unsigned)kb, (unsigned)nb);
   if (w_dtype == K4J_DTYPE_FP32)
-    fp8_quant_128x128_kernel<float><<<grid, 256, 0, s>>>(reinterpret_cast<const float *>(w),
+    k4j::launch("fp8_quant_128x128_kernel<float>", fp8_quant_128x128_kernel<float>, grid, 256, 0, s, reinterpret_cast<const float *>(w),
                                                         reinterpret_cast<uint8_t *>(q),
                                                         reinterpret_cast<float *>(scales), (int)n, (int)k,
                                                         pow2_scales != 0);
   else
-    fp8_quant_128x128_kernel<__nv_bfloat16><<<grid, 256, 0, s>>>(reinterpret_cast<const __nv_bfloat16 *>(w),
+    k4j::launch("fp8_quant_128x128_kernel<__nv_bfloat16>", fp8_quant_128x128_kernel<__nv_bfloat16>, grid, 256, 0, s, reinterpret_cast<const __nv_bfloat16 *>(w),
                                                                 reinterpret_cast<uint8_t *>(q),
                                                                 reinterpret_cast<float *>(scales), (int)n,
                                                                 (int)k, pow2_scales != 0);

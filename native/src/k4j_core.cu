@@ -113,9 +113,9 @@ K4J_API int k4j_fill(k4j_dptr dst, int64_t n, int elem_size, uint32_t pattern, k
   const int blocks = (int)(want < 65535 ? want : 65535);
   using namespace k4j::kernels;
   switch (elem_size) {
-    case 1: fill_kernel<uint8_t><<<blocks, threads, 0, s>>>((uint8_t *)dst, n, (uint8_t)pattern); break;
-    case 2: fill_kernel<uint16_t><<<blocks, threads, 0, s>>>((uint16_t *)dst, n, (uint16_t)pattern); break;
-    default: fill_kernel<uint32_t><<<blocks, threads, 0, s>>>((uint32_t *)dst, n, pattern); break;
+    case 1: k4j::launch("fill_kernel<uint8_t>", fill_kernel<uint8_t>, blocks, threads, 0, s, (uint8_t *)dst, n, (uint8_t)pattern); break;
+    case 2: k4j::launch("fill_kernel<uint16_t>", fill_kernel<uint16_t>, blocks, threads, 0, s, (uint16_t *)dst, n, (uint16_t)pattern); break;
+    default: k4j::launch("fill_kernel<uint32_t>", fill_kernel<uint32_t>, blocks, threads, 0, s, (uint32_t *)dst, n, pattern); break;
   }
   return k4j::check_launch("fill");
 }

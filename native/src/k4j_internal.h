@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include "k4j_launch.h"
 #include "kernels4j.h"
 
 namespace k4j {

@@ -17,7 +17,7 @@ int launch_decode(const DecodeParams &p, int max_work, cudaStream_t s) {
   auto kernel = mla_decode_kernel<BN, FP8>;
   K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM));
   dim3 grid(max_work, p.h_kv * p.m_tiles);
-  kernel<<<grid, C::THREADS, C::SMEM, s>>>(p);
+  k4j::launch("mla_decode_kernel", kernel, grid, C::THREADS, C::SMEM, s, p);
   return k4j::check_launch("mla_decode_kernel");
 }
 }  // namespace
@@ -122,7 +122,7 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   if (rc != K4J_OK) return rc;
 
   dim3 cgrid((unsigned)((rows_q + kCombineRowsPerCta - 1) / kCombineRowsPerCta), (unsigned)batch);
-  mla_combine_kernel<<<cgrid, 32 * kCombineRowsPerCta, 0, s>>>(
+  k4j::launch("mla_combine_kernel", mla_combine_kernel, cgrid, 32 * kCombineRowsPerCta, 0, s,
       sched + 4 * mw, sched + 4 * mw + batch, p.o_accum, p.lse_accum, reinterpret_cast<__nv_bfloat16 *>(out),
       p.lse, (int)s_q, (int)h_q);
   return k4j::check_launch("mla_combine_kernel");

@@ -31,10 +31,10 @@ K4J_API int k4j_mla_kv_cache_write(k4j_dptr kv_new, int64_t num_tokens, int64_t 
   auto *err = reinterpret_cast<uint32_t *>(err_flags);
   const void *slots = reinterpret_cast<const void *>(slot_mapping);
   if (kv_dtype == K4J_DTYPE_FP8_E4M3)
-    mla_kv_cache_write_kernel<true><<<grid, 256, 0, (cudaStream_t)stream>>>(
+    k4j::launch("mla_kv_cache_write_kernel<true>", mla_kv_cache_write_kernel<true>, grid, 256, 0, (cudaStream_t)stream,
         src, num_tokens, (int)h_kv, slots, slot_bytes, dst, num_blocks * page_size, err);
   else
-    mla_kv_cache_write_kernel<false><<<grid, 256, 0, (cudaStream_t)stream>>>(
+    k4j::launch("mla_kv_cache_write_kernel<false>", mla_kv_cache_write_kernel<false>, grid, 256, 0, (cudaStream_t)stream,
         src, num_tokens, (int)h_kv, slots, slot_bytes, dst, num_blocks * page_size, err);
   return k4j::check_launch("mla_kv_cache_write_kernel");
 }

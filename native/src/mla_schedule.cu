@@ -83,7 +83,7 @@ K4J_API int k4j_mla_schedule(k4j_dptr cache_seqlens, int64_t batch, int page_siz
               (long long)(4 * mw + 2 * batch), (long long)schedule_ints);
   using namespace k4j::kernels::mla;
   int *base = reinterpret_cast<int *>(schedule);
-  mla_schedule_kernel<<<1, kScheduleThreads, 0, (cudaStream_t)stream>>>(
+  k4j::launch("mla_schedule_kernel", mla_schedule_kernel, 1, kScheduleThreads, 0, (cudaStream_t)stream,
       reinterpret_cast<const int *>(cache_seqlens), (int)batch, page_size, (int)max_blocks_per_seq, sms,
       fixed_splits, (int)mw, reinterpret_cast<WorkItem *>(base), base + 4 * mw, base + 4 * mw + batch,
       reinterpret_cast<uint32_t *>(err_flags));

@@ -25,7 +25,7 @@ int combine(k4j_dptr y, int64_t y_rows, int64_t hidden, k4j_dptr row_map, const 
   K4J_REQUIRE_ALIGNED(out, 16, "out");
   const int64_t per_block = (int64_t)kCombineThreads * kCombineVec;
   const dim3 grid((unsigned)num_tokens, (unsigned)((hidden + per_block - 1) / per_block));
-  combine_kernel<<<grid, kCombineThreads, 0, (cudaStream_t)stream>>>(
+  k4j::launch("combine_kernel", combine_kernel, grid, kCombineThreads, 0, (cudaStream_t)stream,
       (const uint16_t *)y, y_rows, hidden, (const int *)row_map, (const float *)topk_weights, (int)top_k,
       (uint16_t *)out, (uint32_t *)err_flags);
   return k4j::check_launch("moe_combine");

@@ -12,8 +12,8 @@ int launch_dispatch(const DispatchParams &p, int64_t num_tokens, bool fp8, cudaS
   if (num_tokens == 0) return K4J_OK;
   const int64_t per_block = (int64_t)kDispatchThreads * kVec;
   const dim3 grid((unsigned)num_tokens, (unsigned)((p.hidden + per_block - 1) / per_block));
-  if (fp8) dispatch_kernel<true, kMasked><<<grid, kDispatchThreads, 0, s>>>(p);
-  else dispatch_kernel<false, kMasked><<<grid, kDispatchThreads, 0, s>>>(p);
+  if (fp8) k4j::launch("dispatch_kernel<true, kMasked>", dispatch_kernel<true, kMasked>, grid, kDispatchThreads, 0, s, p);
+  else k4j::launch("dispatch_kernel<false, kMasked>", dispatch_kernel<false, kMasked>, grid, kDispatchThreads, 0, s, p);
   return k4j::check_launch(kMasked ? "moe_dispatch_masked" : "moe_dispatch_contiguous");
 }
 
@@ -68,7 +68,7 @@ K4J_API int k4j_moe_dispatch_contiguous(k4j_dptr x, int64_t num_tokens, int64_t 
     const int64_t want = (capacity + 255) / 256;
     const int blocks = (int)(want < 1024 ? want : 1024);
     const size_t smem = (size_t)(2 * num_experts + 1) * sizeof(int);
-    m_indices_kernel<<<blocks, 256, smem, s>>>((const int *)expert_offsets, (const int *)num_tokens_per_expert,
+    k4j::launch("m_indices_kernel", m_indices_kernel, blocks, 256, smem, s, (const int *)expert_offsets, (const int *)num_tokens_per_expert,
                                                (int)num_experts, capacity, (int *)m_indices);
     if (int rc = k4j::check_launch("moe_m_indices")) return rc;
   }
@@ -118,7 +118,7 @@ K4J_API int k4j_moe_dispatch_masked(k4j_dptr x, int64_t num_tokens, int64_t hidd
     K4J_REQUIRE_ALIGNED(slot_of, 4, "slotOf");
   }
   cudaStream_t s = (cudaStream_t)stream;
-  masked_counts_kernel<<<1, 1024, 0, s>>>((const int *)num_tokens_per_expert, (int)num_experts,
+  k4j::launch("masked_counts_kernel", masked_counts_kernel, 1, 1024, 0, s, (const int *)num_tokens_per_expert, (int)num_experts,
                                           (int)max_tokens_per_expert, (int *)counts, (int *)overflow,
                                           (uint32_t *)err_flags);
   if (int rc = k4j::check_launch("moe_masked_counts")) return rc;

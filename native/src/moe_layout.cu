@@ -76,16 +76,16 @@ K4J_API int k4j_moe_layout(k4j_dptr topk_idx, int64_t num_tokens, int64_t top_k,
   const int E = (int)num_experts;
   int *chunk_counts = (int *)workspace;
   if (p.num_chunks > 0) {
-    layout_count_kernel<<<(unsigned)p.num_chunks, kLayoutThreads, E * sizeof(int), s>>>(
+    k4j::launch("layout_count_kernel", layout_count_kernel, (unsigned)p.num_chunks, kLayoutThreads, E * sizeof(int), s,
         (const int *)topk_idx, p.pairs, E, p.chunk, chunk_counts, err);
     if (int rc = k4j::check_launch("moe_layout_count")) return rc;
   }
-  layout_scan_kernel<<<1, 1024, 0, s>>>(chunk_counts, (int)p.num_chunks, E, (int)alignment,
+  k4j::launch("layout_scan_kernel", layout_scan_kernel, 1, 1024, 0, s, chunk_counts, (int)p.num_chunks, E, (int)alignment,
                                         (int *)num_tokens_per_expert, (int *)expert_offsets, (int *)total_rows);
   if (int rc = k4j::check_launch("moe_layout_scan")) return rc;
   if (p.num_chunks > 0) {
     const size_t smem = (size_t)E * (1 + kLayoutWarps) * sizeof(int);  // <= 36 KiB for E = 1024
-    layout_assign_kernel<<<(unsigned)p.num_chunks, kLayoutThreads, smem, s>>>(
+    k4j::launch("layout_assign_kernel", layout_assign_kernel, (unsigned)p.num_chunks, kLayoutThreads, smem, s,
         (const int *)topk_idx, p.pairs, E, p.chunk, chunk_counts, (const int *)expert_offsets, (int *)row_of);
     if (int rc = k4j::check_launch("moe_layout_assign")) return rc;
   }

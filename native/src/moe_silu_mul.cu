@@ -47,8 +47,8 @@ K4J_API int k4j_moe_silu_mul_quant(k4j_dptr gate_up, int64_t num_groups, int64_t
   const int64_t per_block = (int64_t)kSiluThreads * kVec;
   const dim3 grid((unsigned)rows, (unsigned)((inter + per_block - 1) / per_block));
   cudaStream_t s = (cudaStream_t)stream;
-  if (fp8) silu_mul_kernel<true><<<grid, kSiluThreads, 0, s>>>(p);
-  else silu_mul_kernel<false><<<grid, kSiluThreads, 0, s>>>(p);
+  if (fp8) k4j::launch("silu_mul_kernel<true>", silu_mul_kernel<true>, grid, kSiluThreads, 0, s, p);
+  else k4j::launch("silu_mul_kernel<false>", silu_mul_kernel<false>, grid, kSiluThreads, 0, s, p);
   return k4j::check_launch("moe_silu_mul_quant");
 }
 

@@ -1,0 +1,98 @@
+// The emulator's runtime interface seen by emulated device code and launchers. Implemented in
+// emulator/src (compiled without sanitizer instrumentation).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+#include <tuple>
+#include <utility>
+
+#include "k4j_emu/ptx_ops.h"
+
+namespace k4j::emu {
+
+// ---- built-in variables of the running CUDA thread
+uint3 thread_idx();
+uint3 block_idx();
+dim3 block_dim();
+dim3 grid_dim();
+
+// ---- synchronisation
+void syncthreads();
+void syncwarp(unsigned mask);
+void fence();
+
+enum class ShflMode { kIdx, kUp, kDown, kXor };
+uint64_t shfl(ShflMode mode, unsigned mask, uint64_t value, unsigned bytes, int arg, int width);
+enum class VoteMode { kBallot, kAny, kAll };
+unsigned vote(VoteMode mode, unsigned mask, bool pred);
+unsigned match_any(unsigned mask, uint64_t value);
+unsigned activemask();
+
+// ---- atomics (global or shared memory)
+enum class AtomicOp { kAdd, kSub, kOr, kAnd, kMax, kMin, kExch };
+void atomic_access(const void *p, unsigned bytes);  // sanitizer bookkeeping of one atomic access
+// Not instrumented: the access is reported once, as atomic, by atomic_access.
+template <typename T>
+__attribute__((no_sanitize_address)) T atomic_rmw(T *p, AtomicOp op, T v) {
+  atomic_access(p, sizeof(T));
+  const T old = *p;
+  T r = old;
+  switch (op) {
+    case AtomicOp::kAdd: r = old + v; break;
+    case AtomicOp::kSub: r = old - v; break;
+    case AtomicOp::kExch: r = v; break;
+    case AtomicOp::kMax: r = old < v ? v : old; break;
+    case AtomicOp::kMin: r = v < old ? v : old; break;
+    case AtomicOp::kOr:
+      if constexpr (std::is_integral<T>::value) r = old | v;
+      break;
+    case AtomicOp::kAnd:
+      if constexpr (std::is_integral<T>::value) r = old & v;
+      break;
+  }
+  *p = r;
+  return old;
+}
+template <typename T>
+__attribute__((no_sanitize_address)) T atomic_cas(T *p, T cmp, T v) {
+  atomic_access(p, sizeof(T));
+  const T old = *p;
+  if (old == cmp) *p = v;
+  return old;
+}
+
+// ---- dynamic shared memory of the running block (exactly the launch's bytes)
+void *dynamic_smem();
+
+// ---- PTX twins used by cuda-kernels/common/ptx.cuh (PTX ISA sections cited there and in src/)
+void cp_async_16(void *smem_dst, const void *gmem_src, int src_bytes);  // cp.async.cg.shared.global 16
+void cp_async_commit();                                                  // cp.async.commit_group
+void cp_async_wait(int n);                                               // cp.async.wait_group n
+void ldmatrix(int num, bool trans, const void *row_addr, uint32_t *regs);  // ldmatrix.sync.aligned.m8n8
+enum class MmaKind { kF16, kBf16, kE4m3, kE5m2 };
+void mma_16816(MmaKind kind, float *d, const uint32_t *a, const uint32_t *b);  // d += a * b, m16n8k16
+void mma_16832(MmaKind kind, float *d, const uint32_t *a, const uint32_t *b);  // d += a * b, m16n8k32
+
+// ---- launches
+// The kernel body of one launch, run by every CUDA thread of the grid. Allocated in the
+// emulator's parameter space (the sanitizer lets kernels read it, as CUDA's param space).
+struct LaunchBody {
+  virtual void run() = 0;
+  virtual ~LaunchBody() = default;
+};
+void *param_alloc(size_t bytes);
+cudaError_t launch(const char *name, const void *func, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                   LaunchBody *body);
+
+template <typename F>
+struct LaunchBodyOf final : LaunchBody {
+  F f;
+  explicit LaunchBodyOf(F &&fn) : f(std::move(fn)) {}
+  void run() override { f(); }
+};
+
+}  // namespace k4j::emu

@@ -1,0 +1,130 @@
+// Internal state of the CPU emulator: the device, its memory map, the running launch and block.
+#pragma once
+#include <boost/context/detail/fcontext.hpp>
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "k4j_emu/runtime.h"
+
+namespace k4j::emu {
+
+namespace ctx = boost::context::detail;
+
+// ---- options (k4j_emu_set_option / KERNELS4J_EMULATOR_* environment variables)
+struct Options {
+  int arch = K4J_EMU_ARCH;  // fixed per library: 800, 890 or 900
+  uint64_t seed = 0;        // block order and poison patterns
+  bool memcheck = true, racecheck = true, initcheck = true;
+  ptx::Fp8Accum fp8_accum = ptx::Fp8Accum::kHopper;
+};
+Options &options();
+std::string describe();  // "kernels4j CPU emulator (sm_90), seed ..., sanitizers ..."
+
+// ---- memory map: what a kernel may touch
+enum class RegionKind : uint8_t { kDevice, kPinned, kParam };
+struct Region {
+  uintptr_t base, end;  // usable bytes [base, end)
+  uintptr_t guard_lo, guard_hi;  // guard zones around it: [guard_lo, base) and [end, guard_hi)
+  RegionKind kind;
+  uint64_t id;
+};
+constexpr size_t kGuardBytes = 4096;
+// A sorted copy of the memory map, taken when a launch starts (cudaFree synchronises the device, so
+// no region a running kernel may use goes away while it runs).
+struct MemoryMap {
+  std::vector<Region> regions;
+  const Region *find(uintptr_t a) const;  // the region whose guarded span holds a, or null
+};
+std::shared_ptr<const MemoryMap> memory_snapshot();
+void register_region(uintptr_t base, size_t bytes, size_t guard, RegionKind kind);
+bool unregister_region(uintptr_t base, RegionKind kind);
+const Region *find_region_locked(uintptr_t a);
+
+// ---- sanitizer reports
+enum class Check { kMemcheck, kRacecheck, kInitcheck, kSync };
+// Records a report about the running launch. fatal: the access cannot be performed safely; the
+// launch is abandoned (the calling fiber does not return).
+void report(Check check, bool fatal, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+// Reports of finished launches not yet delivered to the host through an error.
+std::string take_reports();
+
+// ---- the running block: threads as fibers
+constexpr int kWarpSize = 32;
+enum class ThreadState : uint8_t { kRunnable, kAtBarrier, kAtWarp, kExited };
+enum class WarpOpKind : uint8_t { kNone, kSyncwarp, kShfl, kVote, kMatch, kLdmatrix, kMma };
+
+struct PendingCopy {
+  uint8_t *dst;
+  const uint8_t *src;
+  int src_bytes;
+};
+
+struct Thread {
+  ctx::fcontext_t fctx = nullptr;  // the fiber, while suspended
+  uint8_t *stack_lo = nullptr, *stack_hi = nullptr;
+  uint3 tid{};
+  int linear = 0, lane = 0, warp = 0;
+  ThreadState state = ThreadState::kRunnable;
+  // the warp operation this thread waits in
+  WarpOpKind op = WarpOpKind::kNone;
+  unsigned mask = 0;
+  int op_arg = 0, op_arg2 = 0;
+  const void *op_in = nullptr;
+  void *op_out = nullptr;
+  uint64_t op_value = 0;
+  // cp.async: copies of the open group, then committed groups (oldest first)
+  std::vector<PendingCopy> open_group;
+  std::vector<std::vector<PendingCopy>> groups;
+  // racecheck: the warp synchronisation epoch this thread has seen
+  uint32_t warp_epoch = 0;
+};
+
+struct Block {
+  uint3 idx{};
+  dim3 dim{};
+  int nthreads = 0;
+  std::vector<Thread> threads;
+  uint8_t *dyn = nullptr;  // dynamic shared memory arena, exactly dyn_bytes
+  size_t dyn_bytes = 0;
+  uint32_t barrier_epoch = 0;
+  std::vector<uint32_t> warp_epochs;
+};
+
+struct Launch {
+  std::string name;
+  dim3 grid{}, block{};
+  size_t smem = 0;
+  std::shared_ptr<const MemoryMap> map;
+  bool aborted = false;
+  int reports = 0;
+};
+
+// The launch and block being executed, and the running thread (only the worker thread runs them).
+Launch *current_launch();
+Block *current_block();
+Thread *current_thread();
+extern thread_local bool tls_in_kernel;
+
+// Runs one launch to completion on the calling (worker) thread. Returns cudaSuccess or the error
+// the launch ended with (cudaErrorLaunchFailure after a sanitizer report).
+cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, LaunchBody *body);
+
+// ---- shared-memory sanitizer state (sanitizer.cpp)
+void shared_reset(Block &b);  // poison and forget everything at block start
+void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic);
+bool is_shared(const void *p, size_t n);  // fully inside static or dynamic shared memory
+void check_global(const void *p, size_t n, bool write, const char *what);
+void pending_flush(Thread &t);  // settle a deferred same-value write check
+
+// static shared memory section (see k4j_emu/device.h)
+uint8_t *static_shared_begin();
+uint8_t *static_shared_end();
+
+}  // namespace k4j::emu

@@ -1,0 +1,275 @@
+// The emulator's sanitizers, in the role of compute-sanitizer's memcheck, racecheck and initcheck.
+// Kernels and launchers are compiled with -fsanitize=kernel-address and calls for every access
+// (--param asan-instrumentation-with-call-threshold=0): each load and store of device code comes
+// here as __asan_{load,store}N_noabort(address). Outside a kernel (launcher code on a host thread)
+// the calls return at once.
+#include <cstdarg>
+#include <cstring>
+
+#include "emu_internal.h"
+
+extern "C" {
+extern uint8_t __start_k4j_shared[] __attribute__((weak));
+extern uint8_t __stop_k4j_shared[] __attribute__((weak));
+}
+
+namespace k4j::emu {
+
+bool in_fiber_stack(const void *p);
+[[noreturn]] void abandon_launch();
+
+uint8_t *static_shared_begin() { return __start_k4j_shared; }
+uint8_t *static_shared_end() { return __stop_k4j_shared; }
+
+namespace {
+
+// Per byte of shared memory: whether it was written since the launch (initcheck), and the last
+// conflicting accesses since the last barrier (racecheck).
+constexpr uint16_t kNobody = 0xffff;
+struct ByteShadow {
+  uint32_t w_epoch;  // barrier epoch + 1 of the last write (0: never written in this block)
+  uint32_t r_epoch;  // barrier epoch + 1 of the last read
+  uint32_t w_warp_epoch, r_warp_epoch;
+  uint16_t writer, reader;  // thread ids (kNobody)
+  bool reader_many, w_atomic, initialized;
+};
+std::vector<ByteShadow> g_static_shadow, g_dyn_shadow;
+
+std::mutex g_reports_mu;
+std::string g_reports;  // reports not yet delivered
+
+ByteShadow *shadow_of(const uint8_t *p) {
+  Block *b = current_block();
+  if (p >= static_shared_begin() && p < static_shared_end()) return &g_static_shadow[p - static_shared_begin()];
+  if (b && p >= b->dyn && p < b->dyn + b->dyn_bytes) return &g_dyn_shadow[p - b->dyn];
+  return nullptr;
+}
+
+// The same-value write of a racing WAW pair: settled when the store has happened.
+struct PendingWaw {
+  const uint8_t *p = nullptr;
+  size_t n = 0;
+  uint8_t before[16];
+  int other = 0;
+};
+PendingWaw g_pending;
+
+bool ordered_by_warp(const Thread &t, uint16_t other, uint32_t other_warp_epoch) {
+  Block &b = *current_block();
+  const Thread &o = b.threads[other];
+  return o.warp == t.warp && other_warp_epoch != b.warp_epochs[t.warp];
+}
+
+}  // namespace
+
+void shared_reset(Block &b) {
+  const size_t ns = (size_t)(static_shared_end() - static_shared_begin());
+  // Shared memory is not zero at launch on a GPU: poison it so a kernel relying on zeros fails.
+  if (ns) std::memset(static_shared_begin(), 0xA5, ns);
+  if (b.dyn_bytes) std::memset(b.dyn, 0xA5, b.dyn_bytes);
+  g_static_shadow.assign(ns, ByteShadow{0, 0, 0, 0, kNobody, kNobody, false, false, false});
+  g_dyn_shadow.assign(b.dyn_bytes, ByteShadow{0, 0, 0, 0, kNobody, kNobody, false, false, false});
+  g_pending = PendingWaw{};
+}
+
+bool is_shared(const void *p, size_t n) {
+  const uint8_t *a = static_cast<const uint8_t *>(p);
+  Block *b = current_block();
+  if (a >= static_shared_begin() && a + n <= static_shared_end()) return true;
+  return b && a >= b->dyn && a + n <= b->dyn + b->dyn_bytes;
+}
+
+void pending_flush(Thread &t) {
+  (void)t;
+  if (!g_pending.p) return;
+  if (std::memcmp(g_pending.p, g_pending.before, g_pending.n) != 0)
+    report(Check::kRacecheck, false,
+           "write-after-write hazard on shared memory %p (%zu bytes): thread %d and thread %d write different values "
+           "with no barrier between them",
+           (const void *)g_pending.p, g_pending.n, g_pending.other, current_thread() ? current_thread()->linear : -1);
+  g_pending.p = nullptr;
+}
+
+void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic) {
+  pending_flush(t);
+  Block &b = *current_block();
+  const Options &o = options();
+  const uint32_t epoch = b.barrier_epoch + 1;
+  const uint32_t wepoch = b.warp_epochs[t.warp];
+  const uint16_t me = (uint16_t)t.linear;
+  bool reported = false;
+  for (size_t i = 0; i < n; ++i) {
+    ByteShadow *s = shadow_of(p + i);
+    if (!s) continue;
+    if (!write && !s->initialized && o.initcheck && !reported) {
+      report(Check::kInitcheck, false,
+             "read of uninitialized shared memory %p (%zu bytes, byte %zu never written in this block) by thread %d",
+             (const void *)p, n, i, t.linear);
+      reported = true;
+    }
+    if (o.racecheck && !reported) {
+      // A write earlier in this barrier interval by another thread, not ordered by a __syncwarp.
+      const bool w_conflict = s->w_epoch == epoch && s->writer != me && !(atomic && s->w_atomic) &&
+                              !ordered_by_warp(t, s->writer, s->w_warp_epoch);
+      if (w_conflict && !write) {
+        report(Check::kRacecheck, false,
+               "read-after-write hazard on shared memory %p: thread %d reads what thread %d wrote with no barrier "
+               "between them",
+               (const void *)(p + i), t.linear, s->writer);
+        reported = true;
+      } else if (w_conflict && write && n <= sizeof g_pending.before && !g_pending.p) {
+        g_pending.p = p;
+        g_pending.n = n;
+        std::memcpy(g_pending.before, p, n);
+        g_pending.other = s->writer;
+      }
+      if (write && !reported && s->r_epoch == epoch && (s->reader_many || s->reader != me) && !atomic &&
+          !(s->reader != kNobody && !s->reader_many && ordered_by_warp(t, s->reader, s->r_warp_epoch))) {
+        report(Check::kRacecheck, false,
+               "write-after-read hazard on shared memory %p: thread %d overwrites what thread %d read with no "
+               "barrier between them",
+               (const void *)(p + i), t.linear, s->reader);
+        reported = true;
+      }
+    }
+    if (write) {
+      s->initialized = true;
+      s->w_epoch = epoch;
+      s->w_warp_epoch = wepoch;
+      s->writer = me;
+      s->w_atomic = atomic;
+    } else {
+      if (s->r_epoch == epoch && s->reader != me) s->reader_many = true;
+      else if (s->r_epoch != epoch) s->reader_many = false;
+      s->r_epoch = epoch;
+      s->r_warp_epoch = wepoch;
+      s->reader = me;
+    }
+  }
+}
+
+void check_global(const void *p, size_t n, bool write, const char *what) {
+  Launch *L = current_launch();
+  const uintptr_t a = (uintptr_t)p;
+  const Region *r = L->map->find(a);
+  if (r && a >= r->base && a + n <= r->end) {
+    if (write && r->kind == RegionKind::kParam) return;  // writes to a parameter's copy are local
+    return;
+  }
+  if (r)
+    report(Check::kMemcheck, true,
+           "%s: invalid %s of %zu bytes at %p: %s allocation [%p, %p) ends %lld bytes %s it", what,
+           write ? "write" : "read", n, p, r->kind == RegionKind::kDevice ? "device" : "host", (void *)r->base,
+           (void *)r->end, a < r->base ? (long long)(r->base - a) : (long long)(a + n - r->end),
+           a < r->base ? "after" : "before");
+  report(Check::kMemcheck, true, "%s: invalid %s of %zu bytes at %p: not in any device allocation", what,
+         write ? "write" : "read", n, p);
+}
+
+namespace {
+
+// Addresses the kernel may use that are neither shared nor device memory: its own fiber stack
+// (local memory), the library's own read-only data (constant tables, string literals).
+struct Image {
+  uintptr_t lo = 0, hi = 0;
+};
+Image &image() {
+  static Image img = [] {
+    Image i;
+    extern char __executable_start[] __attribute__((weak));
+    (void)__executable_start;
+    return i;
+  }();
+  return img;
+}
+
+inline void access(const void *p, size_t n, bool write) {
+  if (!tls_in_kernel) return;
+  if (in_fiber_stack(p)) return;
+  const uint8_t *a = static_cast<const uint8_t *>(p);
+  Thread *t = current_thread();
+  Block *b = current_block();
+  // shared memory, with the dynamic arena's guard zones
+  if (a >= static_shared_begin() && a < static_shared_end()) {
+    if (a + n > static_shared_end())
+      report(Check::kMemcheck, true, "invalid %s of %zu bytes at %p: past the end of static shared memory",
+             write ? "write" : "read", n, p);
+    shared_access(*t, a, n, write, false);
+    return;
+  }
+  if (b->dyn_bytes || true) {
+    const uint8_t *lo = b->dyn - kGuardBytes, *hi = b->dyn + b->dyn_bytes + kGuardBytes;
+    if (a + n > lo && a < hi) {
+      if (a < b->dyn || a + n > b->dyn + b->dyn_bytes)
+        report(Check::kMemcheck, true,
+               "invalid %s of %zu bytes at %p: outside the %zu bytes of dynamic shared memory (offset %lld)",
+               write ? "write" : "read", n, p, b->dyn_bytes, (long long)(a - b->dyn));
+      shared_access(*t, a, n, write, false);
+      return;
+    }
+  }
+  const uintptr_t ua = (uintptr_t)p;
+  const Region *r = current_launch()->map->find(ua);
+  if (r && ua >= r->base && ua + n <= r->end) return;
+  if (r) check_global(p, n, write, "global memory");
+  (void)image;
+  report(Check::kMemcheck, true, "invalid %s of %zu bytes at %p: not shared memory, not in any device allocation",
+         write ? "write" : "read", n, p);
+}
+
+}  // namespace
+
+void report(Check check, bool fatal, const char *fmt, ...) {
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  static const char *names[] = {"memcheck", "racecheck", "initcheck", "sync"};
+  Launch *L = current_launch();
+  Block *b = current_block();
+  Thread *t = current_thread();
+  char line[1200];
+  if (L) {
+    snprintf(line, sizeof line, "kernels4j emulator %s: kernel %s, block (%u,%u,%u), thread (%u,%u,%u): %s\n",
+             names[(int)check], L->name.c_str(), b ? b->idx.x : 0, b ? b->idx.y : 0, b ? b->idx.z : 0,
+             t ? t->tid.x : 0, t ? t->tid.y : 0, t ? t->tid.z : 0, msg);
+    if (++L->reports <= 8) {
+      std::lock_guard<std::mutex> g(g_reports_mu);
+      g_reports += line;
+    }
+  } else {
+    snprintf(line, sizeof line, "kernels4j emulator %s: %s\n", names[(int)check], msg);
+    std::lock_guard<std::mutex> g(g_reports_mu);
+    g_reports += line;
+  }
+  if (fatal && t) abandon_launch();
+  if (fatal && L) L->aborted = true;
+}
+
+std::string take_reports() {
+  std::lock_guard<std::mutex> g(g_reports_mu);
+  std::string r;
+  r.swap(g_reports);
+  return r;
+}
+
+}  // namespace k4j::emu
+
+// ---- the instrumentation's entry points (GCC -fsanitize=kernel-address, outline calls)
+#define K4J_EMU_ASAN(n)                                                                                      \
+  extern "C" void __asan_load##n##_noabort(void *p) { k4j::emu::access(p, n, false); }                     \
+  extern "C" void __asan_store##n##_noabort(void *p) { k4j::emu::access(p, n, true); }                     \
+  extern "C" void __asan_load##n(void *p) { k4j::emu::access(p, n, false); }                               \
+  extern "C" void __asan_store##n(void *p) { k4j::emu::access(p, n, true); }
+K4J_EMU_ASAN(1)
+K4J_EMU_ASAN(2)
+K4J_EMU_ASAN(4)
+K4J_EMU_ASAN(8)
+K4J_EMU_ASAN(16)
+#undef K4J_EMU_ASAN
+extern "C" void __asan_loadN_noabort(void *p, size_t n) { k4j::emu::access(p, n, false); }
+extern "C" void __asan_storeN_noabort(void *p, size_t n) { k4j::emu::access(p, n, true); }
+extern "C" void __asan_loadN(void *p, size_t n) { k4j::emu::access(p, n, false); }
+extern "C" void __asan_storeN(void *p, size_t n) { k4j::emu::access(p, n, true); }
+extern "C" void __asan_handle_no_return() {}

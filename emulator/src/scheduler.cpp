@@ -1,0 +1,504 @@
+// Execution of a launch: blocks one at a time in a seeded order, each block's threads as fibers
+// (Boost.Context) that switch only where CUDA threads can observe each other: barriers, warp
+// collectives and the warp-wide PTX instructions.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include "emu_internal.h"
+
+namespace k4j::emu {
+
+namespace {
+
+constexpr size_t kStackBytes = 256 * 1024;
+constexpr int kMaxThreads = 1024;
+
+// One reserved span for every fiber stack: "is this a local-memory address" is one range test.
+struct StackPool {
+  uint8_t *base = nullptr;
+  StackPool() {
+    const size_t bytes = kStackBytes * kMaxThreads;
+    void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      std::fprintf(stderr, "kernels4j emulator: cannot reserve %zu bytes of fiber stacks\n", bytes);
+      std::abort();
+    }
+    base = static_cast<uint8_t *>(p);
+    // A guard page at the bottom of each stack turns an overflow into a fault, not corruption.
+    for (int i = 0; i < kMaxThreads; ++i) mprotect(base + i * kStackBytes, 4096, PROT_NONE);
+  }
+  uint8_t *lo(int i) const { return base + i * kStackBytes + 4096; }
+  uint8_t *hi(int i) const { return base + (i + 1) * kStackBytes; }
+  bool contains(const void *p) const {
+    return p >= base && p < base + kStackBytes * kMaxThreads;
+  }
+};
+StackPool &stacks() {
+  static StackPool pool;
+  return pool;
+}
+
+Launch *g_launch = nullptr;
+Block *g_block = nullptr;
+Thread *g_thread = nullptr;
+LaunchBody *g_body = nullptr;
+ctx::fcontext_t g_sched = nullptr;  // the scheduler, while a fiber runs
+
+void fiber_main(ctx::transfer_t in) {
+  g_sched = in.fctx;
+  Thread *t = static_cast<Thread *>(in.data);
+  g_body->run();
+  pending_flush(*t);
+  t->state = ThreadState::kExited;
+  for (;;) {  // never return from a context function; the scheduler does not resume an exited thread
+    ctx::transfer_t r = ctx::jump_fcontext(g_sched, nullptr);
+    g_sched = r.fctx;
+  }
+}
+
+// Back to the scheduler until this thread is made runnable again.
+void yield() {
+  Thread *t = g_thread;
+  pending_flush(*t);
+  ctx::transfer_t r = ctx::jump_fcontext(g_sched, nullptr);
+  g_sched = r.fctx;
+  (void)t;
+}
+
+void resume(Thread &t) {
+  g_thread = &t;
+  tls_in_kernel = true;
+  ctx::transfer_t r = ctx::jump_fcontext(t.fctx, &t);
+  tls_in_kernel = false;
+  t.fctx = r.fctx;
+  g_thread = nullptr;
+}
+
+const char *op_name(WarpOpKind k) {
+  switch (k) {
+    case WarpOpKind::kSyncwarp: return "__syncwarp";
+    case WarpOpKind::kShfl: return "__shfl*_sync";
+    case WarpOpKind::kVote: return "__ballot/any/all_sync";
+    case WarpOpKind::kMatch: return "__match_any_sync";
+    case WarpOpKind::kLdmatrix: return "ldmatrix.sync.aligned";
+    case WarpOpKind::kMma: return "mma.sync.aligned";
+    default: return "?";
+  }
+}
+
+const char *state_name(ThreadState s) {
+  switch (s) {
+    case ThreadState::kRunnable: return "running";
+    case ThreadState::kAtBarrier: return "waiting at __syncthreads";
+    case ThreadState::kAtWarp: return "waiting at a warp collective";
+    default: return "exited";
+  }
+}
+
+Thread *lane_thread(Block &b, int warp, int lane) {
+  const int i = warp * kWarpSize + lane;
+  return i < b.nthreads ? &b.threads[i] : nullptr;
+}
+
+void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last);
+
+// Arrival of the calling thread at a warp collective over `mask`. The last lane to arrive performs
+// the operation for all of them; the others wait.
+void warp_arrive(WarpOpKind kind, unsigned mask, int arg, int arg2, const void *in, void *out, uint64_t value) {
+  Thread &t = *g_thread;
+  Block &b = *g_block;
+  if (!(mask & (1u << t.lane)))
+    report(Check::kSync, true, "%s: lane %d (thread %d) calls it with mask 0x%08x, which does not name the lane",
+           op_name(kind), t.lane, t.linear, mask);
+  t.op = kind;
+  t.mask = mask;
+  t.op_arg = arg;
+  t.op_arg2 = arg2;
+  t.op_in = in;
+  t.op_out = out;
+  t.op_value = value;
+  t.state = ThreadState::kAtWarp;
+  bool all = true;
+  for (int l = 0; l < kWarpSize; ++l) {
+    if (!(mask & (1u << l))) continue;
+    Thread *u = lane_thread(b, t.warp, l);
+    if (u == nullptr)
+      report(Check::kSync, true, "%s: mask 0x%08x names lane %d of warp %d, which the block (%d threads) does not have",
+             op_name(kind), mask, l, t.warp, b.nthreads);
+    if (u->state == ThreadState::kExited)
+      report(Check::kSync, true, "%s: mask 0x%08x names lane %d of warp %d, which has exited", op_name(kind), mask, l,
+             t.warp);
+    if (u->state != ThreadState::kAtWarp) {
+      all = false;
+      continue;
+    }
+    if (u->op != kind || u->mask != mask || u->op_arg2 != arg2)
+      report(Check::kSync, true,
+             "warp %d: lane %d waits in %s with mask 0x%08x while lane %d calls %s with mask 0x%08x (divergent "
+             "warp collectives)",
+             t.warp, l, op_name(u->op), u->mask, t.lane, op_name(kind), mask);
+  }
+  if (!all) {
+    yield();
+    return;
+  }
+  execute_warp_op(b, t.warp, mask, t);
+  for (int l = 0; l < kWarpSize; ++l)
+    if (mask & (1u << l)) {
+      Thread *u = lane_thread(b, t.warp, l);
+      u->state = ThreadState::kRunnable;
+      u->op = WarpOpKind::kNone;
+    }
+}
+
+uint64_t shfl_source(const Thread &t, ShflMode mode, int arg, int width, bool &own) {
+  const int lane = t.lane;
+  const int seg = lane & ~(width - 1);
+  own = false;
+  switch (mode) {
+    case ShflMode::kIdx: return seg + (arg & (width - 1));
+    case ShflMode::kUp:
+      if ((lane & (width - 1)) < arg) own = true;
+      return lane - arg;
+    case ShflMode::kDown:
+      if ((lane & (width - 1)) + arg >= width) own = true;
+      return lane + arg;
+    case ShflMode::kXor: {
+      const int src = lane ^ arg;
+      if (src >= seg + width || src < 0 || src >= kWarpSize) own = true;
+      return src;
+    }
+  }
+  return lane;
+}
+
+void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
+  Thread *lanes[kWarpSize] = {};
+  for (int l = 0; l < kWarpSize; ++l)
+    if (mask & (1u << l)) lanes[l] = lane_thread(b, warp, l);
+  switch (last.op) {
+    case WarpOpKind::kSyncwarp: {
+      const uint32_t e = ++b.warp_epochs[warp];
+      for (Thread *u : lanes)
+        if (u) u->warp_epoch = e;
+      break;
+    }
+    case WarpOpKind::kShfl: {
+      // Gather every source value first, then write (CUDA: all reads happen before any write).
+      uint64_t got[kWarpSize] = {};
+      for (int l = 0; l < kWarpSize; ++l) {
+        Thread *u = lanes[l];
+        if (!u) continue;
+        bool own = false;
+        const int width = u->op_arg2 & 0xff;
+        const ShflMode mode = static_cast<ShflMode>(u->op_arg2 >> 8);
+        const uint64_t src = shfl_source(*u, mode, u->op_arg, width, own);
+        if (own) {
+          got[l] = u->op_value;
+        } else if (src >= (uint64_t)kWarpSize || !(mask & (1u << src))) {
+          report(Check::kSync, false, "__shfl*_sync: lane %d reads lane %d, which is not in the mask 0x%08x", l,
+                 (int)src, mask);
+          got[l] = 0;
+        } else {
+          got[l] = lanes[src]->op_value;
+        }
+      }
+      for (int l = 0; l < kWarpSize; ++l)
+        if (lanes[l]) *static_cast<uint64_t *>(lanes[l]->op_out) = got[l];
+      break;
+    }
+    case WarpOpKind::kVote: {
+      unsigned ballot = 0;
+      for (int l = 0; l < kWarpSize; ++l)
+        if (lanes[l] && lanes[l]->op_value) ballot |= 1u << l;
+      const VoteMode mode = static_cast<VoteMode>(last.op_arg2);
+      const unsigned r = mode == VoteMode::kBallot ? ballot
+                         : mode == VoteMode::kAny  ? (ballot != 0)
+                                                   : (ballot == mask);
+      for (Thread *u : lanes)
+        if (u) *static_cast<unsigned *>(u->op_out) = r;
+      break;
+    }
+    case WarpOpKind::kMatch: {
+      for (int l = 0; l < kWarpSize; ++l) {
+        if (!lanes[l]) continue;
+        unsigned m = 0;
+        for (int j = 0; j < kWarpSize; ++j)
+          if (lanes[j] && lanes[j]->op_value == lanes[l]->op_value) m |= 1u << j;
+        *static_cast<unsigned *>(lanes[l]->op_out) = m;
+      }
+      break;
+    }
+    case WarpOpKind::kLdmatrix: {
+      const int num = last.op_arg;
+      const bool trans = last.op_arg2 != 0;
+      const uint8_t *rows[kWarpSize] = {};
+      for (int l = 0; l < ptx::ldmatrix_rows(num); ++l) {
+        Thread *u = lanes[l];
+        const uint8_t *p = static_cast<const uint8_t *>(u->op_in);
+        if (((uintptr_t)p & 15) != 0)
+          report(Check::kMemcheck, true, "ldmatrix: lane %d gives row address %p, not 16-byte aligned", l, (const void *)p);
+        if (!is_shared(p, 16))
+          report(Check::kMemcheck, true, "ldmatrix: lane %d gives row address %p, not 16 bytes of shared memory", l,
+                 (const void *)p);
+        shared_access(*u, p, 16, false, false);
+        rows[l] = p;
+      }
+      uint32_t out[kWarpSize][4] = {};
+      ptx::ldmatrix(num, trans, rows, out);
+      for (int l = 0; l < kWarpSize; ++l) std::memcpy(lanes[l]->op_out, out[l], sizeof(uint32_t) * num);
+      break;
+    }
+    case WarpOpKind::kMma: {
+      const MmaKind kind = static_cast<MmaKind>(last.op_arg);
+      const bool k32 = last.op_arg2 == 32;
+      uint32_t a[kWarpSize][4], bb[kWarpSize][2];
+      float c[kWarpSize][4], d[kWarpSize][4];
+      for (int l = 0; l < kWarpSize; ++l) {
+        const uint32_t *const *io = static_cast<const uint32_t *const *>(lanes[l]->op_in);
+        std::memcpy(a[l], io[0], sizeof a[l]);
+        std::memcpy(bb[l], io[1], sizeof bb[l]);
+        std::memcpy(c[l], lanes[l]->op_out, sizeof c[l]);
+      }
+      const ptx::Fp8Accum acc = options().fp8_accum;
+      if (!k32 && kind == MmaKind::kF16) ptx::mma_m16n8k16_f16_f32(a, bb, c, d);
+      else if (!k32 && kind == MmaKind::kBf16) ptx::mma_m16n8k16_bf16_f32(a, bb, c, d);
+      else if (k32 && kind == MmaKind::kE4m3) ptx::mma_m16n8k32_e4m3_f32(a, bb, c, d, acc);
+      else if (k32 && kind == MmaKind::kE5m2) ptx::mma_m16n8k32_e5m2_f32(a, bb, c, d, acc);
+      else report(Check::kSync, true, "mma.sync: unsupported shape/type combination");
+      for (int l = 0; l < kWarpSize; ++l) std::memcpy(lanes[l]->op_out, d[l], sizeof d[l]);
+      break;
+    }
+    default: break;
+  }
+}
+
+void diagnose_deadlock(Block &b) {
+  for (Thread &t : b.threads) {
+    if (t.state != ThreadState::kAtWarp) continue;
+    for (int l = 0; l < kWarpSize; ++l) {
+      if (!(t.mask & (1u << l))) continue;
+      Thread *u = lane_thread(b, t.warp, l);
+      if (u && u->state != ThreadState::kAtWarp) {
+        report(Check::kSync, false,
+               "deadlock: warp %d lane %d waits in %s with mask 0x%08x, but lane %d named in the mask is %s "
+               "(it never takes part)",
+               t.warp, t.lane, op_name(t.op), t.mask, l, state_name(u->state));
+        return;
+      }
+    }
+  }
+  report(Check::kSync, false, "deadlock: threads of the block wait at __syncthreads while others wait elsewhere");
+}
+
+bool run_block(Launch &L, Block &b) {
+  shared_reset(b);
+  for (int i = 0; i < b.nthreads; ++i) {
+    Thread &t = b.threads[i];
+    t = Thread{};
+    t.linear = i;
+    t.tid = uint3{(unsigned)(i % b.dim.x), (unsigned)((i / b.dim.x) % b.dim.y), (unsigned)(i / (b.dim.x * b.dim.y))};
+    t.lane = i % kWarpSize;
+    t.warp = i / kWarpSize;
+    t.stack_lo = stacks().lo(i);
+    t.stack_hi = stacks().hi(i);
+    t.fctx = ctx::make_fcontext(t.stack_hi, (size_t)(t.stack_hi - t.stack_lo), fiber_main);
+  }
+  for (;;) {
+    bool ran = false;
+    for (Thread &t : b.threads) {
+      if (t.state != ThreadState::kRunnable) continue;
+      ran = true;
+      resume(t);
+      if (L.aborted) return false;
+    }
+    int live = 0, at_barrier = 0;
+    for (const Thread &t : b.threads) {
+      if (t.state != ThreadState::kExited) ++live;
+      if (t.state == ThreadState::kAtBarrier) ++at_barrier;
+    }
+    if (live == 0) return true;
+    if (at_barrier == live) {  // exited threads count as arrived
+      ++b.barrier_epoch;
+      for (Thread &t : b.threads)
+        if (t.state == ThreadState::kAtBarrier) t.state = ThreadState::kRunnable;
+      continue;
+    }
+    if (!ran) {
+      diagnose_deadlock(b);
+      L.aborted = true;
+      return false;
+    }
+  }
+}
+
+}  // namespace
+
+thread_local bool tls_in_kernel __attribute__((tls_model("initial-exec"))) = false;
+
+Launch *current_launch() { return g_launch; }
+Block *current_block() { return g_block; }
+Thread *current_thread() { return g_thread; }
+bool in_fiber_stack(const void *p) { return stacks().contains(p); }
+
+// Abandons the running launch from inside a fiber: the scheduler never resumes it.
+[[noreturn]] void abandon_launch() {
+  g_launch->aborted = true;
+  g_thread->state = ThreadState::kExited;
+  tls_in_kernel = false;
+  for (;;) {
+    ctx::transfer_t r = ctx::jump_fcontext(g_sched, nullptr);
+    g_sched = r.fctx;
+  }
+}
+
+cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, LaunchBody *body) {
+  Launch L;
+  L.name = name;
+  L.grid = grid;
+  L.block = block;
+  L.smem = smem;
+  L.map = memory_snapshot();
+  Block b;
+  b.dim = block;
+  b.nthreads = (int)(block.x * block.y * block.z);
+  b.threads.resize(b.nthreads);
+  b.warp_epochs.assign((b.nthreads + kWarpSize - 1) / kWarpSize, 0);
+  b.dyn_bytes = smem;
+  std::vector<uint8_t> dyn_storage;
+  // Guard zones on both sides of the arena: an access there is reported as out of bounds.
+  dyn_storage.resize(smem + 2 * kGuardBytes + 128);
+  uint8_t *aligned = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 127) & ~(uintptr_t)127);
+  b.dyn = aligned;
+
+  // Blocks run in an order drawn from the seed: CUDA promises no order.
+  static uint64_t launch_counter = 0;
+  const uint64_t nblocks = (uint64_t)grid.x * grid.y * grid.z;
+  std::vector<uint32_t> order(nblocks);
+  for (uint64_t i = 0; i < nblocks; ++i) order[i] = (uint32_t)i;
+  std::mt19937_64 rng(options().seed * 0x9E3779B97F4A7C15ull + ++launch_counter);
+  std::shuffle(order.begin(), order.end(), rng);
+
+  g_launch = &L;
+  g_block = &b;
+  g_body = body;
+  for (uint64_t i = 0; i < nblocks && !L.aborted; ++i) {
+    const uint32_t lin = order[i];
+    b.idx = uint3{lin % grid.x, (lin / grid.x) % grid.y, lin / (grid.x * grid.y)};
+    b.barrier_epoch = 0;
+    std::fill(b.warp_epochs.begin(), b.warp_epochs.end(), 0);
+    run_block(L, b);
+  }
+  g_launch = nullptr;
+  g_block = nullptr;
+  g_body = nullptr;
+  return (L.aborted || L.reports > 0) ? cudaErrorLaunchFailure : cudaSuccess;
+}
+
+// ---- the device-side runtime interface (k4j_emu/runtime.h)
+
+uint3 thread_idx() { return g_thread->tid; }
+uint3 block_idx() { return g_block->idx; }
+dim3 block_dim() { return g_block->dim; }
+dim3 grid_dim() { return g_launch->grid; }
+void *dynamic_smem() { return g_block->dyn; }
+void fence() {}
+
+void syncthreads() {
+  Thread &t = *g_thread;
+  t.state = ThreadState::kAtBarrier;
+  yield();
+}
+
+void syncwarp(unsigned mask) { warp_arrive(WarpOpKind::kSyncwarp, mask, 0, 0, nullptr, nullptr, 0); }
+
+uint64_t shfl(ShflMode mode, unsigned mask, uint64_t value, unsigned bytes, int arg, int width) {
+  (void)bytes;
+  if (width <= 0 || width > 32 || (width & (width - 1)) != 0)
+    report(Check::kSync, true, "__shfl*_sync: width %d is not a power of two in [1, 32]", width);
+  uint64_t out = 0;
+  warp_arrive(WarpOpKind::kShfl, mask, arg, width | ((int)mode << 8), nullptr, &out, value);
+  return out;
+}
+
+unsigned vote(VoteMode mode, unsigned mask, bool pred) {
+  unsigned out = 0;
+  warp_arrive(WarpOpKind::kVote, mask, 0, (int)mode, nullptr, &out, pred ? 1 : 0);
+  return out;
+}
+
+unsigned match_any(unsigned mask, uint64_t value) {
+  unsigned out = 0;
+  warp_arrive(WarpOpKind::kMatch, mask, 0, 0, nullptr, &out, value);
+  return out;
+}
+
+unsigned activemask() {
+  unsigned m = 0;
+  for (int l = 0; l < kWarpSize; ++l) {
+    Thread *u = lane_thread(*g_block, g_thread->warp, l);
+    if (u && u->state != ThreadState::kExited) m |= 1u << l;
+  }
+  return m;
+}
+
+void ldmatrix(int num, bool trans, const void *row_addr, uint32_t *regs) {
+  warp_arrive(WarpOpKind::kLdmatrix, 0xffffffffu, num, trans ? 1 : 0, row_addr, regs, 0);
+}
+
+void mma_16816(MmaKind kind, float *d, const uint32_t *a, const uint32_t *b) {
+  const uint32_t *io[2] = {a, b};
+  warp_arrive(WarpOpKind::kMma, 0xffffffffu, (int)kind, 16, io, d, 0);
+}
+
+void mma_16832(MmaKind kind, float *d, const uint32_t *a, const uint32_t *b) {
+  if (options().arch < 890)
+    report(Check::kSync, true, "mma.sync.m16n8k32 with e4m3/e5m2 needs sm_89 or newer; the emulated device is sm_%d",
+           options().arch / 10);
+  const uint32_t *io[2] = {a, b};
+  warp_arrive(WarpOpKind::kMma, 0xffffffffu, (int)kind, 32, io, d, 0);
+}
+
+// cp.async (PTX ISA "cp.async"): the copy is queued; its bytes land in shared memory only when a
+// cp.async.wait_group retires its group, so a kernel that reads before waiting sees stale data.
+void cp_async_16(void *smem_dst, const void *gmem_src, int src_bytes) {
+  Thread &t = *g_thread;
+  if (src_bytes < 0 || src_bytes > 16)
+    report(Check::kMemcheck, true, "cp.async: src-size %d is outside [0, 16]", src_bytes);
+  if (((uintptr_t)smem_dst & 15) != 0 || ((uintptr_t)gmem_src & 15) != 0)
+    report(Check::kMemcheck, true, "cp.async: 16-byte copy with unaligned address (dst %p, src %p)", smem_dst,
+           gmem_src);
+  if (!is_shared(smem_dst, 16))
+    report(Check::kMemcheck, true, "cp.async: destination %p is not 16 bytes of shared memory", smem_dst);
+  if (src_bytes > 0) check_global(gmem_src, (size_t)src_bytes, false, "cp.async source");
+  t.open_group.push_back(PendingCopy{static_cast<uint8_t *>(smem_dst), static_cast<const uint8_t *>(gmem_src), src_bytes});
+}
+
+void cp_async_commit() {
+  Thread &t = *g_thread;
+  t.groups.push_back(std::move(t.open_group));
+  t.open_group.clear();
+}
+
+void cp_async_wait(int n) {
+  Thread &t = *g_thread;
+  while ((int)t.groups.size() > n) {
+    for (const PendingCopy &c : t.groups.front()) {
+      shared_access(t, c.dst, 16, true, false);
+      std::memcpy(c.dst, c.src, (size_t)c.src_bytes);
+      std::memset(c.dst + c.src_bytes, 0, (size_t)(16 - c.src_bytes));
+    }
+    t.groups.erase(t.groups.begin());
+  }
+}
+
+void atomic_access(const void *p, unsigned bytes) {
+  if (g_thread == nullptr) return;
+  if (is_shared(p, bytes)) shared_access(*g_thread, static_cast<const uint8_t *>(p), bytes, true, true);
+  else check_global(p, bytes, true, "atomic");
+}
+
+}  // namespace k4j::emu
