@@ -94,6 +94,36 @@ uint64_t bits_from(const uint64_t *m, int n, int lo, int count) {
 }
 }  // namespace
 
+float round_u128(bool neg, unsigned __int128 mag, int lsb_exp, int mant_bits, bool nearest) {
+  using u128 = unsigned __int128;
+  assert(mag != 0);
+  const uint64_t hi = static_cast<uint64_t>(mag >> 64);
+  const int top = hi != 0 ? 127 - __builtin_clzll(hi)
+                          : 63 - __builtin_clzll(static_cast<uint64_t>(mag));
+  const int lead_exp = top + lsb_exp;
+  const float inf = std::numeric_limits<float>::infinity();
+  if (lead_exp >= 128) return neg ? -inf : inf;
+  int q_exp = lead_exp - mant_bits;  // see ExactSum::round
+  if (q_exp < -126 - mant_bits) q_exp = -126 - mant_bits;
+  const int shift = q_exp - lsb_exp;
+  u128 kept;
+  bool up = false;
+  if (shift <= 0) {
+    kept = mag << -shift;  // exact: fewer significant bits than the format keeps
+  } else if (shift < 128) {
+    kept = mag >> shift;
+    const u128 rem = mag & ((u128{1} << shift) - 1);
+    const u128 half = u128{1} << (shift - 1);
+    up = rem > half || (rem == half && (kept & 1) != 0);
+  } else {  // the value is below one quantum
+    kept = 0;
+    up = shift == 128 && mag > (u128{1} << 127);  // above half a quantum (a tie goes to even 0)
+  }
+  if (nearest && up) ++kept;
+  const float v = std::ldexp(static_cast<float>(static_cast<uint64_t>(kept)), q_exp);
+  return neg ? -v : v;
+}
+
 int ExactSum::leading_exp() const {
   uint64_t mag[kLimbs];
   magnitude(limb_, mag, kLimbs, negative());

@@ -30,10 +30,10 @@ Decoded decode_generic(uint32_t bits, int ebits, int mbits, bool ieee_top) {
   d.kind = Kind::kFinite;
   if (e == 0) {  // zero or subnormal: m * 2^(1 - bias - mbits)
     d.mant = m;
-    d.exp = 1 - bias - mbits;
+    d.exp = static_cast<int16_t>(1 - bias - mbits);
   } else {
     d.mant = (1u << mbits) | m;
-    d.exp = static_cast<int>(e) - bias - mbits;
+    d.exp = static_cast<int16_t>(static_cast<int>(e) - bias - mbits);
   }
   return d;
 }

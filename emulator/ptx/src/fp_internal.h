@@ -9,14 +9,15 @@
 
 namespace k4j::emu::ptx::detail {
 
-enum class Kind { kFinite, kInf, kNaN };
+enum class Kind : uint8_t { kFinite, kInf, kNaN };
 
 // value = (neg ? -1 : 1) * mant * 2^exp when kind == kFinite (mant may be 0).
+// Kept to 8 bytes: an MMA tile of these lives on the caller's (possibly small fiber) stack.
 struct Decoded {
+  uint32_t mant = 0;  // at most 24 bits (FP32 significand; products of f16 have 22)
+  int16_t exp = 0;
   Kind kind = Kind::kFinite;
   bool neg = false;
-  uint64_t mant = 0;
-  int exp = 0;
 };
 
 Decoded decode_e4m3(uint8_t code);
@@ -29,6 +30,9 @@ float to_float(const Decoded &d);
 // Exact two's-complement fixed-point sum with the least significant bit worth 2^kLsbExp. Covers
 // every addend of the models: bf16 x bf16 products down to 2^-266 and up to below 2^256, FP32
 // values, and sums of up to 2^40 of them (the top limb keeps the sign).
+// Rounds (neg ? -1 : 1) * mag * 2^lsb_exp, mag > 0, like ExactSum::round below.
+float round_u128(bool neg, unsigned __int128 mag, int lsb_exp, int mant_bits, bool nearest);
+
 class ExactSum {
  public:
   static constexpr int kLsbExp = -320;

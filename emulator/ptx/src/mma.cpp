@@ -32,8 +32,8 @@ Decoded product(const Decoded &x, const Decoded &y) {
                       (y.kind == Kind::kFinite && y.mant == 0);
     p.kind = zero ? Kind::kNaN : Kind::kInf;  // Inf * 0 is invalid
   } else {
-    p.mant = x.mant * y.mant;
-    p.exp = x.exp + y.exp;
+    p.mant = x.mant * y.mant;  // at most 22 bits (f16 x f16)
+    p.exp = static_cast<int16_t>(x.exp + y.exp);
   }
   return p;
 }
@@ -64,12 +64,42 @@ float zero_sum(const Decoded *t, int n) {
   return -0.0f;
 }
 
-int leading_exp(const Decoded &d) { return d.exp + 63 - __builtin_clzll(d.mant); }
+int leading_exp(const Decoded &d) { return d.exp + 31 - __builtin_clz(d.mant); }
+
+using i128 = __int128;
+using u128 = unsigned __int128;
+
+float round_signed(i128 sum, int lsb_exp, int mant_bits, bool nearest) {
+  const bool neg = sum < 0;
+  return detail::round_u128(neg, neg ? -static_cast<u128>(sum) : static_cast<u128>(sum), lsb_exp,
+                            mant_bits, nearest);
+}
 
 // terms[0..n-1]: products then c (last). Exact sum rounded once to FP32.
 float sum_fp32(const Decoded *t, int n) {
   float r;
   if (special_sum(t, n, &r)) return r;
+  // Fast path: when all addends lie within 120 bits of each other, a 128-bit integer holds their
+  // exact sum (33 addends add at most 6 bits); otherwise the wide accumulator.
+  int min_exp = 0, max_lead = 0;
+  bool any = false;
+  for (int i = 0; i < n; ++i) {
+    if (t[i].mant == 0) continue;
+    const int lead = leading_exp(t[i]);
+    if (!any || t[i].exp < min_exp) min_exp = t[i].exp;
+    if (!any || lead > max_lead) max_lead = lead;
+    any = true;
+  }
+  if (!any) return zero_sum(t, n);
+  if (max_lead - min_exp <= 120) {
+    i128 sum = 0;
+    for (int i = 0; i < n; ++i) {
+      if (t[i].mant == 0) continue;  // a zero's exponent may lie below min_exp
+      const i128 v = static_cast<i128>(static_cast<u128>(t[i].mant) << (t[i].exp - min_exp));
+      sum += t[i].neg ? -v : v;
+    }
+    return sum == 0 ? zero_sum(t, n) : round_signed(sum, min_exp, 23, true);
+  }
   ExactSum s;
   for (int i = 0; i < n; ++i) s.add(t[i].neg, t[i].mant, t[i].exp);
   return s.is_zero() ? zero_sum(t, n) : s.round(23, true);
@@ -88,20 +118,31 @@ float sum_hopper(const Decoded *t, int n, const Fp8MmaModel &m) {
     if (!any || e > emax) emax = e;
     any = true;
   }
-  ExactSum s;
+  // Each aligned addend truncated toward zero to a multiple of 2^q: below 2^(fraction bits + 1)
+  // in units of 2^q, so 33 of them sum exactly in 128 bits.
+  const int q = emax - m.product_fraction_bits;
+  i128 sum = 0;
   if (any) {
-    const int q = emax - m.product_fraction_bits;
     for (int i = 0; i < aligned; ++i) {
       if (t[i].mant == 0) continue;
-      if (t[i].exp >= q) {
-        s.add(t[i].neg, t[i].mant, t[i].exp);
-      } else {
-        const int shift = q - t[i].exp;  // truncation toward zero of the magnitude
-        s.add(t[i].neg, shift >= 64 ? 0 : t[i].mant >> shift, q);
-      }
+      const int shift = q - t[i].exp;
+      const u128 units = shift <= 0 ? static_cast<u128>(t[i].mant) << -shift
+                                    : (shift >= 32 ? 0 : static_cast<u128>(t[i].mant >> shift));
+      sum += t[i].neg ? -static_cast<i128>(units) : static_cast<i128>(units);
     }
   }
-  if (!m.align_with_c) s.add(t[n - 1].neg, t[n - 1].mant, t[n - 1].exp);
+  if (m.align_with_c) {
+    return sum == 0 ? zero_sum(t, n) : round_signed(sum, q, m.accum_mantissa_bits, false);
+  }
+  // c added exactly to the truncated products: the wide accumulator covers any exponent gap.
+  ExactSum s;
+  if (sum != 0) {
+    const bool neg = sum < 0;
+    const u128 mag = neg ? -static_cast<u128>(sum) : static_cast<u128>(sum);  // < 2^67
+    s.add(neg, static_cast<uint64_t>(mag >> 32), q + 32);
+    s.add(neg, static_cast<uint64_t>(mag & 0xFFFFFFFFu), q);
+  }
+  s.add(t[n - 1].neg, t[n - 1].mant, t[n - 1].exp);
   return s.is_zero() ? zero_sum(t, n) : s.round(m.accum_mantissa_bits, false);
 }
 

@@ -342,6 +342,33 @@ TEST(MmaM16n8k16, Bf16OverflowRoundsToInfinity) {
   EXPECT_EQ(D[3][1], flt_max);
 }
 
+// One rounding of the exact sum: ties go to even, and bits far below (even 400 bits below the
+// largest addend, which cancels) still break ties; FP32 subnormal results round the same way.
+TEST(MmaM16n8k16, Bf16RoundingUsesEveryBit) {
+  float A[16][16] = {}, B[16][8] = {}, C[16][8] = {}, D[16][8];
+  auto p2 = [](int e) { return std::ldexp(1.0f, e); };
+  // Row 0: 2^220 - 2^220 + 1 + 2^-24 + 2^-200: the tie 1 + 2^-24 is broken upwards by 2^-200.
+  A[0][0] = p2(110), A[0][1] = -p2(110), A[0][2] = p2(-12), A[0][3] = p2(-100);
+  // Row 1: 1 + 2^-24 alone is a tie: to even, 1.
+  A[1][2] = p2(-12);
+  // Row 2: 1 + 2^-24 + 2^-60 (a narrow span): up.
+  A[2][2] = p2(-12), A[2][4] = p2(-30);
+  // Row 3: 2^-150 (half the smallest subnormal, c = 0): a tie, to even, +0.
+  A[3][5] = p2(-75);
+  // Row 4: 2^-150 + 2^-151: above the tie, the smallest subnormal 2^-149.
+  A[4][5] = p2(-75), A[4][6] = p2(-76);
+  B[0][0] = p2(110), B[1][0] = p2(110), B[2][0] = p2(-12), B[3][0] = p2(-100);
+  B[4][0] = p2(-30), B[5][0] = p2(-75), B[6][0] = p2(-75);
+  for (int i = 0; i < 3; ++i) C[i][0] = 1.0f;
+  run16(T16::kBf16, A, B, C, D);
+  EXPECT_EQ(D[0][0], 1.0f + p2(-23));
+  EXPECT_EQ(D[1][0], 1.0f);
+  EXPECT_EQ(D[2][0], 1.0f + p2(-23));
+  EXPECT_EQ(D[3][0], 0.0f);
+  EXPECT_FALSE(std::signbit(D[3][0]));
+  EXPECT_EQ(D[4][0], p2(-149));
+}
+
 TEST(MmaM16n8k32, DMayAliasC) {
   uint8_t A[16][32], B[32][8];
   for (auto &r : A)
