@@ -20,7 +20,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Runs the registered benchmarks and writes a JSON + Markdown report (SPEC.md section 5 rules). */
+/** Runs the registered benchmarks and writes a JSON + Markdown report (docs/CONTRACT.md section 5 rules). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Time the registered benchmarks (CUDA events, L2 flushed, median of >= 30 runs) and write a report.",
         exitCodeListHeading = "%nExit codes:%n",
@@ -81,7 +81,7 @@ final class BenchCommand implements Callable<Integer> {
             return 2;
         }
         if (cublasLt != null) System.setProperty(io.kernels4j.bench.cublas.CublasLt.PROPERTY, cublasLt.toString());
-        if (runs < 30) System.out.println("note: --runs " + runs + " is below the 30 runs SPEC.md asks of reported numbers");
+        if (runs < 30) System.out.println("note: --runs " + runs + " is below the 30 runs docs/CONTRACT.md section 5 asks of reported numbers");
         Device device = Device.get(sel.deviceOrdinal);
         RunInfo info = RunInfo.collect(device);
         long seed = System.nanoTime();
