@@ -62,6 +62,18 @@ class MainTest {
     }
 
     @Test
+    void versionIsTheProjectVersion() throws java.io.IOException {
+        java.util.Properties build = new java.util.Properties();
+        try (var in = MainTest.class.getResourceAsStream("build.properties")) {
+            assertNotNull(in, "build.properties (a filtered test resource) is missing");
+            build.load(in);
+        }
+        Run r = run("--version");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("kernels4j " + build.getProperty("project.version"), r.out().strip());
+    }
+
+    @Test
     void badUsageExitsTwo() {
         assertEquals(2, run("check", "no-such-family").code());
         assertEquals(2, run("bench", "--runs", "0").code());
