@@ -27,6 +27,7 @@ public final class ProgressiveReport {
         json.put("complete", false);
     }
 
+    /** The report's root object, for run-level fields (counts, ceilings). */
     public ObjectNode json() {
         return json;
     }
