@@ -3,7 +3,8 @@
 #   scripts/build-native.sh <build-dir> <output-dir>
 # Keeps the full log as <build-dir>/build.log and the compiler's per-kernel register/spill report as
 # <build-dir>/../ptxas-report.txt. K4J_GENCODES (a ;-separated list like
-# "arch=compute_90a,code=sm_90a") narrows the targets for quick local iterations.
+# "arch=compute_90a,code=sm_90a") narrows the targets for quick local iterations. K4J_VERSION (Maven
+# passes the project version) is the library's version; unset, CMake reads it from pom.xml.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/java-bindings/target/native/build}"
@@ -27,6 +28,8 @@ log="$build/build.log"
 # Always state the targets: CMake caches K4J_GENCODES, so a narrowed build must not stick.
 extra=()
 if [ -n "${K4J_GENCODES:-}" ]; then extra+=("-DK4J_GENCODES=${K4J_GENCODES}"); else extra+=("-UK4J_GENCODES"); fi
+# Always state the version too (empty: CMake reads pom.xml), so a cached one cannot go stale.
+extra+=("-DK4J_VERSION=${K4J_VERSION:-}")
 jobs="${K4J_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 {
   cmake -S "$root" -B "$build" -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_BUILD_TYPE=Release "${extra[@]}"

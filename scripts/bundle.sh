@@ -36,10 +36,14 @@ b="$stage/kernels4j"
 mkdir -p "$b/lib" "$b/bin" "$b/include"
 
 echo "bundle.sh: building and collecting jars (mvn package -DskipTests dependency:copy-dependencies)"
-mvn -q -B package -DskipTests dependency:copy-dependencies -DincludeScope=test -DexcludeGroupIds=io.kernels4j \
-  -DoutputDirectory="$b/lib"
+# No -sources/-javadoc jars: they are for Maven Central, not for running.
+mvn -q -B package -DskipTests -Dmaven.source.skip -Dmaven.javadoc.skip dependency:copy-dependencies \
+  -DincludeScope=test -DexcludeGroupIds=io.kernels4j -DoutputDirectory="$b/lib"
 for m in java-bindings ops validation bench; do
-  for j in "$m"/target/kernels4j-"$m"-*.jar; do [ -f "$j" ] && cp "$j" "$b/lib/"; done
+  for j in "$m"/target/kernels4j-"$m"-*.jar; do
+    case "$j" in *-sources.jar | *-javadoc.jar) continue ;; esac
+    [ -f "$j" ] && cp "$j" "$b/lib/"
+  done
 done
 mvn -q -B -N dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 \
   -DoutputDirectory="$b/lib" >/dev/null

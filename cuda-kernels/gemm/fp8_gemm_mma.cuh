@@ -1,5 +1,5 @@
 // Portable FP8 block-scaled GEMM on mma.sync tensor cores (sm_80, sm_89, sm_90): D = C + A * B^T
-// with DeepGEMM's per-128-K promotion (SPEC.md section 2). One CTA computes a BM x BN tile of D:
+// with DeepGEMM's per-128-K promotion (docs/CONTRACT.md section 2). One CTA computes a BM x BN tile of D:
 // A and B tiles of one 128-wide k-block are staged in shared memory by 16-byte cp.async (double
 // buffered, zero-filled past every M/N/K edge), each warp multiplies a 32 x 32 sub-tile into a
 // fresh FP32 partial accumulator, and the partial is promoted into the FP32 result with the
@@ -159,7 +159,7 @@ __device__ __forceinline__ void mma_tile_pass(const uint8_t *a, const uint8_t *b
       }
     }
 
-    // Promotion of this k-block into the FP32 result (SPEC.md: once per 128 of K).
+    // Promotion of this k-block into the FP32 result (docs/CONTRACT.md section 2: once per 128 of K).
 #pragma unroll
     for (int mi = 0; mi < 2; ++mi)
 #pragma unroll

@@ -4,7 +4,7 @@
 
 namespace k4j::kernels::gemm {
 
-// How output rows map to problems (SPEC.md section 2).
+// How output rows map to problems (docs/CONTRACT.md section 2).
 enum class GemmMode : int {
   kDense = 0,       // one problem, rows [0, m)
   kContiguous = 1,  // rows [0, m) of A/D, expert of row r = m_indices[r] (-1: padding, skipped)

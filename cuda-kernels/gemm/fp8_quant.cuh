@@ -1,4 +1,4 @@
-// FP8 e4m3 quantisers producing the GEMM's scale layouts (SPEC.md section 1), bit for bit what the
+// FP8 e4m3 quantisers producing the GEMM's scale layouts (docs/CONTRACT.md section 1), bit for bit what the
 // Java quantiser computes: amax clamped below at 1e-4, scale = amax / 448 (IEEE FP32 division),
 // q = e4m3_satfinite(x / scale) (IEEE FP32 division). Divisions use __fdiv_rn so that no
 // fast-math flag can turn them into reciprocal multiplies.

@@ -51,7 +51,7 @@ __device__ __forceinline__ float ceil_pow2(float s) {
 
 // Quantises the 16 values this lane holds as part of a 128-wide group spread over 8 consecutive
 // lanes (lane & ~7 .. lane | 7). All 32 lanes of the warp must call it (lanes with no data pass
-// zeros). SPEC.md section 1: amax clamped below at 1e-4, scale = amax / 448 (FP32 division, RN),
+// zeros). docs/CONTRACT.md section 1: amax clamped below at 1e-4, scale = amax / 448 (FP32 division, RN),
 // q = e4m3(x / scale) with RN division and SATFINITE. Returns the scale; q receives 16 codes
 // (value i in byte i, little endian).
 __device__ __forceinline__ float quantize16(const float *v, bool pow2, uint4 &q) {

@@ -1,4 +1,4 @@
-/* kernels4j C ABI: FP8 quantisation and FP8 block-scaled GEMM (SPEC.md sections 1 and 2).
+/* kernels4j C ABI: FP8 quantisation and FP8 block-scaled GEMM (docs/CONTRACT.md sections 1 and 2).
  * Included from kernels4j.h; same conventions (k4j_dptr device addresses, int64_t sizes, int status).
  *
  * Layouts (all row-major, "kb" = k-block of 128 along K, KB = ceil(K/128), NB = ceil(N/128)):
@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-/* ---- quantisation (bitwise equal to the Java quantiser of SPEC.md section 1) ----
+/* ---- quantisation (bitwise equal to the Java quantiser of docs/CONTRACT.md section 1) ----
  * x_dtype: K4J_DTYPE_BF16 or K4J_DTYPE_FP32. pow2_scales != 0: scale = smallest power of two
  * >= amax/448 (UE8M0 style). amax is clamped below at 1e-4. Divisions are IEEE FP32 (RNE); q is
  * e4m3 with saturation to +-448 (NaN inputs are not supported: they are skipped by amax). */

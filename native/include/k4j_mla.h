@@ -1,6 +1,6 @@
 /* kernels4j C ABI: mla ops. Included from kernels4j.h; same conventions.
  *
- * MLA decoding over a paged latent KV cache (FlashMLA semantics, SPEC.md section 3).
+ * MLA decoding over a paged latent KV cache (FlashMLA semantics, docs/CONTRACT.md section 3).
  *
  * Layouts (row-major, outermost first):
  *   q            [b, sQ, hQ, 576]                 BF16

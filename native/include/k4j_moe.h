@@ -1,4 +1,4 @@
-/* kernels4j C ABI: moe ops (SPEC.md section 4: DeepEP / vLLM semantics on one GPU). Included from
+/* kernels4j C ABI: moe ops (docs/CONTRACT.md section 4: DeepEP / vLLM semantics on one GPU). Included from
  * kernels4j.h; same conventions.
  *
  * Routing input: topk_idx[T, K] INT32 expert ids in [0, E), -1 = not routed (any other value is
@@ -18,7 +18,7 @@
  * scales[g][kb][alignUp(M, 4)] with M the rows per group (contiguous: one group of `capacity` rows;
  * masked: E groups of maxTokens rows), i.e. element (row m of group g, column block kb) lives at
  * (g * (H / 128) + kb) * alignUp(M, 4) + m. Padding entries are never written.
- * Quantisation per SPEC.md section 1 (amax >= 1e-4, scale = amax / 448, q = e4m3(x / scale), RN,
+ * Quantisation per docs/CONTRACT.md section 1 (amax >= 1e-4, scale = amax / 448, q = e4m3(x / scale), RN,
  * saturating; pow2_scales != 0 rounds the scale up to a power of two, computed on its bits).
  */
 #ifndef K4J_MOE_H

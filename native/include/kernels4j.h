@@ -26,7 +26,11 @@ extern "C" {
 
 /* Bumped whenever a signature or struct in this header changes; the Java side refuses a mismatch. */
 #define K4J_ABI_VERSION 1
-#define K4J_VERSION_STRING "0.1.0"
+/* The library version is the Maven project's (pom.xml), defined by the build; k4j_version_string()
+ * returns it at run time. */
+#ifndef K4J_VERSION_STRING
+#define K4J_VERSION_STRING "unknown"
+#endif
 
 typedef uint64_t k4j_dptr;
 typedef void *k4j_stream;

@@ -3,6 +3,7 @@ package io.kernels4j.bench;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kernels4j.bench.report.PlotSupport;
+import io.kernels4j.bench.report.ProgressiveReport;
 import io.kernels4j.bench.report.ReportWriter;
 import io.kernels4j.bench.report.RunInfo;
 import io.kernels4j.ops.Cuda;
@@ -20,7 +21,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Runs the registered benchmarks and writes a JSON + Markdown report (SPEC.md section 5 rules). */
+/** Runs the registered benchmarks and writes a JSON + Markdown report (docs/CONTRACT.md section 5 rules). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Time the registered benchmarks (CUDA events, L2 flushed, median of >= 30 runs) and write a report.",
         exitCodeListHeading = "%nExit codes:%n",
@@ -68,7 +69,7 @@ final class BenchCommand implements Callable<Integer> {
         if (sel.list) {
             for (int i = 0; i < cases.size(); i++)
                 System.out.println(fams.get(i) + "\t" + cases.get(i).op() + "\t" + cases.get(i).name());
-            System.out.println(cases.size() + " cases");
+            System.err.println(cases.size() + " cases"); // stdout holds only the case lines
             return 0;
         }
         Cuda.Availability a = Cuda.availability();
@@ -81,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
             return 2;
         }
         if (cublasLt != null) System.setProperty(io.kernels4j.bench.cublas.CublasLt.PROPERTY, cublasLt.toString());
-        if (runs < 30) System.out.println("note: --runs " + runs + " is below the 30 runs SPEC.md asks of reported numbers");
+        if (runs < 30) System.out.println("note: --runs " + runs + " is below the 30 runs docs/CONTRACT.md section 5 asks of reported numbers");
         Device device = Device.get(sel.deviceOrdinal);
         RunInfo info = RunInfo.collect(device);
         long seed = System.nanoTime();
@@ -91,7 +92,10 @@ final class BenchCommand implements Callable<Integer> {
         json.put("runs", runs);
         json.put("warmup", warmup);
         json.put("l2Flush", !noFlush);
-        ArrayNode arr = (ArrayNode) json.get("cases");
+        String base = ReportWriter.baseName("bench", Selection.scope(sel.families), info);
+        // Rewritten after every case (pictures only at the end): a run cut short keeps every case it finished.
+        ProgressiveReport report = new ProgressiveReport(sel.out, base, json, cases.size());
+        ArrayNode arr = report.cases();
         List<BenchResult> results = new ArrayList<>();
         List<String> resultFamilies = new ArrayList<>();
         int failed = 0;
@@ -102,6 +106,7 @@ final class BenchCommand implements Callable<Integer> {
                     ceilings.datasheet().map(d -> String.format(Locale.ROOT, ", FP8 %.0f / BF16 %.0f TFLOP/s (datasheet, %s)",
                             d.fp8Flops() / 1e12, d.bf16Flops() / 1e12, d.product())).orElse(", no datasheet peaks for this device"));
             ReportWriter.put(json, "ceilings", ceilings.toMap());
+            report.update(markdown(info, results, resultFamilies, ceilings, Map.of()));
             BenchContext ctx = new BenchContext(device, stream, timer, options, seed);
             for (int i = 0; i < cases.size(); i++) {
                 BenchCase c = cases.get(i);
@@ -136,19 +141,24 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("case", c.name());
                     o.put("error", String.valueOf(e));
                 }
+                report.update(markdown(info, results, resultFamilies, ceilings, Map.of()));
             }
         }
-        String base = ReportWriter.baseName("bench", Selection.scope(sel.families), info);
         Map<String, Path> pngs = PlotSupport.writeAll(sel.out, base, results, resultFamilies, ceilings, info.device() + ", " + info.date());
-        String md = markdown(info, results, resultFamilies);
+        List<Path> files = report.finish(markdown(info, results, resultFamilies, ceilings, pngs));
+        System.out.println("bench: " + results.size() + " done, " + failed + " failed; report: " + files.get(0) + ", " + files.get(1));
+        return failed == 0 ? 0 : 1;
+    }
+
+    /** The Markdown report: header, ceilings, one table per family with its picture (from {@code pngs}) when drawn. */
+    static String markdown(RunInfo info, List<BenchResult> results, List<String> fams, Ceilings ceilings, Map<String, Path> pngs) {
+        String md = markdown(info, results, fams);
         int firstSection = md.indexOf("\n## ");
         md = firstSection < 0 ? md + ceilings.markdown()
                 : md.substring(0, firstSection + 1) + ceilings.markdown() + md.substring(firstSection + 1);
         for (var e : pngs.entrySet())
             md = md.replace("## " + e.getKey() + "\n\n", "## " + e.getKey() + "\n\n" + PlotSupport.markdownImage(e.getKey(), e.getValue()) + "\n\n");
-        List<Path> files = ReportWriter.write(sel.out, base, json, md);
-        System.out.println("bench: " + results.size() + " done, " + failed + " failed; report: " + files.get(0) + ", " + files.get(1));
-        return failed == 0 ? 0 : 1;
+        return md;
     }
 
     static String markdown(RunInfo info, List<BenchResult> results, List<String> fams) {

@@ -3,7 +3,7 @@ package io.kernels4j.bench;
 /**
  * Options shared by every benchmark.
  *
- * @param runs     timed runs per case (at least 30 per SPEC.md)
+ * @param runs     timed runs per case (at least 30 per docs/CONTRACT.md section 5)
  * @param warmup   untimed runs before timing
  * @param quick    fewer shapes (smoke runs)
  * @param flushL2  write a buffer of twice the L2 size between runs

@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One benchmark's outcome. {@code flops} and {@code bytes} use SPEC.md's formulas (0 where a figure
+ * One benchmark's outcome. {@code flops} and {@code bytes} use docs/CONTRACT.md's formulas (0 where a figure
  * does not apply); {@code extra} holds anything else worth reporting (peer times, ratios...).
  */
 public record BenchResult(String op, String name, Timing timing, double flops, double bytes, Map<String, Object> extra) {

@@ -11,7 +11,7 @@ public interface BenchSuite {
     /** Family name on the command line: {@code gemm}, {@code mla}, {@code moe}... */
     String family();
 
-    /** The cases (default shapes of SPEC.md section 5 unless {@code options} narrows them). */
+    /** The cases (default shapes of docs/CONTRACT.md section 5 unless {@code options} narrows them). */
     List<BenchCase> cases(BenchOptions options);
 
     static List<BenchSuite> all() {

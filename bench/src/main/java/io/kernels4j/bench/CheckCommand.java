@@ -2,6 +2,7 @@ package io.kernels4j.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kernels4j.bench.report.ProgressiveReport;
 import io.kernels4j.bench.report.ReportWriter;
 import io.kernels4j.bench.report.RunInfo;
 import io.kernels4j.ops.Cuda;
@@ -53,7 +54,7 @@ final class CheckCommand implements Callable<Integer> {
                 }
         if (sel.list) {
             labels.forEach(l -> System.out.println(l[0] + "\t" + l[1] + "\t" + l[2]));
-            System.out.println(cases.size() + " cases");
+            System.err.println(cases.size() + " cases"); // stdout holds only the case lines
             return 0;
         }
         Cuda.Availability a = Cuda.availability();
@@ -72,11 +73,17 @@ final class CheckCommand implements Callable<Integer> {
 
         ObjectNode json = ReportWriter.header("check", info);
         json.put("seed", baseSeed);
-        ArrayNode arr = (ArrayNode) json.get("cases");
+        // Rewritten after every case: a run cut short keeps every case it finished.
+        ProgressiveReport report = new ProgressiveReport(sel.out,
+                ReportWriter.baseName("check", Selection.scope(sel.families), info), json, cases.size());
+        ArrayNode arr = report.cases();
         StringBuilder md = new StringBuilder("# kernels4j check\n\n").append(info.markdownHeader())
                 .append("- Seed: ").append(baseSeed).append("\n\n")
                 .append("| family | op | case | result | seconds | metrics |\n|---|---|---|---|---|---|\n");
         int passed = 0, failed = 0;
+        json.put("passed", passed);
+        json.put("failed", failed);
+        report.update(md.toString());
         long t0 = System.nanoTime();
         try (Stream stream = Stream.create(device)) {
             for (int i = 0; i < cases.size(); i++) {
@@ -112,12 +119,15 @@ final class CheckCommand implements Callable<Integer> {
                 md.append("| ").append(labels.get(i)[0]).append(" | ").append(c.op()).append(" | ").append(c.name())
                         .append(" | ").append(r.passed() ? "pass" : "**FAIL**: " + r.message().replace("|", "/"))
                         .append(" | ").append(ReportWriter.fmt(secs)).append(" | ").append(metricsText(r.metrics())).append(" |\n");
+                json.put("passed", passed);
+                json.put("failed", failed);
+                report.update(md.toString());
             }
         }
         json.put("passed", passed);
         json.put("failed", failed);
         md.append("\n").append(passed).append(" passed, ").append(failed).append(" failed\n");
-        List<Path> files = ReportWriter.write(sel.out, ReportWriter.baseName("check", Selection.scope(sel.families), info), json, md.toString());
+        List<Path> files = report.finish(md.toString());
         System.out.printf(Locale.ROOT, "check: %d passed, %d failed in %.0f s; report: %s, %s%n", passed, failed,
                 (System.nanoTime() - t0) / 1e9, files.get(0), files.get(1));
         return failed == 0 ? 0 : 1;

@@ -8,7 +8,7 @@ import io.kernels4j.ops.Stream;
 import java.util.function.IntConsumer;
 
 /**
- * The timing core (SPEC.md section 5): CUDA events around the launched region, warm-up first, an
+ * The timing core (docs/CONTRACT.md section 5): CUDA events around the launched region, warm-up first, an
  * L2 flush (a write of twice the L2 size) before every timed run, and the median and spread of at
  * least {@code runs} runs. Events are recorded for all runs first and read once at the end, so the
  * host never stalls the GPU between runs.

@@ -11,7 +11,7 @@ import java.util.Map;
  *   <li>{@value #PEER}: the peer's name, e.g. {@code cuBLASLt 13.0.0};</li>
  *   <li>{@value #PEER_MS}: the peer's median time in ms; {@value #PEER_SPREAD} its spread;</li>
  *   <li>{@value #RATIO}: ours / theirs at the median (below 1 means we are faster);</li>
- *   <li>{@value #DIFF}: optional agreement of the two outputs (SPEC.md's {@code diff});</li>
+ *   <li>{@value #DIFF}: optional agreement of the two outputs (docs/CONTRACT.md's {@code diff});</li>
  *   <li>{@value #SKIPPED}: instead of the above, why the peer did not run (one line).</li>
  * </ul>
  */

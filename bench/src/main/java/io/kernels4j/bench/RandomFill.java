@@ -9,7 +9,7 @@ import io.kernels4j.validation.RandomTensors;
 /**
  * Fills large device tensors with random, non-zero, finite values without building them on the host
  * whole: one random tile (at most {@value #TILE_BYTES} bytes) is drawn, uploaded and copied device to
- * device across the tensor. Benchmarks time on such data, never on zeros or constants (SPEC.md,
+ * device across the tensor. Benchmarks time on such data, never on zeros or constants (docs/CONTRACT.md section 0,
  * METHOD: constant operands can run faster than real ones).
  */
 public final class RandomFill {

@@ -2,13 +2,25 @@ package io.kernels4j.bench;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kernels4j.bench.report.ReportWriter;
+import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.ops.Cuda;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** The CLI's contract without a GPU: info exits 0, check/bench exit 2 with a reason, bad usage exits 2. */
+/**
+ * The CLI's contract without a GPU: info (text and --json) exits 0, check/bench exit 2 with a reason, bad
+ * usage exits 2, a bad report given to plot is one line and exit 2.
+ */
 class MainTest {
     record Run(int code, String out, String err) {}
 
@@ -53,12 +65,82 @@ class MainTest {
     }
 
     @Test
-    void listingNeedsNoGpu() {
-        Run c = run("check", "--list");
-        assertEquals(0, c.code(), c.err());
-        assertTrue(c.out().strip().endsWith("cases"), c.out());
-        Run b = run("bench", "--list");
-        assertEquals(0, b.code(), b.err());
+    void listingNeedsNoGpuAndCountsOnStderr() {
+        for (String cmd : List.of("check", "bench")) {
+            Run r = run(cmd, "--list");
+            assertEquals(0, r.code(), r.err());
+            List<String> lines = r.out().lines().toList();
+            assertFalse(lines.isEmpty(), cmd + " --list printed no case");
+            for (String l : lines) assertEquals(3, l.split("\t").length, cmd + ": stdout holds only 'family op case' lines: " + l);
+            assertEquals(lines.size() + " cases", r.err().strip(), cmd + ": the count goes to stderr");
+        }
+    }
+
+    @Test
+    void infoJsonIsMachineReadable() throws Exception {
+        Run r = run("info", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals(ReportWriter.SCHEMA_VERSION, j.path("schemaVersion").asInt());
+        assertEquals(Kernels4jNative.versionString(), j.path("version").asText());
+        assertEquals(Kernels4jNative.EXPECTED_ABI_VERSION, j.path("abi").asInt());
+        assertTrue(j.path("archs").isArray() && j.path("archs").toString().contains("sm_90a"), j.toString());
+        for (String f : List.of("cudaBuild", "runtime", "driver", "library"))
+            assertFalse(j.path(f).asText().isEmpty(), "missing " + f + ": " + j);
+        assertEquals(Cuda.isAvailable(), j.path("available").asBoolean());
+        assertEquals(Cuda.deviceCount(), j.path("devices").size());
+        if (!Cuda.isAvailable()) {
+            assertFalse(j.path("reason").asText().isEmpty(), j.toString());
+        } else {
+            JsonNode d = j.path("devices").get(0);
+            for (String f : List.of("name", "computeCapability", "memoryBytes", "smCount"))
+                assertTrue(d.has(f), "device field " + f + ": " + d);
+            assertTrue(d.path("smCount").asInt() > 0 && d.path("memoryBytes").asLong() > 0, d.toString());
+        }
+    }
+
+    /** A user error of plot: exit 2, exactly one line on stderr naming the file, no stack trace. */
+    static void assertOneLineUserError(Run r, Path file, String reason) {
+        assertEquals(2, r.code(), r.out() + r.err());
+        List<String> err = r.err().lines().toList();
+        assertEquals(1, err.size(), "one line: " + r.err());
+        assertTrue(err.get(0).startsWith("kernels4j plot: " + file + ": "), err.get(0));
+        assertTrue(err.get(0).contains(reason), err.get(0));
+        assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void plotOnABadReportIsOneLineAndExitTwo(@TempDir Path dir) throws Exception {
+        Path missing = dir.resolve("no-such-report.json");
+        assertOneLineUserError(run("plot", missing.toString()), missing, "no such file");
+        assertOneLineUserError(run("plot", dir.toString()), dir, "not a file");
+
+        Path garbage = Files.writeString(dir.resolve("garbage.json"), "{\"kind\": \"bench\", \"cases\": [");
+        assertOneLineUserError(run("plot", garbage.toString()), garbage, "not valid JSON");
+        Path empty = Files.writeString(dir.resolve("empty.json"), "");
+        assertOneLineUserError(run("plot", empty.toString()), empty, "not a kernels4j bench report");
+        Path check = Files.writeString(dir.resolve("check.json"), "{\"schemaVersion\": 1, \"kind\": \"check\", \"cases\": []}");
+        assertOneLineUserError(run("plot", check.toString()), check, "a 'check' report, not a bench report");
+        Path newer = Files.writeString(dir.resolve("newer.json"),
+                "{\"schemaVersion\": " + (ReportWriter.SCHEMA_VERSION + 1) + ", \"kind\": \"bench\", \"cases\": []}");
+        assertOneLineUserError(run("plot", newer.toString()), newer, "newer than this kernels4j reads");
+
+        Path unreadable = Files.writeString(dir.resolve("unreadable.json"), "{}");
+        Files.setPosixFilePermissions(unreadable, Set.of());
+        if (!Files.isReadable(unreadable)) // root reads everything: nothing to test there
+            assertOneLineUserError(run("plot", unreadable.toString()), unreadable, "not readable");
+    }
+
+    @Test
+    void versionIsTheProjectVersion() throws java.io.IOException {
+        java.util.Properties build = new java.util.Properties();
+        try (var in = MainTest.class.getResourceAsStream("build.properties")) {
+            assertNotNull(in, "build.properties (a filtered test resource) is missing");
+            build.load(in);
+        }
+        Run r = run("--version");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("kernels4j " + build.getProperty("project.version"), r.out().strip());
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.kernels4j.validation;
 
 /**
- * bfloat16 codec (SPEC.md section 0, dtype {@code BF16}): the upper 16 bits of an IEEE float.
+ * bfloat16 codec (docs/CONTRACT.md section 0, dtype {@code BF16}): the upper 16 bits of an IEEE float.
  *
  * <p>{@link #encode(float)} is bit-exact with CUDA's {@code __float2bfloat16_rn} (checked against
  * the host build of that function in libkernels4j by {@code Bf16Test}): round to nearest, ties to

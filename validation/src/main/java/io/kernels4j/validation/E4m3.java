@@ -1,7 +1,7 @@
 package io.kernels4j.validation;
 
 /**
- * FP8 e4m3fn codec (SPEC.md section 1, "E4M3 encode" / "Decode is exact").
+ * FP8 e4m3fn codec (docs/CONTRACT.md section 1, "E4M3 encode" / "Decode is exact").
  *
  * <p>Format: 1 sign bit, 4 exponent bits (bias 7), 3 mantissa bits; no infinities; the codes
  * {@code 0x7F} and {@code 0xFF} are NaN; largest finite magnitude 448 ({@code 0x7E}); subnormals
@@ -51,7 +51,7 @@ public final class E4m3 {
         return neg ? -v : v;
     }
 
-    /** SPEC.md section 1: RNE, saturate to +-448 ({@code __NV_SATFINITE}), NaN stays NaN (code 0x7F). */
+    /** docs/CONTRACT.md section 1: RNE, saturate to +-448 ({@code __NV_SATFINITE}), NaN stays NaN (code 0x7F). */
     public static byte encode(float x) {
         if (Float.isNaN(x)) return NAN;
         int bits = Float.floatToRawIntBits(x);

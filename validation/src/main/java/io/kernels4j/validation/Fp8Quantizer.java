@@ -1,10 +1,10 @@
 package io.kernels4j.validation;
 
 /**
- * The FP8 quantisers of SPEC.md section 1, in plain Java, as the reference every GPU quantiser
+ * The FP8 quantisers of docs/CONTRACT.md section 1, in plain Java, as the reference every GPU quantiser
  * (and every fused FP8 cast) is compared with bit for bit.
  *
- * <p>Per group of values (SPEC.md section 1, "Per-token-group scales"):
+ * <p>Per group of values (docs/CONTRACT.md section 1, "Per-token-group scales"):
  * <pre>
  *   amax  = max(|x|) over the group, clamped below at 1e-4        ({@link #AMAX_FLOOR})
  *   scale = amax / 448                        (FP32 division)     ({@link #groupScale})
@@ -21,7 +21,7 @@ package io.kernels4j.validation;
  * the NaN code; an infinite input makes the scale infinite. Neither is a supported input; the
  * behaviour is fixed only so that references are deterministic.
  *
- * <p>Layouts (SPEC.md section 1, "Scale layout consumed by the GEMM", same as DeepGEMM on Hopper):
+ * <p>Layouts (docs/CONTRACT.md section 1, "Scale layout consumed by the GEMM", same as DeepGEMM on Hopper):
  * <ul>
  *   <li>1x128 activation scales: FP32, MN-major, element {@code (m, kb)} at
  *       {@code kb * alignUp(M, 4) + m}, i.e. a row-major {@code [ceil(K/128), alignUp(M, 4)]}
@@ -32,11 +32,11 @@ package io.kernels4j.validation;
  * may be short.
  */
 public final class Fp8Quantizer {
-    /** Group width along K and block edge (SPEC.md section 1). */
+    /** Group width along K and block edge (docs/CONTRACT.md section 1). */
     public static final int GROUP = 128;
-    /** Lower clamp of a group's amax (SPEC.md section 1). */
+    /** Lower clamp of a group's amax (docs/CONTRACT.md section 1). */
     public static final float AMAX_FLOOR = 1e-4f;
-    /** Row alignment of MN-major activation scales (SPEC.md section 1). */
+    /** Row alignment of MN-major activation scales (docs/CONTRACT.md section 1). */
     public static final int SCALE_ROW_ALIGN = 4;
 
     private Fp8Quantizer() {}
@@ -65,7 +65,7 @@ public final class Fp8Quantizer {
     }
 
     /**
-     * Scale of a group with the given amax (SPEC.md section 1): {@code max(amax, 1e-4) / 448} in
+     * Scale of a group with the given amax (docs/CONTRACT.md section 1): {@code max(amax, 1e-4) / 448} in
      * FP32, or with {@code pow2} the smallest power of two {@code >=} that quotient.
      */
     public static float groupScale(float amax, boolean pow2) {
@@ -117,7 +117,7 @@ public final class Fp8Quantizer {
 
     /**
      * Quantises one group in place: {@code out[outOff + i] = e4m3(x[off + i] / scale)} for
-     * {@code i < len}, with the scale of SPEC.md section 1. Returns the scale. The building block for
+     * {@code i < len}, with the scale of docs/CONTRACT.md section 1. Returns the scale. The building block for
      * layouts this class does not cover (e.g. the FP8 MLA cache row: 4 groups of 128, pow2).
      */
     public static float quantizeGroup(float[] x, int off, int len, boolean pow2, byte[] out, int outOff) {
@@ -135,7 +135,7 @@ public final class Fp8Quantizer {
     }
 
     /**
-     * 1x128 per-token-group quantisation of row-major {@code x[m, k]} (SPEC.md section 1).
+     * 1x128 per-token-group quantisation of row-major {@code x[m, k]} (docs/CONTRACT.md section 1).
      * Returns {@code q[m * k]} row-major and FP32 scales MN-major {@code [ceil(k/128)][alignUp(m, 4)]}
      * (element {@code (row, kb)} at {@code kb * alignUp(m, 4) + row}; padding rows hold 0).
      */
@@ -166,7 +166,7 @@ public final class Fp8Quantizer {
     }
 
     /**
-     * 128x128 per-block quantisation of row-major weights {@code w[n, k]} (SPEC.md section 1).
+     * 128x128 per-block quantisation of row-major weights {@code w[n, k]} (docs/CONTRACT.md section 1).
      * Returns {@code q[n * k]} row-major and FP32 scales row-major {@code [ceil(n/128)][ceil(k/128)]}.
      */
     public static Quantized perBlock(float[] w, int n, int k, boolean pow2) {
@@ -188,7 +188,7 @@ public final class Fp8Quantizer {
 
     /**
      * Converts row-major {@code [m][groups]} scales to the MN-major layout
-     * {@code [groups][alignUp(m, 4)]} with zero padding (SPEC.md section 1, "a helper converts
+     * {@code [groups][alignUp(m, 4)]} with zero padding (docs/CONTRACT.md section 1, "a helper converts
      * row-major [M, ceil(K/128)] scales").
      */
     public static float[] scalesToMnMajor(float[] rowMajor, int m, int groups) {
@@ -218,7 +218,7 @@ public final class Fp8Quantizer {
             throw new IllegalArgumentException("quantized.scales: expected " + scaleCount + " values, got " + qz.scales().length);
     }
 
-    /** {@code float(q) * scale} (FP32 product, SPEC.md section 1) for {@link #perTokenGroup} output. */
+    /** {@code float(q) * scale} (FP32 product, docs/CONTRACT.md section 1) for {@link #perTokenGroup} output. */
     public static float[] dequantizePerTokenGroup(Quantized qz, int m, int k) {
         int ma = alignUp(m, SCALE_ROW_ALIGN), groups = ceilDiv(k, GROUP);
         checkQuantized(qz, m, k, groups * ma);
@@ -230,7 +230,7 @@ public final class Fp8Quantizer {
 
     /**
      * Exact {@code q * scale} in double for {@link #perTokenGroup} output (4 significant bits times
-     * 24 fit a double exactly): the dequantised inputs of FP64 references (SPEC.md section 2).
+     * 24 fit a double exactly): the dequantised inputs of FP64 references (docs/CONTRACT.md section 2).
      */
     public static double[] dequantizePerTokenGroupExact(Quantized qz, int m, int k) {
         int ma = alignUp(m, SCALE_ROW_ALIGN), groups = ceilDiv(k, GROUP);

@@ -1,7 +1,7 @@
 package io.kernels4j.validation;
 
 /**
- * Error metrics and output checks of SPEC.md (section 0 "NaN never passes", "outputs poisoned
+ * Error metrics and output checks of docs/CONTRACT.md (section 0 "NaN never passes", "outputs poisoned
  * before every call and checked for being written"; section 2 "Check").
  *
  * <p>Every metric is computed in double, and any NaN in either argument makes it NaN (so a gate
@@ -16,7 +16,7 @@ public final class Metrics {
     }
 
     /**
-     * DeepGEMM's {@code calc_diff} (SPEC.md section 2): {@code 1 - 2*sum(x*y) / sum(x*x + y*y)} in
+     * DeepGEMM's {@code calc_diff} (docs/CONTRACT.md section 2): {@code 1 - 2*sum(x*y) / sum(x*x + y*y)} in
      * double, with x the reference and y the output. 0 for identical non-zero data; NaN when any
      * input is NaN or both are all zeros (never test on zeros).
      */
@@ -43,7 +43,7 @@ public final class Metrics {
         return 1 - 2 * xy / xxyy;
     }
 
-    /** Relative L2 error {@code ||out - ref|| / ||ref||} (SPEC.md section 2 "also report the relative L2 error"). */
+    /** Relative L2 error {@code ||out - ref|| / ||ref||} (docs/CONTRACT.md section 2 "also report the relative L2 error"). */
     public static double relL2(double[] ref, float[] out) {
         sameLength(ref.length, out.length);
         double num = 0, den = 0;
@@ -92,7 +92,7 @@ public final class Metrics {
     }
 
     /**
-     * Largest {@code |out - ref| / max(1, |ref|)}, the mixed absolute/relative error of SPEC.md
+     * Largest {@code |out - ref| / max(1, |ref|)}, the mixed absolute/relative error of docs/CONTRACT.md
      * section 3's lse gate ({@code <= 1e-4}). Equal infinities count as exact (+inf is the lse of a
      * request with no visible key), unequal ones as +inf; NaN anywhere gives NaN.
      */
@@ -178,7 +178,7 @@ public final class Metrics {
 
     /**
      * Largest BF16 ulp distance between {@code out} (raw BF16) and the reference rounded once to BF16
-     * ({@link Bf16#encode(double)}); {@link Integer#MAX_VALUE} on NaN (SPEC.md section 4, "combine
+     * ({@link Bf16#encode(double)}); {@link Integer#MAX_VALUE} on NaN (docs/CONTRACT.md section 4, "combine
      * within 1 BF16 ulp of the FP64 reference").
      */
     public static int maxBf16UlpDistance(double[] ref, short[] out) {
@@ -193,7 +193,7 @@ public final class Metrics {
 
     /** The usual error report of one output against its FP64 reference. */
     public record Summary(int n, double diff, double relL2, double maxAbs, int nanCount) {
-        /** Passes the SPEC gate {@code diff < tol} with no NaN (NaN anywhere fails). */
+        /** Passes the contract gate (docs/CONTRACT.md) {@code diff < tol} with no NaN (NaN anywhere fails). */
         public boolean passes(double diffTolerance) {
             return nanCount == 0 && diff < diffTolerance;
         }

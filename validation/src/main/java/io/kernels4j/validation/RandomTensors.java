@@ -3,7 +3,7 @@ package io.kernels4j.validation;
 import java.util.SplittableRandom;
 
 /**
- * Seeded random inputs (SPEC.md section 0: "fresh random inputs each run", "never test or time on
+ * Seeded random inputs (docs/CONTRACT.md section 0: "fresh random inputs each run", "never test or time on
  * zeros"). The same seed gives the same values on every JVM ({@link SplittableRandom}, whose
  * sequence is specified); tests take the seed from {@code GpuTestSupport.seed(...)} or
  * {@code CheckContext.seed()} so a failure can be replayed.

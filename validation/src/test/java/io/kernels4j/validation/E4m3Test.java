@@ -8,7 +8,7 @@ import io.kernels4j.ops.testing.GpuTestSupport;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** SPEC.md section 1: the Java e4m3 codec agrees bit for bit with CUDA's conversions (run on the CPU). */
+/** docs/CONTRACT.md section 1: the Java e4m3 codec agrees bit for bit with CUDA's conversions (run on the CPU). */
 class E4m3Test {
 
     @Test

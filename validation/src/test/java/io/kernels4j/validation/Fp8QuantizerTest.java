@@ -10,7 +10,7 @@ import io.kernels4j.validation.Fp8Quantizer.Quantized;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** SPEC.md section 1: scale math, clamp, short groups, MN-major layout and padding, pow2 scales. */
+/** docs/CONTRACT.md section 1: scale math, clamp, short groups, MN-major layout and padding, pow2 scales. */
 class Fp8QuantizerTest {
 
     @Test

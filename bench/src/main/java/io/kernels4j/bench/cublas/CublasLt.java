@@ -242,7 +242,7 @@ public final class CublasLt implements AutoCloseable {
     }
 
     /**
-     * A prepared FP8 block-scaled GEMM, {@code D[M,N] = A[M,K] . B[N,K]^T} in SPEC.md's layouts;
+     * A prepared FP8 block-scaled GEMM, {@code D[M,N] = A[M,K] . B[N,K]^T} in docs/CONTRACT.md's layouts;
      * see {@link CublasLtMatmul} for the mapping onto cuBLAS's column-major operands.
      */
     public CublasLtMatmul fp8BlockScaled(int m, int n, int k, long workspaceBytes) {

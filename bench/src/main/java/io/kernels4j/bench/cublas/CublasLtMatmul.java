@@ -11,7 +11,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * One prepared cuBLASLt matmul (descriptors, preference, heuristic algorithm): {@code D[M,N] =
- * A[M,K] . B[N,K]^T} with every tensor row-major as in SPEC.md, D in BF16, FP32 accumulation.
+ * A[M,K] . B[N,K]^T} with every tensor row-major as in docs/CONTRACT.md, D in BF16, FP32 accumulation.
  *
  * <h2>Mapping onto cuBLAS's column-major operands</h2>
  * cuBLAS computes {@code D' = op(A') op(B')} on column-major matrices. A row-major {@code X[r, c]}
@@ -34,7 +34,7 @@ import java.lang.foreign.MemorySegment;
  *       {@code [ceil(N/128)][ceil(K/128)]}) belong to cuBLAS {@code A'}:
  *       {@code CUBLASLT_MATMUL_DESC_A_SCALE_MODE = BLK128x128_32F}, {@code A_SCALE_POINTER}. cuBLAS
  *       reads this block grid with the K-blocks contiguous, its leading dimension rounded up to a
- *       multiple of 4 (as TransformerEngine pads it); SPEC's layout is identical exactly when
+ *       multiple of 4 (as TransformerEngine pads it); the contract's layout (docs/CONTRACT.md section 1) is identical exactly when
  *       {@code ceil(K/128) % 4 == 0}, which the peer therefore requires (true for every default
  *       shape: K in {7168, 1536, 512, 16384, 2048}).</li>
  *   <li>Our activation scales (1x128 groups of {@code A[M, K]}, FP32 MN-major
@@ -42,7 +42,7 @@ import java.lang.foreign.MemorySegment;
  *       {@code B_SCALE_MODE = VEC128_32F}, {@code B_SCALE_POINTER}. cuBLAS reads one scale per
  *       128 K-values of each of the {@code n' = M} columns, M-contiguous per K-block (PyTorch's
  *       {@code _scaled_mm} requires the same: scale shape {@code (M, ceil(K/128))} with strides
- *       {@code (1, M)}). SPEC pads M to a multiple of 4; the peer requires {@code M % 4 == 0} so that
+ *       {@code (1, M)}). docs/CONTRACT.md pads M to a multiple of 4; the peer requires {@code M % 4 == 0} so that
  *       no reading of the padding question matters.</li>
  * </ul>
  * Requires CUDA 12.9+ cuBLASLt on sm_90 (Hopper); other parts report CUBLAS_STATUS_NOT_SUPPORTED
@@ -162,7 +162,7 @@ public final class CublasLtMatmul implements AutoCloseable {
     /**
      * Enqueues one GEMM on {@code stream} (a {@code cudaStream_t}). Addresses are device pointers:
      * {@code a}/{@code b} FP8 e4m3 (or BF16 for a BF16 plan) row-major {@code [M,K]}/{@code [N,K]},
-     * {@code aScales}/{@code bScales} in SPEC.md's layouts (ignored for BF16), {@code d} BF16
+     * {@code aScales}/{@code bScales} in docs/CONTRACT.md's layouts (ignored for BF16), {@code d} BF16
      * {@code [M,N]}, {@code workspace} at least {@code workspaceBytes} bytes (the limit given at
      * preparation). The first call also runs the heuristic (host only).
      */

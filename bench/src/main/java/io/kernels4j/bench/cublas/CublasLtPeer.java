@@ -68,7 +68,7 @@ public final class CublasLtPeer implements AutoCloseable {
 
     /**
      * Times cuBLASLt's FP8 block-scaled GEMM ({@code D[M,N] = A[M,K] . B[N,K]^T}, A with 1x128
-     * MN-major scales, B with 128x128 scales, BF16 out; layouts of SPEC.md section 1) over
+     * MN-major scales, B with 128x128 scales, BF16 out; layouts of docs/CONTRACT.md section 1) over
      * {@code sets} rotating input sets. Throws {@link UnsupportedOperationException} or
      * {@link CublasLtException} when cuBLASLt cannot run the shape; callers report the peer column as
      * skipped with that message.
@@ -109,7 +109,7 @@ public final class CublasLtPeer implements AutoCloseable {
         }
     }
 
-    /** Shapes per SPEC.md section 1-2; returns {M, N, K}. */
+    /** Shapes per docs/CONTRACT.md section 1-2; returns {M, N, K}. */
     static int[] checkFp8(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor d) {
         Checks.requireTensor(a, "a", DType.FP8_E4M3, Checks.ANY, Checks.ANY);
         long m = a.dim(0), k = a.dim(1);

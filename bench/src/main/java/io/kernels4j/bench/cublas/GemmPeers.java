@@ -118,7 +118,7 @@ public final class GemmPeers {
         return out;
     }
 
-    /** SPEC.md's {@code diff = 1 - 2 sum(x y) / sum(x x + y y)} in double; NaN when either holds a NaN. */
+    /** docs/CONTRACT.md's {@code diff = 1 - 2 sum(x y) / sum(x x + y y)} in double; NaN when either holds a NaN. */
     static double diff(double[] x, double[] y) {
         if (x.length != y.length) throw new IllegalArgumentException("diff: lengths differ, " + x.length + " vs " + y.length);
         double xy = 0, xx = 0;

@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * FP8 GEMM benchmarks on SPEC.md section 5's DeepSeek-V3 shapes: dense (M in {64, 128, 4096} x six
+ * FP8 GEMM benchmarks on docs/CONTRACT.md section 5's DeepSeek-V3 shapes: dense (M in {64, 128, 4096} x six
  * (N, K)), grouped contiguous (4 and 8 experts of 1024 rows each, 128-aligned) and grouped masked
  * (4 and 8 experts, maxM 256, maskedM 128 each) of (N, K) in {(4096, 7168), (7168, 2048)}.
  *

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * MLA decode benchmarks (SPEC.md section 5): b = 128, sk in {4096, 8192}, hQ in {16, 32, 64, 128}, sQ in {1, 2}
+ * MLA decode benchmarks (docs/CONTRACT.md section 5): b = 128, sk in {4096, 8192}, hQ in {16, 32, 64, 128}, sQ in {1, 2}
  * (causal), hKV = 1, page size 64, BF16 cache, fixed lengths (every request sk) and variable lengths (uniform in
  * [sk/2, 3sk/2], so the mean is about sk). The schedule is computed once outside the timed region, as in real
  * decoding where it is shared by every layer. FLOPs = 2 * b * sQ * hQ * sk * (576 + 512), bytes =

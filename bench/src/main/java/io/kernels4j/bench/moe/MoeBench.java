@@ -26,13 +26,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * MoE benchmarks ({@code kernels4j bench moe}), SPEC.md section 5 shapes: T in {128, 4096},
+ * MoE benchmarks ({@code kernels4j bench moe}), docs/CONTRACT.md section 5 shapes: T in {128, 4096},
  * H = 7168, K = 8, E = 256, uniform random routing (fresh per run), DeepSeek-V3's expert
  * intermediate size I = 2048 for SiLU-mul and the layer. Contiguous layout aligned to 128; the
  * masked layout sized {@code maxTokensPerExpert = alignUp(max count, 64)} (the bench knows its
  * routing; a decode caller sizes it from its worst case).
  *
- * <p>Bytes (SPEC.md section 4: every byte read plus every byte written, padding rows not counted
+ * <p>Bytes (docs/CONTRACT.md section 4: every byte read plus every byte written, padding rows not counted
  * since no kernel touches them): dispatch = x + rowOf + xE rows + scales + mIndices (capacity)
  * (+ counts/slotOf for masked); combine = y rows + rowOf + weights + out; SiLU-mul = gateUp rows +
  * out rows + scales + mIndices; layout = topkIdx + rowOf + counts + offsets. The layer reports

@@ -31,7 +31,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * Pictures next to the Markdown report, drawn with XChart (PNG, headless).
  * <ul>
  *   <li>{@link #roofline}: for compute families (results with FLOPs): achieved TFLOP/s against
- *       arithmetic intensity (FLOP per byte moved, SPEC.md's byte formulas), both axes
+ *       arithmetic intensity (FLOP per byte moved, docs/CONTRACT.md's byte formulas), both axes
  *       logarithmic, under the memory roof (intensity x measured copy bandwidth, solid) and the
  *       datasheet FP8 and BF16 peaks (dashed: not measured). Peer points (cuBLASLt) are drawn beside ours.</li>
  *   <li>{@link #bandwidth}: for memory-bound families (no FLOPs): achieved GB/s per case against
@@ -156,7 +156,7 @@ public final class Plots {
         if (results.isEmpty()) throw new IllegalArgumentException("results: nothing to plot for " + family);
         CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT)
                 .title(family + ": achieved bandwidth" + (subtitle == null || subtitle.isBlank() ? "" : "  —  " + subtitle))
-                .xAxisTitle("case").yAxisTitle("GB/s (median; bytes as in SPEC.md)").build();
+                .xAxisTitle("case").yAxisTitle("GB/s (median; bytes as in docs/CONTRACT.md)").build();
         var st = chart.getStyler();
         style(st);
         st.setOverlapped(true);

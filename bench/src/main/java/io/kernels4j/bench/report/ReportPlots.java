@@ -1,5 +1,6 @@
 package io.kernels4j.bench.report;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kernels4j.bench.BenchResult;
@@ -24,8 +25,43 @@ public final class ReportPlots {
     /** Results and ceilings read back from a bench JSON report. */
     public record Report(List<BenchResult> results, List<String> families, Ceilings ceilings, String subtitle) {}
 
+    /** A file that cannot be read as a bench report; the message is one line for the user. */
+    public static final class BadReportException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        BadReportException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Reads a bench JSON report.
+     *
+     * @throws BadReportException when the file cannot be read, is not JSON, is not a {@code kernels4j bench}
+     *                            report, or has a newer {@link ReportWriter#SCHEMA_VERSION} than this reader
+     */
     public static Report read(Path json) throws IOException {
-        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json.toFile());
+        } catch (JsonProcessingException e) {
+            String why = e.getOriginalMessage().lines().findFirst().orElse("");
+            int source = why.indexOf(" (start marker at [Source"); // a second location, unreadable in one line
+            if (source >= 0) why = why.substring(0, source);
+            var at = e.getLocation();
+            throw new BadReportException("not valid JSON" + (at == null ? "" : " at line " + at.getLineNr() + ", column "
+                    + at.getColumnNr()) + ": " + why, e);
+        } catch (IOException e) {
+            throw new BadReportException("cannot read it (" + e.getMessage() + ")", e);
+        }
+        String kind = root != null && root.isObject() ? root.path("kind").asText("") : "";
+        if (!kind.equals("bench") || !root.path("cases").isArray())
+            throw new BadReportException(kind.isEmpty() || kind.equals("bench") ? "not a kernels4j bench report"
+                    : "a '" + kind + "' report, not a bench report", null);
+        int schema = root.path("schemaVersion").asInt(1); // reports from before the field existed are version 1
+        if (schema > ReportWriter.SCHEMA_VERSION)
+            throw new BadReportException("report schema version " + schema + " is newer than this kernels4j reads ("
+                    + ReportWriter.SCHEMA_VERSION + ")", null);
         List<BenchResult> results = new ArrayList<>();
         List<String> families = new ArrayList<>();
         for (JsonNode c : root.path("cases")) {

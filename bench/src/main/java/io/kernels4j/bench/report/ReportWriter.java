@@ -1,27 +1,48 @@
 package io.kernels4j.bench.report;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Writes a report as JSON plus Markdown: {@code <kind>-<scope>-<gpu>-<date>.json|.md}. Every JSON
- * report has top-level {@code kind}, {@code device}, {@code driver}, {@code cuda}, {@code commit},
- * {@code date} and {@code cases} (objects with at least {@code op} and {@code case}).
+ * report has top-level {@code schemaVersion}, {@code kind}, {@code device}, {@code driver}, {@code cuda},
+ * {@code commit}, {@code date} and {@code cases} (objects with at least {@code op} and {@code case}).
  */
 public final class ReportWriter {
+    /**
+     * Version of the report layout, in every JSON report ({@code schemaVersion}) and Markdown header.
+     * Raised when a field is removed or renamed or changes meaning; adding a field does not raise it.
+     */
+    public static final int SCHEMA_VERSION = 1;
+
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private ReportWriter() {}
 
+    /** An empty JSON object. */
+    public static ObjectNode object() {
+        return JSON.createObjectNode();
+    }
+
+    /** {@code node} as indented JSON text. */
+    public static String text(JsonNode node) throws IOException {
+        return JSON.writeValueAsString(node);
+    }
+
     public static ObjectNode header(String kind, RunInfo info) {
         ObjectNode root = JSON.createObjectNode();
+        root.put("schemaVersion", SCHEMA_VERSION);
         root.put("kind", kind);
         root.put("device", info.device());
         root.put("driver", info.driver());
@@ -56,14 +77,32 @@ public final class ReportWriter {
         return v;
     }
 
-    /** Writes {@code base}.json and {@code base}.md into {@code dir}; returns the two paths. */
+    /**
+     * Writes {@code base}.json and {@code base}.md into {@code dir}; returns the two paths. Each file is
+     * written to a temporary file and moved into place, so a reader, or a run killed while writing, sees
+     * the previous complete file or the new one, never part of one.
+     */
     public static List<Path> write(Path dir, String base, ObjectNode json, String markdown) throws IOException {
         Files.createDirectories(dir);
         Path j = dir.resolve(base + ".json");
         Path m = dir.resolve(base + ".md");
-        JSON.writeValue(j.toFile(), json);
-        Files.writeString(m, markdown);
+        replace(j, JSON.writeValueAsBytes(json));
+        replace(m, markdown.getBytes(StandardCharsets.UTF_8));
         return List.of(j, m);
+    }
+
+    private static void replace(Path target, byte[] content) throws IOException {
+        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
+        try {
+            Files.write(tmp, content);
+            try {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
     }
 
     /** {@code <kind>-<scope>-<gpu>-<yyyymmdd-hhmmss>} */

@@ -66,6 +66,7 @@ public record RunInfo(String device, String driver, String cuda, String commit, 
                 + "- CUDA runtime: " + cuda + "\n"
                 + "- kernels4j: " + library + " (" + String.join(", ", archs) + ")\n"
                 + "- Commit: " + commit + "\n"
-                + "- Date: " + date + "\n";
+                + "- Date: " + date + "\n"
+                + "- Report schema version: " + ReportWriter.SCHEMA_VERSION + "\n";
     }
 }

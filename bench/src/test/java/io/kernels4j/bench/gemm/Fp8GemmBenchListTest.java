@@ -9,7 +9,7 @@ import io.kernels4j.bench.BenchSuite;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The GEMM bench's case list (CPU): registered under "gemm", SPEC.md section 5's shapes. */
+/** The GEMM bench's case list (CPU): registered under "gemm", docs/CONTRACT.md section 5's shapes. */
 class Fp8GemmBenchListTest {
     @Test
     void registeredAndCoversTheDefaultShapes() {

@@ -119,6 +119,7 @@ class PlotsTest {
         // A report shaped like BenchCommand's (cases with family/op/case/timing/flops/bytes/extra, ceilings).
         var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
         var root = mapper.createObjectNode();
+        root.put("kind", "bench");
         root.put("date", "SYNTHETIC");
         var ceil = root.putObject("ceilings");
         ceil.put("device", "NVIDIA H100 80GB HBM3");

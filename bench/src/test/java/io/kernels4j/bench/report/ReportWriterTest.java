@@ -25,8 +25,9 @@ class ReportWriterTest {
         ReportWriter.put(c, "metrics", Map.of("diff", Double.NaN, "relL2", 1.5e-3));
         List<Path> files = ReportWriter.write(dir, ReportWriter.baseName("check", "all", INFO), root, "# md\n");
         JsonNode back = ReportWriter.JSON.readTree(files.get(0).toFile());
-        for (String f : List.of("kind", "device", "driver", "cuda", "commit", "date", "cases"))
+        for (String f : List.of("schemaVersion", "kind", "device", "driver", "cuda", "commit", "date", "cases"))
             assertTrue(back.has(f), "missing " + f);
+        assertEquals(ReportWriter.SCHEMA_VERSION, back.get("schemaVersion").asInt());
         assertEquals("check", back.get("kind").asText());
         JsonNode c0 = back.get("cases").get(0);
         assertEquals("Fp8Gemm.dense", c0.get("op").asText());
@@ -38,7 +39,22 @@ class ReportWriterTest {
     @Test
     void markdownHeaderNamesEverything() {
         String h = INFO.markdownHeader();
-        for (String s : List.of("NVIDIA H100", "Driver", "13.0", "abc123", "2026-11-24", "sm_90a")) assertTrue(h.contains(s), s);
+        for (String s : List.of("NVIDIA H100", "Driver", "13.0", "abc123", "2026-11-24", "sm_90a",
+                "Report schema version: " + ReportWriter.SCHEMA_VERSION)) assertTrue(h.contains(s), s);
+    }
+
+    @Test
+    void rewritingReplacesBothFilesAndLeavesNoTemporaryFile(@TempDir Path dir) throws Exception {
+        ObjectNode root = ReportWriter.header("bench", INFO);
+        List<Path> first = ReportWriter.write(dir, "r", root, "# one\n");
+        root.put("extra", 1);
+        List<Path> second = ReportWriter.write(dir, "r", root, "# two\n");
+        assertEquals(first, second);
+        assertEquals(1, ReportWriter.JSON.readTree(second.get(0).toFile()).get("extra").asInt());
+        assertEquals("# two\n", Files.readString(second.get(1)));
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of("r.json", "r.md"), files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
     }
 
     @Test

@@ -9,7 +9,7 @@ import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
 
 /**
- * FP8 e4m3 GEMM with fine-grained block scaling (DeepGEMM semantics, SPEC.md section 2), in three
+ * FP8 e4m3 GEMM with fine-grained block scaling (DeepGEMM semantics, docs/CONTRACT.md section 2), in three
  * forms: {@link #dense}, grouped contiguous ({@link #groupedContiguous}, {@link #groupedEnds}) and
  * grouped masked ({@link #groupedMasked}).
  *

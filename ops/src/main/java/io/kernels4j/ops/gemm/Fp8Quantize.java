@@ -9,7 +9,7 @@ import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
 
 /**
- * FP8 e4m3 quantisation into the layouts {@link Fp8Gemm} consumes (SPEC.md section 1), bit for bit
+ * FP8 e4m3 quantisation into the layouts {@link Fp8Gemm} consumes (docs/CONTRACT.md section 1), bit for bit
  * equal to the Java reference quantiser: per group, {@code amax = max|x|} clamped below at
  * {@code 1e-4}, {@code scale = amax / 448} (IEEE FP32 division), {@code q = e4m3(x / scale)}
  * (IEEE FP32 division, round to nearest even, saturating to +-448). With {@code pow2}, the scale is

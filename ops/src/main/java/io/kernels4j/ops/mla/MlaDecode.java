@@ -8,7 +8,7 @@ import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
 
 /**
- * MLA decoding over a paged latent KV cache (FlashMLA semantics, SPEC.md section 3).
+ * MLA decoding over a paged latent KV cache (FlashMLA semantics, docs/CONTRACT.md section 3).
  *
  * <p>Shapes (row-major): {@code q} BF16 {@code [b, sQ, hQ, 576]}; {@code kvCache} BF16
  * {@code [numBlocks, pageSize, hKV, 576]} or FP8_E4M3 {@code [numBlocks, pageSize, hKV, 656]} (656-byte rows:

@@ -7,7 +7,7 @@ import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
 
 /**
- * MoE combine ("unpermute", SPEC.md section 4):
+ * MoE combine ("unpermute", docs/CONTRACT.md section 4):
  * {@code out[t] = sum over k = 0..K-1 with row(t, k) >= 0 of topkWeights[t, k] * y[row(t, k)]},
  * accumulated in FP32 (fused multiply-adds in ascending k order, so results are bitwise
  * reproducible), rounded once to BF16. A token with no routed slot gets zeros. Rows outside

@@ -7,10 +7,10 @@ import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
 
 /**
- * MoE dispatch ("permute", SPEC.md section 4): copies each token's row {@code x[t]} (BF16,
+ * MoE dispatch ("permute", docs/CONTRACT.md section 4): copies each token's row {@code x[t]} (BF16,
  * {@code H % 128 == 0}) to the row of every expert it is routed to, as a layout the grouped FP8
  * GEMMs consume. One pass over {@code x} with 16-byte loads and stores; with an FP8 output the
- * cast is fused (SPEC.md section 1: 1x128 groups, amax clamped at 1e-4, scale = amax / 448 in FP32,
+ * cast is fused (docs/CONTRACT.md section 1: 1x128 groups, amax clamped at 1e-4, scale = amax / 448 in FP32,
  * {@code q = e4m3(x / scale)}, optionally power-of-two scales), bit for bit the same as
  * {@code io.kernels4j.validation.Fp8Quantizer}. Scales are FP32 in the GEMM's MN-major layout.
  *

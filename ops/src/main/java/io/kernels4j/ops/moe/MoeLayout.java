@@ -7,7 +7,7 @@ import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
 
 /**
- * MoE routing layout (SPEC.md section 4), computed on the device: from {@code topkIdx[T, K]} INT32
+ * MoE routing layout (docs/CONTRACT.md section 4), computed on the device: from {@code topkIdx[T, K]} INT32
  * (expert ids in {@code [0, E)}, {@code -1} = not routed) it writes
  * <ul>
  *   <li>{@code numTokensPerExpert[E]} INT32: routed (token, k) pairs per expert;</li>

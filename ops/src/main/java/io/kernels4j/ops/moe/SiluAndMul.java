@@ -11,7 +11,7 @@ import io.kernels4j.ops.Stream;
  * re-quantisation fused. {@code gateUp[..., 2I]} BF16 holds the gate in columns {@code [0, I)} and
  * the up projection in {@code [I, 2I)} (vLLM's {@code silu_and_mul} and DeepGEMM's layout);
  * {@code h = silu(gate) * up} is computed in FP32 with {@code silu(g) = g / (1 + expf(-g))} and
- * written as e4m3 + 1x128 FP32 scales in the GEMM's MN-major layout (SPEC.md section 1; h is not
+ * written as e4m3 + 1x128 FP32 scales in the GEMM's MN-major layout (docs/CONTRACT.md section 1; h is not
  * rounded to BF16 first), or as BF16. {@code I % 128 == 0}. Rows that hold no token are skipped and
  * left untouched. No host sync, no allocation.
  *

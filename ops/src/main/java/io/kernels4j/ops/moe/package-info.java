@@ -1,5 +1,5 @@
 /**
- * Mixture-of-experts token routing on one GPU (SPEC.md section 4, DeepEP / vLLM semantics).
+ * Mixture-of-experts token routing on one GPU (docs/CONTRACT.md section 4, DeepEP / vLLM semantics).
  *
  * <p>One MoE layer, prefill (grouped-contiguous layout):
  * <pre>{@code

@@ -124,7 +124,7 @@ class MlaBadDataGpuTest {
                     if (guard) assertEquals(POISON32, raw, "lse guard written at " + i);
                     else assertNotEquals(POISON32, raw, "lse not written at " + i);
                 }
-                // seqlen -5 counts as 0: no visible key, out = 0 and lse = +inf (SPEC).
+                // seqlen -5 counts as 0: no visible key, out = 0 and lse = +inf (docs/CONTRACT.md section 3).
                 for (int h = 0; h < HQ; h++) assertEquals(Float.POSITIVE_INFINITY, l[(3 + 1) * lseRow + h], "lse of the empty request");
                 float[] w = wsFull.toFloatArray();
                 for (long i = (wsBytes + 3) / 4; i < w.length; i++)

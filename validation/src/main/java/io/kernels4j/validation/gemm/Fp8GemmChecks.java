@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * GPU checks of the FP8 GEMM family and its quantisers against the FP64 reference (SPEC.md section
+ * GPU checks of the FP8 GEMM family and its quantisers against the FP64 reference (docs/CONTRACT.md section
  * 2): issue 3's case list. Gates: {@code diff < 1e-5} against the reference on the dequantised
  * inputs, no NaN, every computed output written (outputs poisoned before the call), rows that must
  * not be touched (padding, past maskedM) still poisoned, the expected device error bits, and

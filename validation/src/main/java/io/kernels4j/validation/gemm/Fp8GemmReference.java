@@ -4,7 +4,7 @@ import io.kernels4j.validation.Fp8Quantizer;
 import java.util.stream.IntStream;
 
 /**
- * FP64 reference of the FP8 GEMM family (SPEC.md section 2), computed from the dequantised inputs:
+ * FP64 reference of the FP8 GEMM family (docs/CONTRACT.md section 2), computed from the dequantised inputs:
  * {@code D[m, n] = C[m, n] + sum_k A[m, k] * B[n, k]} in double, where {@code A = float(qa) * sa} and
  * {@code B = float(qb) * sb} exactly ({@link Fp8Quantizer#dequantizePerTokenGroupExact}). Mathematically
  * this equals the kernel's per-128-K promoted sum, so the only differences a check sees are the

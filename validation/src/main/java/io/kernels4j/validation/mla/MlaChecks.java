@@ -19,13 +19,13 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * GPU checks of MLA decoding (SPEC.md section 3) against {@link MlaReference}. Each case writes the cache
+ * GPU checks of MLA decoding (docs/CONTRACT.md section 3) against {@link MlaReference}. Each case writes the cache
  * through {@link MlaKvCache} into a poisoned cache (BF16 NaN / FP8 0xFF bytes, so every slot no request may
  * read is NaN) and gates the write bit for bit against the Java encoder; then schedules, decodes and gates:
  * out {@code diff < 1e-5}, {@code |lse - ref| <= 1e-4 * max(1, |ref|)} (+inf exactly where no key is visible),
  * every output written (outputs poisoned with a NaN sentinel), no NaN, no device error bits, bitwise
  * identical on a second run, and in fixed-split mode request 0 bitwise identical in a different batch.
- * The case list trims SPEC.md's cross product to one that still covers every value (b in {1, 3, 64}, sQ in
+ * The case list trims docs/CONTRACT.md's cross product to one that still covers every value (b in {1, 3, 64}, sQ in
  * {1, 2}, hQ in {1, 16, 128}, hKV in {1, 2}, seqlens 0, 1, 63, 64, 65, >= 8192 and random mixes, page sizes
  * 16/32/64, fixed splits, FP8) at a bearable FP64 reference cost.
  */

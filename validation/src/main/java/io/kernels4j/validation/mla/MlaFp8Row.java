@@ -4,7 +4,7 @@ import io.kernels4j.validation.Bf16;
 import io.kernels4j.validation.E4m3;
 
 /**
- * The 656-byte FP8 row of the MLA KV cache (SPEC.md section 3), as the GPU writes it
+ * The 656-byte FP8 row of the MLA KV cache (docs/CONTRACT.md section 3), as the GPU writes it
  * ({@code k4j_mla_kv_cache_write}): bytes [0, 512) e4m3 values 0..511; [512, 528) four little-endian FP32
  * scales, scale g for values [128g, 128g + 128); [528, 656) the 64 BF16 RoPE values 512..575 unchanged.
  * Per group: amax clamped below at 1e-4, scale = 2^ceil(log2(amax / 448)) (amax / 448 in FP32),

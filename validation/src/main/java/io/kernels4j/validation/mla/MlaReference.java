@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
- * FP64 reference of MLA decoding over a paged cache (SPEC.md section 3), parallel over (request, KV head).
+ * FP64 reference of MLA decoding over a paged cache (docs/CONTRACT.md section 3), parallel over (request, KV head).
  * Same inputs as the op: {@code q [b, sQ, hQ, 576]} BF16 bits, the cache as a {@link Cache} of rows
  * {@code [numBlocks, pageSize, hKV]} (BF16 or dequantised FP8), {@code blockTable [b, maxBlocksPerSeq]},
  * {@code seqlens [b]}. Scores {@code scale * q . k} over 576 values, V = the first 512; causal with

@@ -22,7 +22,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * GPU checks of the MoE layout, dispatch and combine (SPEC.md section 4), family {@code moe}.
+ * GPU checks of the MoE layout, dispatch and combine (docs/CONTRACT.md section 4), family {@code moe}.
  *
  * <p>Every case routes fresh random tokens, runs the ops into poisoned outputs and gates:
  * layout (counts, offsets, total, rowOf) exactly equal to {@link MoeReference#layout}; the

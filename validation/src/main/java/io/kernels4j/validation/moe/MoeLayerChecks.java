@@ -34,7 +34,7 @@ import java.util.List;
  * step consumed (read back from the GPU), so that each tolerance is the step's own:
  * <ol>
  *   <li>dispatch: codes and scales bitwise equal to the Java quantiser of x;</li>
- *   <li>gate/up GEMM: SPEC.md section 2's {@code diff < 1e-5} against FP64 on the dequantised
+ *   <li>gate/up GEMM: docs/CONTRACT.md section 2's {@code diff < 1e-5} against FP64 on the dequantised
  *       dispatched rows and weights (rows that hold tokens);</li>
  *   <li>SiLU-mul-quant: from the GPU's BF16 gate/up, every scale within 2^-20 relative and every
  *       code within one step of the Java quantiser of FP32(silu(g) * u in FP64) (see SiluChecks);</li>
@@ -55,7 +55,7 @@ import java.util.List;
 public final class MoeLayerChecks implements CheckSuite {
     /** End-to-end tolerance on {@code diff} (see the class comment). */
     public static final double E2E_DIFF = 1e-3;
-    /** Per-GEMM tolerance (SPEC.md section 2). */
+    /** Per-GEMM tolerance (docs/CONTRACT.md section 2). */
     public static final double GEMM_DIFF = 1e-5;
 
     @Override

@@ -5,7 +5,7 @@ import io.kernels4j.validation.E4m3;
 import io.kernels4j.validation.Fp8Quantizer;
 
 /**
- * Plain-Java references of the MoE ops (SPEC.md section 4): layout, dispatch (BF16 and fused FP8
+ * Plain-Java references of the MoE ops (docs/CONTRACT.md section 4): layout, dispatch (BF16 and fused FP8
  * via {@link Fp8Quantizer}), combine in FP64 and SiLU-and-multiply with its FP8 re-quantisation.
  * Arrays are row-major; BF16 tensors are raw {@code short} bits, FP8 raw {@code byte} codes.
  */

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** The moe checks cover SPEC.md section 4's grid and are registered (listing needs no GPU). */
+/** The moe checks cover docs/CONTRACT.md section 4's grid and are registered (listing needs no GPU). */
 class MoeChecksListTest {
     @Test
     void everySpecShapeIsCoveredInBothLayouts() {
