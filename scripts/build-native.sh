@@ -37,6 +37,10 @@ jobs="${K4J_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 } >"$log" 2>&1 || { tail -n 60 "$log" >&2; die "build failed; full log: $log"; }
 
 cp "$build/libkernels4j.so" "$out/libkernels4j.so"
+# The CPU emulated device (emulator/): one library per emulated architecture, beside the GPU one.
+for lib in "$build"/emulator/libkernels4j-emu-sm*.so; do
+  [ -e "$lib" ] && cp "$lib" "$out/"
+done
 # Register/spill report of every kernel and target (scripts/nvcc-log.sh keeps one log per object).
 report="$build/../ptxas-report.txt"
 {
