@@ -78,11 +78,12 @@ Arch arch_props() {
 constexpr size_t kTotalMem = 16ull << 30;  // what cudaMemGetInfo reports; allocations are host memory
 
 // ---------------------------------------------------------------- memory map
-std::mutex g_mem_mu;
-std::map<uintptr_t, Region> g_regions;  // by guard_lo
+// Never destroyed: the worker thread may still use them while the process exits.
+std::mutex &g_mem_mu = *new std::mutex;
+std::map<uintptr_t, Region> &g_regions = *new std::map<uintptr_t, Region>;  // by guard_lo
 uint64_t g_region_id = 0;
 size_t g_allocated = 0;
-std::shared_ptr<const MemoryMap> g_snapshot;
+std::shared_ptr<const MemoryMap> &g_snapshot = *new std::shared_ptr<const MemoryMap>;
 
 }  // namespace
 
@@ -172,17 +173,18 @@ struct EventObj {
   std::chrono::steady_clock::time_point time{};
 };
 
-std::mutex g_mu;  // queue, streams, events, errors
-std::condition_variable g_cv_work, g_cv_done;
-std::deque<Op> g_queue;
+// Never destroyed (the detached worker waits on them while the process exits).
+std::mutex &g_mu = *new std::mutex;  // queue, streams, events, errors
+std::condition_variable &g_cv_work = *new std::condition_variable, &g_cv_done = *new std::condition_variable;
+std::deque<Op> &g_queue = *new std::deque<Op>;
 uint64_t g_next_seq = 0, g_done_seq = 0;
 bool g_busy = false;
 cudaError_t g_async_error = cudaSuccess;  // the error of device work, delivered at the next sync
-std::unordered_set<StreamObj *> g_streams;
-std::unordered_set<EventObj *> g_events;
-std::unordered_set<GraphObj *> g_graphs;
+std::unordered_set<StreamObj *> &g_streams = *new std::unordered_set<StreamObj *>;
+std::unordered_set<EventObj *> &g_events = *new std::unordered_set<EventObj *>;
+std::unordered_set<GraphObj *> &g_graphs = *new std::unordered_set<GraphObj *>;
 StreamObj g_legacy;  // stream 0
-std::unordered_map<const void *, int> g_func_smem;  // cudaFuncAttributeMaxDynamicSharedMemorySize
+std::unordered_map<const void *, int> &g_func_smem = *new std::unordered_map<const void *, int>;  // cudaFuncAttributeMaxDynamicSharedMemorySize
 int g_capturing = 0;
 
 void worker_main() {
@@ -262,16 +264,7 @@ cudaError_t sync_all() {
   return e == cudaSuccess ? e : fail(e);
 }
 
-void run_device_work(const char *what, const std::function<cudaError_t()> &fn) {
-  cudaError_t e = fn();
-  if (e != cudaSuccess) {
-    std::lock_guard<std::mutex> g(g_mu);
-    if (g_async_error == cudaSuccess) g_async_error = e;
-  }
-  (void)what;
-}
-
-std::string g_last_report;  // the reports behind the last launch failure (cudaGetErrorString)
+std::string &g_last_report = *new std::string;  // the reports behind the last launch failure (cudaGetErrorString)
 
 }  // namespace
 
@@ -731,7 +724,7 @@ EXPORT cudaError_t cudaStreamIsCapturing(cudaStream_t s, cudaStreamCaptureStatus
 struct GraphExecObj {
   std::vector<std::function<void()>> nodes;
 };
-static std::unordered_set<GraphExecObj *> g_execs;
+static std::unordered_set<GraphExecObj *> &g_execs = *new std::unordered_set<GraphExecObj *>;
 
 EXPORT cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long flags) {
   (void)flags;

@@ -8,18 +8,57 @@
 
 #include "emu_internal.h"
 
-extern "C" {
-extern uint8_t __start_k4j_shared[] __attribute__((weak));
-extern uint8_t __stop_k4j_shared[] __attribute__((weak));
-}
+#include <link.h>
 
 namespace k4j::emu {
 
 bool in_fiber_stack(const void *p);
 [[noreturn]] void abandon_launch();
 
-uint8_t *static_shared_begin() { return __start_k4j_shared; }
-uint8_t *static_shared_end() { return __stop_k4j_shared; }
+namespace {
+
+// Static __shared__ variables are function-local statics of the device code (k4j_emu/device.h), so
+// they live in the writable data segment of the module that holds the device code. No other
+// writable global of that module is touched by device code (the runtime's own state is read by
+// uninstrumented code only), so a device-code access into that segment is a static shared access.
+struct Segment {
+  uint8_t *lo = nullptr, *hi = nullptr;
+};
+Segment find_data_segment() {
+  Segment seg;
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, size_t, void *out) {
+        const uintptr_t me = (uintptr_t)&find_data_segment;
+        bool mine = false;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          const uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+          if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && me >= lo && me < lo + ph.p_memsz) mine = true;
+        }
+        if (!mine) return 0;
+        Segment *s = static_cast<Segment *>(out);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W)) {
+            uint8_t *lo = reinterpret_cast<uint8_t *>(info->dlpi_addr + ph.p_vaddr);
+            if (!s->lo || lo < s->lo) s->lo = lo;
+            if (lo + ph.p_memsz > s->hi) s->hi = lo + ph.p_memsz;
+          }
+        }
+        return 1;
+      },
+      &seg);
+  return seg;
+}
+const Segment &data_segment() {
+  static const Segment seg = find_data_segment();
+  return seg;
+}
+
+}  // namespace
+
+uint8_t *static_shared_begin() { return data_segment().lo; }
+uint8_t *static_shared_end() { return data_segment().hi; }
 
 namespace {
 
@@ -27,6 +66,7 @@ namespace {
 // conflicting accesses since the last barrier (racecheck).
 constexpr uint16_t kNobody = 0xffff;
 struct ByteShadow {
+  uint32_t block;    // the block (serial) these records belong to; older ones are stale
   uint32_t w_epoch;  // barrier epoch + 1 of the last write (0: never written in this block)
   uint32_t r_epoch;  // barrier epoch + 1 of the last read
   uint32_t w_warp_epoch, r_warp_epoch;
@@ -34,15 +74,18 @@ struct ByteShadow {
   bool reader_many, w_atomic, initialized;
 };
 std::vector<ByteShadow> g_static_shadow, g_dyn_shadow;
+uint32_t g_block_serial = 0;
 
-std::mutex g_reports_mu;
-std::string g_reports;  // reports not yet delivered
+std::mutex &g_reports_mu = *new std::mutex;
+std::string &g_reports = *new std::string;  // reports not yet delivered
 
 ByteShadow *shadow_of(const uint8_t *p) {
   Block *b = current_block();
-  if (p >= static_shared_begin() && p < static_shared_end()) return &g_static_shadow[p - static_shared_begin()];
-  if (b && p >= b->dyn && p < b->dyn + b->dyn_bytes) return &g_dyn_shadow[p - b->dyn];
-  return nullptr;
+  ByteShadow *s = nullptr;
+  if (p >= static_shared_begin() && p < static_shared_end()) s = &g_static_shadow[p - static_shared_begin()];
+  else if (b && p >= b->dyn && p < b->dyn + b->dyn_bytes) s = &g_dyn_shadow[p - b->dyn];
+  if (s && s->block != g_block_serial) *s = ByteShadow{g_block_serial, 0, 0, 0, 0, kNobody, kNobody, false, false, false};
+  return s;
 }
 
 // The same-value write of a racing WAW pair: settled when the store has happened.
@@ -63,12 +106,14 @@ bool ordered_by_warp(const Thread &t, uint16_t other, uint32_t other_warp_epoch)
 }  // namespace
 
 void shared_reset(Block &b) {
-  const size_t ns = (size_t)(static_shared_end() - static_shared_begin());
-  // Shared memory is not zero at launch on a GPU: poison it so a kernel relying on zeros fails.
-  if (ns) std::memset(static_shared_begin(), 0xA5, ns);
+  // Shared memory is not zero at launch on a GPU: poison the dynamic arena so a kernel relying on
+  // zeros fails; static shared variables keep what the previous block left (garbage for this one),
+  // and initcheck reports any read of a byte this block did not write, in both.
   if (b.dyn_bytes) std::memset(b.dyn, 0xA5, b.dyn_bytes);
-  g_static_shadow.assign(ns, ByteShadow{0, 0, 0, 0, kNobody, kNobody, false, false, false});
-  g_dyn_shadow.assign(b.dyn_bytes, ByteShadow{0, 0, 0, 0, kNobody, kNobody, false, false, false});
+  ++g_block_serial;  // every shadow record of earlier blocks becomes stale
+  const size_t ns = (size_t)(static_shared_end() - static_shared_begin());
+  if (g_static_shadow.size() != ns) g_static_shadow.assign(ns, ByteShadow{});
+  if (g_dyn_shadow.size() < b.dyn_bytes) g_dyn_shadow.resize(b.dyn_bytes, ByteShadow{});
   g_pending = PendingWaw{};
 }
 
@@ -157,11 +202,9 @@ void check_global(const void *p, size_t n, bool write, const char *what) {
     return;
   }
   if (r)
-    report(Check::kMemcheck, true,
-           "%s: invalid %s of %zu bytes at %p: %s allocation [%p, %p) ends %lld bytes %s it", what,
-           write ? "write" : "read", n, p, r->kind == RegionKind::kDevice ? "device" : "host", (void *)r->base,
-           (void *)r->end, a < r->base ? (long long)(r->base - a) : (long long)(a + n - r->end),
-           a < r->base ? "after" : "before");
+    report(Check::kMemcheck, true, "%s: invalid %s of %zu bytes at offset %lld of a %zu-byte %s allocation", what,
+           write ? "write" : "read", n, (long long)(a - r->base), (size_t)(r->end - r->base),
+           r->kind == RegionKind::kDevice ? "device" : "host");
   report(Check::kMemcheck, true, "%s: invalid %s of %zu bytes at %p: not in any device allocation", what,
          write ? "write" : "read", n, p);
 }
@@ -273,3 +316,6 @@ extern "C" void __asan_storeN_noabort(void *p, size_t n) { k4j::emu::access(p, n
 extern "C" void __asan_loadN(void *p, size_t n) { k4j::emu::access(p, n, false); }
 extern "C" void __asan_storeN(void *p, size_t n) { k4j::emu::access(p, n, true); }
 extern "C" void __asan_handle_no_return() {}
+// Dynamic-initialisation order checking is ASan's, not ours: nothing to do.
+extern "C" void __asan_before_dynamic_init(const char *) {}
+extern "C" void __asan_after_dynamic_init() {}

@@ -131,15 +131,20 @@ void warp_arrive(WarpOpKind kind, unsigned mask, int arg, int arg2, const void *
     if (u->state == ThreadState::kExited)
       report(Check::kSync, true, "%s: mask 0x%08x names lane %d of warp %d, which has exited", op_name(kind), mask, l,
              t.warp);
-    if (u->state != ThreadState::kAtWarp) {
+    // A lane waiting in another collective is fine if that one does not need this lane (it comes
+    // here when it is done); a mismatch only if the two wait for each other.
+    if (u->state != ThreadState::kAtWarp || u->op != kind || u->mask != mask) {
+      if (u->state == ThreadState::kAtWarp && (u->op != kind || u->mask != mask) && (u->mask & (1u << t.lane)))
+        report(Check::kSync, true,
+               "warp %d: lane %d waits in %s with mask 0x%08x while lane %d calls %s with mask 0x%08x (divergent "
+               "warp collectives)",
+               t.warp, l, op_name(u->op), u->mask, t.lane, op_name(kind), mask);
       all = false;
       continue;
     }
-    if (u->op != kind || u->mask != mask || u->op_arg2 != arg2)
-      report(Check::kSync, true,
-             "warp %d: lane %d waits in %s with mask 0x%08x while lane %d calls %s with mask 0x%08x (divergent "
-             "warp collectives)",
-             t.warp, l, op_name(u->op), u->mask, t.lane, op_name(kind), mask);
+    if (u->op_arg2 != arg2)
+      report(Check::kSync, true, "warp %d: lanes %d and %d call %s in different modes or shapes (divergent code)",
+             t.warp, l, t.lane, op_name(kind));
   }
   if (!all) {
     yield();

@@ -32,11 +32,12 @@
 #define __launch_bounds__(...)
 #undef __noinline__
 #define __noinline__ __attribute__((noinline))
-// Static shared memory: one copy per process, kept in its own section so that the emulator knows
-// its address range (poisoned at every block start, checked by the sanitizers). Only one block
-// executes at a time, so a static per declaration is exactly the block's copy.
+// Static shared memory: one static per declaration. Only one block executes at a time, so that is
+// exactly the block's copy; the sanitizers know it by its place (the data segment of the device
+// code's module, see emulator/src/sanitizer.cpp). `used`: other threads write it between barriers,
+// so the compiler must not assume that a call (a barrier) leaves it unchanged.
 #undef __shared__
-#define __shared__ static __attribute__((section("k4j_shared"), aligned(16)))
+#define __shared__ static __attribute__((aligned(16), used))
 
 // Built-in variables: read from the running fiber (out of line: the sanitizer must not see them).
 #define threadIdx (::k4j::emu::thread_idx())
