@@ -7,6 +7,7 @@ import io.kernels4j.bench.report.ReportWriter;
 import io.kernels4j.bench.report.RunInfo;
 import io.kernels4j.ops.Cuda;
 import io.kernels4j.ops.Device;
+import io.kernels4j.ops.Kernels4j;
 import io.kernels4j.ops.Stream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,6 +46,13 @@ final class BenchCommand implements Callable<Integer> {
     boolean noFlush;
 
 
+    @Option(names = "--allow-emulated",
+            description = "Run on the kernels4j CPU emulator (-Dkernels4j.device=emulator); every figure is then labelled emulated.")
+    boolean allowEmulated;
+
+    /** The Markdown banner of a report timed on the CPU emulator. */
+    static final String EMULATED_BANNER = "> **EMULATED DEVICE: times are CPU emulation, not GPU results.**\n";
+
     @Option(names = "--cublaslt", paramLabel = "PATH",
             description = "libcublasLt.so (or its folder) for the GEMM peer columns (default: search, see bench/NOTES.md).")
     Path cublasLt;
@@ -71,9 +79,16 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(cases.size() + " cases");
             return 0;
         }
-        Cuda.Availability a = Cuda.availability();
+        var a = Cuda.availability();
         if (!a.available()) {
             System.err.println("kernels4j bench: no CUDA GPU found (" + a.reason() + "); nothing was run");
+            return 2;
+        }
+        boolean emulated = a.emulated();
+        if (emulated && !allowEmulated) {
+            System.err.println("kernels4j bench: the device is the kernels4j CPU emulator (" + Kernels4j.emulatorDescription()
+                    + "): its times are CPU emulation, not GPU results; nothing was run. Pass --allow-emulated to time it"
+                    + " anyway (every figure is then labelled emulated), or use a GPU.");
             return 2;
         }
         if (cases.isEmpty()) {
@@ -86,11 +101,13 @@ final class BenchCommand implements Callable<Integer> {
         RunInfo info = RunInfo.collect(device);
         long seed = System.nanoTime();
         System.out.println("kernels4j bench on " + device + ", " + cases.size() + " cases, " + runs + " runs each");
+        if (emulated) System.out.println("EMULATED DEVICE: times are CPU emulation, not GPU results");
 
         ObjectNode json = ReportWriter.header("bench", info);
         json.put("runs", runs);
         json.put("warmup", warmup);
         json.put("l2Flush", !noFlush);
+        json.put("emulated", emulated);
         ArrayNode arr = (ArrayNode) json.get("cases");
         List<BenchResult> results = new ArrayList<>();
         List<String> resultFamilies = new ArrayList<>();
@@ -109,7 +126,7 @@ final class BenchCommand implements Callable<Integer> {
                     BenchResult r = c.run(ctx);
                     results.add(r);
                     resultFamilies.add(fams.get(i));
-                    System.out.printf(Locale.ROOT, "[%d/%d] %-28s %-34s %9.4f ms  (p10-p90 %.4f-%.4f)  %8.1f TFLOPS  %8.1f GB/s%n",
+                    System.out.printf(Locale.ROOT, (emulated ? "[emulated] " : "") + "[%d/%d] %-28s %-34s %9.4f ms  (p10-p90 %.4f-%.4f)  %8.1f TFLOPS  %8.1f GB/s%n",
                             i + 1, cases.size(), c.op(), c.name(), r.timing().medianMs(), r.timing().p10Ms(), r.timing().p90Ms(),
                             r.tflops(), r.gbps());
                     ObjectNode o = arr.addObject();
@@ -126,6 +143,7 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("bytes", r.bytes());
                     o.put("tflops", r.tflops());
                     o.put("gbps", r.gbps());
+                    if (emulated) o.put("emulated", true);
                     ReportWriter.put(o, "extra", r.extra());
                 } catch (Exception | AssertionError e) {
                     failed++;
@@ -140,7 +158,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         String base = ReportWriter.baseName("bench", Selection.scope(sel.families), info);
         Map<String, Path> pngs = PlotSupport.writeAll(sel.out, base, results, resultFamilies, ceilings, info.device() + ", " + info.date());
-        String md = markdown(info, results, resultFamilies);
+        String md = markdown(info, results, resultFamilies, emulated);
         int firstSection = md.indexOf("\n## ");
         md = firstSection < 0 ? md + ceilings.markdown()
                 : md.substring(0, firstSection + 1) + ceilings.markdown() + md.substring(firstSection + 1);
@@ -151,12 +169,14 @@ final class BenchCommand implements Callable<Integer> {
         return failed == 0 ? 0 : 1;
     }
 
-    static String markdown(RunInfo info, List<BenchResult> results, List<String> fams) {
-        StringBuilder md = new StringBuilder("# kernels4j bench\n\n").append(info.markdownHeader()).append('\n');
+    static String markdown(RunInfo info, List<BenchResult> results, List<String> fams, boolean emulated) {
+        StringBuilder md = new StringBuilder("# kernels4j bench\n\n");
+        if (emulated) md.append(EMULATED_BANNER).append('\n');
+        md.append(info.markdownHeader()).append('\n');
         Map<String, List<Integer>> byFamily = new LinkedHashMap<>();
         for (int i = 0; i < results.size(); i++) byFamily.computeIfAbsent(fams.get(i), k -> new ArrayList<>()).add(i);
         byFamily.forEach((fam, idx) -> {
-            md.append("## ").append(fam).append("\n\n| op | case | median ms | p10-p90 ms | TFLOPS | GB/s | extra |\n|---|---|---|---|---|---|---|\n");
+            md.append("## ").append(fam).append("\n\n").append(emulated ? EMULATED_BANNER + "\n" : "").append("| op | case | median ms | p10-p90 ms | TFLOPS | GB/s | extra |\n|---|---|---|---|---|---|---|\n");
             for (int i : idx) {
                 BenchResult r = results.get(i);
                 md.append("| ").append(r.op()).append(" | ").append(r.name()).append(" | ").append(ReportWriter.fmt(r.timing().medianMs()))

@@ -26,6 +26,7 @@ public final class Device {
     private final long totalMemory;
     private final int memoryClockKhz;
     private final int memoryBusWidthBits;
+    private final boolean emulated;
     /** Non-null only for {@link #simulated}: counts activate() calls (ops that passed validation). */
     private final java.util.concurrent.atomic.AtomicInteger simulatedActivations;
 
@@ -35,7 +36,10 @@ public final class Device {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment prop = cudaDeviceProp.allocate(a);
             Cuda.check(cudaGetDeviceProperties(prop, ordinal), "cudaGetDeviceProperties(" + ordinal + ")");
-            this.name = cudaDeviceProp.name(prop).getString(0);
+            String cudaName = cudaDeviceProp.name(prop).getString(0);
+            // On the CPU emulator the name says so, so no report or log passes it off as a GPU.
+            this.name = Cuda.emulationLabel().isEmpty() || cudaName.contains("emulated") ? cudaName : cudaName + " (emulated)";
+            this.emulated = !Cuda.emulationLabel().isEmpty();
             this.totalMemory = cudaDeviceProp.totalGlobalMem(prop);
             this.ccMajor = attribute(a, cudaDevAttrComputeCapabilityMajor());
             this.ccMinor = attribute(a, cudaDevAttrComputeCapabilityMinor());
@@ -59,6 +63,7 @@ public final class Device {
         this.totalMemory = 80L << 30;
         this.memoryClockKhz = 0;
         this.memoryBusWidthBits = 0;
+        this.emulated = false;
         this.simulatedActivations = new java.util.concurrent.atomic.AtomicInteger();
     }
 
@@ -103,12 +108,19 @@ public final class Device {
         return Cuda.deviceCount();
     }
 
-    /** Device {@code ordinal}; throws IllegalArgumentException naming the range when out of it. */
+    /**
+     * Device {@code ordinal}.
+     *
+     * @param ordinal 0 to {@link #count()} - 1
+     * @return the device (one instance per ordinal)
+     * @throws GpuUnavailableException when there is no usable device at all
+     * @throws IllegalArgumentException naming the range when {@code ordinal} is out of it
+     */
     public static Device get(int ordinal) {
+        Cuda.requireAvailable();
         Device[] all = all();
         if (ordinal < 0 || ordinal >= all.length)
-            throw new IllegalArgumentException("ordinal: expected 0.." + (all.length - 1) + ", got " + ordinal
-                    + (all.length == 0 ? " (" + Cuda.availability().reason() + ")" : ""));
+            throw new IllegalArgumentException("ordinal: expected 0.." + (all.length - 1) + ", got " + ordinal);
         return all[ordinal];
     }
 
@@ -154,7 +166,15 @@ public final class Device {
         }
     }
 
+    /**
+     * Whether this device is the kernels4j CPU emulator rather than a GPU ({@code -Dkernels4j.device=emulator}).
+     *
+     * @return true on the emulator
+     */
+    public boolean emulated() { return emulated; }
+
     public int ordinal() { return ordinal; }
+    /** The CUDA device name; ends with " (emulated)" on the CPU emulator. */
     public String name() { return name; }
     public int smCount() { return smCount; }
     public int ccMajor() { return ccMajor; }
@@ -188,6 +208,6 @@ public final class Device {
     public String toString() {
         if (isSimulated()) return "cuda:" + ordinal + " (simulated)";
         return "cuda:" + ordinal + " " + name + " (sm_" + computeCapability() + ", " + smCount + " SMs, "
-                + (totalMemory >> 20) + " MiB)";
+                + (totalMemory >> 20) + " MiB)" + (emulated ? Cuda.emulationLabel() : "");
     }
 }

@@ -22,13 +22,25 @@ public final class Scope implements AutoCloseable {
         this.device = device;
     }
 
-    /** A scope allocating on the calling thread's current device. */
+    /**
+     * A scope allocating on the calling thread's current device.
+     *
+     * @return the scope
+     * @throws GpuUnavailableException when there is no usable GPU
+     */
     public static Scope open() {
+        Cuda.requireAvailable();
         return new Scope(null);
     }
 
-    /** A scope allocating on {@code device}. */
+    /**
+     * A scope allocating on {@code device}.
+     *
+     * @param device the device every allocation of the scope is made on
+     * @return the scope
+     */
     public static Scope open(Device device) {
+        Checks.requireNonNull(device, "device");
         return new Scope(device);
     }
 

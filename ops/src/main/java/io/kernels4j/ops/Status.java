@@ -25,7 +25,7 @@ public final class Status {
         if (rc == Kernels4jNative.K4J_ERR_UNSUPPORTED) return new UnsupportedOperationException(msg);
         if (rc > 0) {
             String name = Cuda.errorName(rc);
-            return new CudaException(rc, name, msg);
+            return new CudaException(rc, name, msg + Cuda.emulationLabel());
         }
         return new IllegalStateException(msg + " (status " + rc + ")");
     }

@@ -54,7 +54,7 @@ public class GpuOverheadBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        Cuda.Availability a = Cuda.availability();
+        var a = Cuda.availability();
         if (!a.available()) throw new IllegalStateException("no CUDA GPU available: " + a.reason());
         Device d = Device.get(0);
         stream = Stream.create(d);
