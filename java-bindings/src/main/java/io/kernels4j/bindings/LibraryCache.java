@@ -30,8 +30,12 @@ final class LibraryCache {
      * cannot be written.
      */
     static Path extract(Class<?> owner, String resource, String fileName, Path root) throws IOException {
+        // Through the class loader, not the class: on the module path the library lives in another module
+        // (the platform jar), whose non-package folders (native/linux-x86_64/) the loader sees.
+        ClassLoader loader = owner.getClassLoader() != null ? owner.getClassLoader() : ClassLoader.getSystemClassLoader();
+        String name = resource.startsWith("/") ? resource.substring(1) : resource;
         String hash;
-        try (InputStream in = owner.getResourceAsStream(resource)) {
+        try (InputStream in = loader.getResourceAsStream(name)) {
             if (in == null) return null;
             hash = sha256(in);
         }
@@ -50,7 +54,7 @@ final class LibraryCache {
             throw unwritable(dir, e);
         }
         try {
-            try (InputStream in = owner.getResourceAsStream(resource); OutputStream out = Files.newOutputStream(tmp)) {
+            try (InputStream in = loader.getResourceAsStream(name); OutputStream out = Files.newOutputStream(tmp)) {
                 if (in == null) throw new IOException("resource " + resource + " vanished while being extracted");
                 in.transferTo(out);
             }

@@ -3,6 +3,7 @@ package io.kernels4j.ops;
 import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
+import io.kernels4j.ops.internal.Checks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 

@@ -4,6 +4,8 @@ import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
 import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -156,7 +158,7 @@ public final class DeviceTensor implements AutoCloseable {
      * inside an op (after {@link Stream#activate()}), it keeps the memory allocated until the op ends,
      * even if another thread closes the owner meanwhile.
      */
-    public long address() {
+    long address() {
         if (!InFlight.pin(block.life)) {
             InFlight.end(); // the op is aborted: release what it held
             throw new IllegalStateException("DeviceTensor " + this + " used after close");

@@ -4,6 +4,7 @@ import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import io.kernels4j.ops.internal.Checks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.function.ToIntFunction;

@@ -1,5 +1,6 @@
 package io.kernels4j.ops;
 
+import io.kernels4j.ops.internal.Checks;
 import java.util.ArrayDeque;
 import java.util.Deque;
 

@@ -4,6 +4,8 @@ import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -22,6 +24,10 @@ import java.lang.foreign.MemorySegment;
 public final class Stream implements AutoCloseable {
     /** Debug mode: every op synchronises and checks the device error word after launching. */
     public static final boolean DEBUG = Boolean.getBoolean("kernels4j.debug");
+
+    static {
+        OpSupport.install(new OpAccess()); // the op packages reach handle(), activate(), ... through OpSupport
+    }
 
     private final Device device;
     private final MemorySegment handle;
@@ -117,13 +123,13 @@ public final class Stream implements AutoCloseable {
      * The cudaStream_t, for downcalls. Throws IllegalStateException once closed (and ends the calling
      * thread's op). A handle read before another thread's close stays valid until the op ends.
      */
-    public MemorySegment handle() {
+    MemorySegment handle() {
         requireUsable();
         return handle;
     }
 
     /** Device address of the error word (a uint32), for downcalls. Throws IllegalStateException once closed. */
-    public long errorFlagAddress() {
+    long errorFlagAddress() {
         requireUsable();
         return errorFlag;
     }
@@ -138,7 +144,7 @@ public final class Stream implements AutoCloseable {
      * with {@link #afterOp} or a failed {@link Status#check}. Ops call this before their downcall;
      * throws IllegalStateException when the stream is closed.
      */
-    public void activate() {
+    void activate() {
         InFlight.begin(this, life);
         try {
             device.activate();
@@ -235,7 +241,7 @@ public final class Stream implements AutoCloseable {
      * the error word is set (skipped while the stream is being captured into a CUDA graph, where a
      * synchronisation is not allowed).
      */
-    public void afterOp(String op) {
+    void afterOp(String op) {
         InFlight.end();
         if (DEBUG) checkAfter(op);
     }

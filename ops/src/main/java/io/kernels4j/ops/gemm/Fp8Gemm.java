@@ -2,11 +2,12 @@ package io.kernels4j.ops.gemm;
 
 import io.kernels4j.bindings.GemmNative;
 import io.kernels4j.bindings.Kernels4jNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * FP8 e4m3 GEMM with fine-grained block scaling (DeepGEMM semantics, SPEC.md section 2), in three
@@ -65,17 +66,17 @@ public final class Fp8Gemm {
     public static void dense(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
                              DeviceTensor d, Stream stream) {
         checkDense(a, aScales, b, bScales, c, d, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), a.dim(0), b.dim(0),
-                    a.dim(1), stream.handle());
+            rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b),
+                    OpSupport.address(bScales), c == null ? 0L : OpSupport.address(c), OpSupport.address(d), d.dtype().code(), a.dim(0), b.dim(0),
+                    a.dim(1), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Gemm.dense");
-        stream.afterOp("Fp8Gemm.dense");
+        OpSupport.afterOp(stream, "Fp8Gemm.dense");
     }
 
     /**
@@ -97,17 +98,17 @@ public final class Fp8Gemm {
     public static void groupedContiguous(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                          DeviceTensor c, DeviceTensor d, DeviceTensor mIndices, Stream stream) {
         checkContiguous(a, aScales, b, bScales, c, d, mIndices, true, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_gemm_grouped_contiguous.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), mIndices.address(),
-                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), stream.errorFlagAddress(), stream.handle());
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_contiguous.invokeExact(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b),
+                    OpSupport.address(bScales), c == null ? 0L : OpSupport.address(c), OpSupport.address(d), d.dtype().code(), OpSupport.address(mIndices),
+                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Gemm.groupedContiguous");
-        stream.afterOp("Fp8Gemm.groupedContiguous");
+        OpSupport.afterOp(stream, "Fp8Gemm.groupedContiguous");
     }
 
     /**
@@ -122,17 +123,17 @@ public final class Fp8Gemm {
     public static void groupedEnds(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                    DeviceTensor c, DeviceTensor d, DeviceTensor groupEnds, Stream stream) {
         checkContiguous(a, aScales, b, bScales, c, d, groupEnds, false, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_gemm_grouped_ends.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), groupEnds.address(),
-                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), stream.errorFlagAddress(), stream.handle());
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_ends.invokeExact(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b),
+                    OpSupport.address(bScales), c == null ? 0L : OpSupport.address(c), OpSupport.address(d), d.dtype().code(), OpSupport.address(groupEnds),
+                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Gemm.groupedEnds");
-        stream.afterOp("Fp8Gemm.groupedEnds");
+        OpSupport.afterOp(stream, "Fp8Gemm.groupedEnds");
     }
 
     /**
@@ -153,17 +154,17 @@ public final class Fp8Gemm {
     public static void groupedMasked(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                      DeviceTensor c, DeviceTensor d, DeviceTensor maskedM, int expectedM, Stream stream) {
         checkMasked(a, aScales, b, bScales, c, d, maskedM, expectedM, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_gemm_grouped_masked.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), maskedM.address(),
-                    a.dim(0), a.dim(1), b.dim(1), a.dim(2), (long) expectedM, stream.errorFlagAddress(), stream.handle());
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_masked.invokeExact(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b),
+                    OpSupport.address(bScales), c == null ? 0L : OpSupport.address(c), OpSupport.address(d), d.dtype().code(), OpSupport.address(maskedM),
+                    a.dim(0), a.dim(1), b.dim(1), a.dim(2), (long) expectedM, OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Gemm.groupedMasked");
-        stream.afterOp("Fp8Gemm.groupedMasked");
+        OpSupport.afterOp(stream, "Fp8Gemm.groupedMasked");
     }
 
     // ---- host-side validation (pure Java, no GPU needed) ----

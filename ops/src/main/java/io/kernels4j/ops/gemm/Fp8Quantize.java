@@ -2,11 +2,12 @@ package io.kernels4j.ops.gemm;
 
 import io.kernels4j.bindings.GemmNative;
 import io.kernels4j.bindings.Kernels4jNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * FP8 e4m3 quantisation into the layouts {@link Fp8Gemm} consumes (SPEC.md section 1), bit for bit
@@ -33,16 +34,16 @@ public final class Fp8Quantize {
      */
     public static void perTokenGroup(DeviceTensor x, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
         check(x, q, scales, true, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_quant_1x128.invokeExact(x.address(), x.dtype().code(), q.address(),
-                    scales.address(), x.dim(0), x.dim(1), pow2 ? 1 : 0, stream.handle());
+            rc = (int) GemmNative.k4j_fp8_quant_1x128.invokeExact(OpSupport.address(x), x.dtype().code(), OpSupport.address(q),
+                    OpSupport.address(scales), x.dim(0), x.dim(1), pow2 ? 1 : 0, OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Quantize.perTokenGroup");
-        stream.afterOp("Fp8Quantize.perTokenGroup");
+        OpSupport.afterOp(stream, "Fp8Quantize.perTokenGroup");
     }
 
     /**
@@ -55,16 +56,16 @@ public final class Fp8Quantize {
      */
     public static void perBlock(DeviceTensor w, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
         check(w, q, scales, false, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_quant_128x128.invokeExact(w.address(), w.dtype().code(), q.address(),
-                    scales.address(), w.dim(0), w.dim(1), pow2 ? 1 : 0, stream.handle());
+            rc = (int) GemmNative.k4j_fp8_quant_128x128.invokeExact(OpSupport.address(w), w.dtype().code(), OpSupport.address(q),
+                    OpSupport.address(scales), w.dim(0), w.dim(1), pow2 ? 1 : 0, OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Quantize.perBlock");
-        stream.afterOp("Fp8Quantize.perBlock");
+        OpSupport.afterOp(stream, "Fp8Quantize.perBlock");
     }
 
     /**

@@ -1,10 +1,11 @@
 package io.kernels4j.ops.interop;
 
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
 import java.lang.reflect.Constructor;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
@@ -86,7 +87,7 @@ public final class JCudaInterop {
      */
     public static CUdeviceptr toCUdeviceptr(DeviceTensor tensor) {
         Checks.requireNonNull(tensor, "tensor");
-        return new CUdeviceptr().withByteOffset(tensor.address());
+        return new CUdeviceptr().withByteOffset(OpSupport.address(tensor));
     }
 
     /** The native value of a JCuda stream ({@code cudaStream_t} or {@code CUstream}); 0 is the legacy default stream. */
@@ -114,7 +115,7 @@ public final class JCudaInterop {
      */
     public static cudaStream_t toCudaStream(Stream stream) {
         Checks.requireNonNull(stream, "stream");
-        long h = stream.handle().address();
+        long h = OpSupport.handle(stream).address();
         try {
             Constructor<cudaStream_t> c = cudaStream_t.class.getDeclaredConstructor(long.class);
             c.setAccessible(true);

@@ -1,11 +1,12 @@
 package io.kernels4j.ops.mla;
 
 import io.kernels4j.bindings.MlaNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * MLA decoding over a paged latent KV cache (FlashMLA semantics, SPEC.md section 3).
@@ -68,17 +69,17 @@ public final class MlaDecode {
         int sms = numSms == 0 ? stream.device().smCount() : numSms;
         MlaArgs.checkSchedule(cacheSeqlens, pageSize, maxBlocksPerSeq, sms, fixedSplits, scheduleBuffer, stream);
         int batch = (int) cacheSeqlens.dim(0);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MlaNative.k4j_mla_schedule.invokeExact(cacheSeqlens.address(), (long) batch, pageSize,
-                    (long) maxBlocksPerSeq, sms, fixedSplits, scheduleBuffer.address(), scheduleBuffer.numel(),
-                    stream.errorFlagAddress(), stream.handle());
+            rc = (int) MlaNative.k4j_mla_schedule.invokeExact(OpSupport.address(cacheSeqlens), (long) batch, pageSize,
+                    (long) maxBlocksPerSeq, sms, fixedSplits, OpSupport.address(scheduleBuffer), scheduleBuffer.numel(),
+                    OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw rethrow(t);
         }
         Status.check(rc, "MlaDecode.schedule");
-        stream.afterOp("MlaDecode.schedule");
+        OpSupport.afterOp(stream, "MlaDecode.schedule");
         return new Schedule(scheduleBuffer, batch, pageSize, maxBlocksPerSeq, sms, fixedSplits);
     }
 
@@ -93,20 +94,20 @@ public final class MlaDecode {
         int hKV = MlaArgs.checkForward(q, kvCache, blockTable, cacheSeqlens, schedule, softmaxScale, workspace, out, lse,
                 stream);
         int kvType = kvCache.dtype() == DType.FP8_E4M3 ? DType.FP8_E4M3.code() : DType.BF16.code();
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MlaNative.k4j_mla_decode.invokeExact(q.address(), kvCache.address(), kvType,
-                    blockTable.address(), cacheSeqlens.address(), schedule.buffer().address(), workspace.address(),
-                    workspace.byteSize(), out.address(), lse.address(), (long) schedule.batch(), q.dim(1), q.dim(2),
+            rc = (int) MlaNative.k4j_mla_decode.invokeExact(OpSupport.address(q), OpSupport.address(kvCache), kvType,
+                    OpSupport.address(blockTable), OpSupport.address(cacheSeqlens), OpSupport.address(schedule.buffer()), OpSupport.address(workspace),
+                    workspace.byteSize(), OpSupport.address(out), OpSupport.address(lse), (long) schedule.batch(), q.dim(1), q.dim(2),
                     (long) hKV, kvCache.dim(0), schedule.pageSize(), (long) schedule.maxBlocksPerSeq(),
                     schedule.numSms(), schedule.fixedSplits(), softmaxScale, causal ? 1 : 0,
-                    stream.errorFlagAddress(), stream.handle());
+                    OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw rethrow(t);
         }
         Status.check(rc, "MlaDecode.forward");
-        stream.afterOp("MlaDecode.forward");
+        OpSupport.afterOp(stream, "MlaDecode.forward");
     }
 
     static void open(DeviceTensor t, String name) {

@@ -1,11 +1,12 @@
 package io.kernels4j.ops.mla;
 
 import io.kernels4j.bindings.MlaNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * Writes new latent rows into the paged MLA cache used by {@link MlaDecode}.
@@ -26,16 +27,16 @@ public final class MlaKvCache {
         Checks.requireNonNull(stream, "stream");
         int hKV = MlaArgs.checkWrite(kvNew, slotMapping, kvCache, stream);
         int kvType = kvCache.dtype() == DType.FP8_E4M3 ? DType.FP8_E4M3.code() : DType.BF16.code();
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MlaNative.k4j_mla_kv_cache_write.invokeExact(kvNew.address(), kvNew.dim(0), (long) hKV,
-                    slotMapping.address(), 4, kvCache.address(), kvType, kvCache.dim(0), (int) kvCache.dim(1),
-                    stream.errorFlagAddress(), stream.handle());
+            rc = (int) MlaNative.k4j_mla_kv_cache_write.invokeExact(OpSupport.address(kvNew), kvNew.dim(0), (long) hKV,
+                    OpSupport.address(slotMapping), 4, OpSupport.address(kvCache), kvType, kvCache.dim(0), (int) kvCache.dim(1),
+                    OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw MlaDecode.rethrow(t);
         }
         Status.check(rc, "MlaKvCache.write");
-        stream.afterOp("MlaKvCache.write");
+        OpSupport.afterOp(stream, "MlaKvCache.write");
     }
 }

@@ -3,8 +3,9 @@ package io.kernels4j.ops.moe;
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * MoE combine ("unpermute", SPEC.md section 4):
@@ -26,16 +27,16 @@ public final class MoeCombine {
      */
     public static void contiguous(DeviceTensor y, DeviceTensor rowOf, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
         MoeArgs.checkCombine(y, false, rowOf, "rowOf", topkWeights, out, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_combine_contiguous.invokeExact(y.address(), y.dim(0), y.dim(1), rowOf.address(),
-                    topkWeights.address(), rowOf.dim(0), rowOf.dim(1), out.address(), stream.errorFlagAddress(), stream.handle());
+            rc = (int) MoeNative.k4j_moe_combine_contiguous.invokeExact(OpSupport.address(y), y.dim(0), y.dim(1), OpSupport.address(rowOf),
+                    OpSupport.address(topkWeights), rowOf.dim(0), rowOf.dim(1), OpSupport.address(out), OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeCombine.contiguous");
-        stream.afterOp("MoeCombine.contiguous");
+        OpSupport.afterOp(stream, "MoeCombine.contiguous");
     }
 
     /**
@@ -48,15 +49,15 @@ public final class MoeCombine {
      */
     public static void masked(DeviceTensor y, DeviceTensor slotOf, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
         MoeArgs.checkCombine(y, true, slotOf, "slotOf", topkWeights, out, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_combine_masked.invokeExact(y.address(), y.dim(0), y.dim(1), y.dim(2), slotOf.address(),
-                    topkWeights.address(), slotOf.dim(0), slotOf.dim(1), out.address(), stream.errorFlagAddress(), stream.handle());
+            rc = (int) MoeNative.k4j_moe_combine_masked.invokeExact(OpSupport.address(y), y.dim(0), y.dim(1), y.dim(2), OpSupport.address(slotOf),
+                    OpSupport.address(topkWeights), slotOf.dim(0), slotOf.dim(1), OpSupport.address(out), OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeCombine.masked");
-        stream.afterOp("MoeCombine.masked");
+        OpSupport.afterOp(stream, "MoeCombine.masked");
     }
 }

@@ -3,8 +3,9 @@ package io.kernels4j.ops.moe;
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * MoE dispatch ("permute", SPEC.md section 4): copies each token's row {@code x[t]} (BF16,
@@ -44,18 +45,18 @@ public final class MoeDispatch {
             DeviceTensor expertOffsets, DeviceTensor xOut, DeviceTensor xOutScales, boolean pow2Scales,
             DeviceTensor mIndices, Stream stream) {
         MoeArgs.checkDispatchContiguous(x, rowOf, numTokensPerExpert, expertOffsets, xOut, xOutScales, mIndices, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_dispatch_contiguous.invokeExact(x.address(), x.dim(0), x.dim(1), rowOf.dim(1),
-                    rowOf.address(), numTokensPerExpert.address(), expertOffsets.address(), numTokensPerExpert.dim(0),
-                    xOut.dim(0), xOut.dtype().code(), xOut.address(), MoeOps.addr(xOutScales), pow2Scales ? 1 : 0,
-                    MoeOps.addr(mIndices), stream.errorFlagAddress(), stream.handle());
+            rc = (int) MoeNative.k4j_moe_dispatch_contiguous.invokeExact(OpSupport.address(x), x.dim(0), x.dim(1), rowOf.dim(1),
+                    OpSupport.address(rowOf), OpSupport.address(numTokensPerExpert), OpSupport.address(expertOffsets), numTokensPerExpert.dim(0),
+                    xOut.dim(0), xOut.dtype().code(), OpSupport.address(xOut), MoeOps.addr(xOutScales), pow2Scales ? 1 : 0,
+                    MoeOps.addr(mIndices), OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeDispatch.contiguous");
-        stream.afterOp("MoeDispatch.contiguous");
+        OpSupport.afterOp(stream, "MoeDispatch.contiguous");
     }
 
     /**
@@ -79,18 +80,18 @@ public final class MoeDispatch {
             DeviceTensor slotOf, DeviceTensor overflow, Stream stream) {
         MoeArgs.checkDispatchMasked(x, topkIdx, rowOf, numTokensPerExpert, expertOffsets, xOut, xOutScales, counts, slotOf,
                 overflow, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_dispatch_masked.invokeExact(x.address(), x.dim(0), x.dim(1), rowOf.dim(1),
-                    topkIdx.address(), rowOf.address(), numTokensPerExpert.address(), expertOffsets.address(),
-                    numTokensPerExpert.dim(0), xOut.dim(1), xOut.dtype().code(), xOut.address(), MoeOps.addr(xOutScales),
-                    pow2Scales ? 1 : 0, counts.address(), slotOf.address(), MoeOps.addr(overflow), stream.errorFlagAddress(),
-                    stream.handle());
+            rc = (int) MoeNative.k4j_moe_dispatch_masked.invokeExact(OpSupport.address(x), x.dim(0), x.dim(1), rowOf.dim(1),
+                    OpSupport.address(topkIdx), OpSupport.address(rowOf), OpSupport.address(numTokensPerExpert), OpSupport.address(expertOffsets),
+                    numTokensPerExpert.dim(0), xOut.dim(1), xOut.dtype().code(), OpSupport.address(xOut), MoeOps.addr(xOutScales),
+                    pow2Scales ? 1 : 0, OpSupport.address(counts), OpSupport.address(slotOf), MoeOps.addr(overflow), OpSupport.errorFlagAddress(stream),
+                    OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeDispatch.masked");
-        stream.afterOp("MoeDispatch.masked");
+        OpSupport.afterOp(stream, "MoeDispatch.masked");
     }
 }

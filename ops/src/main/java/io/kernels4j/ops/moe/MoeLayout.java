@@ -3,8 +3,9 @@ package io.kernels4j.ops.moe;
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * MoE routing layout (SPEC.md section 4), computed on the device: from {@code topkIdx[T, K]} INT32
@@ -71,16 +72,16 @@ public final class MoeLayout {
                 stream);
         long t = topkIdx.dim(0), k = topkIdx.dim(1);
         long have = workspace == null ? 0 : workspace.byteSize(); // checked: >= workspaceBytes(t, k, numExperts)
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_layout.invokeExact(topkIdx.address(), t, k, (long) numExperts, (long) alignment,
-                    numTokensPerExpert.address(), expertOffsets.address(), MoeOps.addr(totalRows), rowOf.address(),
-                    MoeOps.addr(workspace), have, stream.errorFlagAddress(), stream.handle());
+            rc = (int) MoeNative.k4j_moe_layout.invokeExact(OpSupport.address(topkIdx), t, k, (long) numExperts, (long) alignment,
+                    OpSupport.address(numTokensPerExpert), OpSupport.address(expertOffsets), MoeOps.addr(totalRows), OpSupport.address(rowOf),
+                    MoeOps.addr(workspace), have, OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeLayout.compute");
-        stream.afterOp("MoeLayout.compute");
+        OpSupport.afterOp(stream, "MoeLayout.compute");
     }
 }

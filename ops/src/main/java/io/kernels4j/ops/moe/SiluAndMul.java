@@ -3,8 +3,9 @@ package io.kernels4j.ops.moe;
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * SiLU-and-multiply between the gate/up and the down grouped GEMMs of an MoE layer, with the FP8
@@ -54,16 +55,16 @@ public final class SiluAndMul {
 
     private static void launch(DeviceTensor gateUp, long groups, long rowsPerGroup, long inter, DeviceTensor mIndices,
             DeviceTensor counts, DeviceTensor out, DeviceTensor outScales, boolean pow2, Stream stream, String op) {
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_silu_mul_quant.invokeExact(gateUp.address(), groups, rowsPerGroup, inter,
-                    MoeOps.addr(mIndices), MoeOps.addr(counts), out.dtype().code(), out.address(), MoeOps.addr(outScales),
-                    pow2 ? 1 : 0, stream.errorFlagAddress(), stream.handle());
+            rc = (int) MoeNative.k4j_moe_silu_mul_quant.invokeExact(OpSupport.address(gateUp), groups, rowsPerGroup, inter,
+                    MoeOps.addr(mIndices), MoeOps.addr(counts), out.dtype().code(), OpSupport.address(out), MoeOps.addr(outScales),
+                    pow2 ? 1 : 0, OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, op);
-        stream.afterOp(op);
+        OpSupport.afterOp(stream, op);
     }
 }
