@@ -367,7 +367,8 @@ public final class NativeLibrary {
             return null;
         }
         if (file == null) {
-            attempts.add("class-path resource " + resource + ": not found");
+            attempts.add("class-path resource " + resource + ": not found (is the platform jar kernels4j-java-bindings-<version>-"
+                    + resource.split("/")[2] + ".jar on the class path, or on the module path and added with --add-modules?)");
             return null;
         }
         try {

@@ -22,6 +22,7 @@ public class NativeLibraryException extends RuntimeException {
         INVALID_CONFIGURATION
     }
 
+    /** Why the library cannot be used. */
     private final Reason reason;
 
     /**

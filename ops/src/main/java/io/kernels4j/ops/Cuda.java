@@ -216,7 +216,7 @@ public final class Cuda {
 
     /** The loader's multi-line "tried:" list on one line (the reason is printed in one line by the CLI). */
     private static String oneLine(String s) {
-        return s.replaceAll("\\s*\\n\\s*", "; ");
+        return s.replaceAll(":\\s*\\n\\s*", ": ").replaceAll("\\s*\\n\\s*", "; ");
     }
 
     /**

@@ -103,7 +103,11 @@ public final class Device {
         return v.get(JAVA_INT, 0);
     }
 
-    /** Number of devices (0 without driver or GPU). */
+    /**
+     * Number of devices (0 without driver or GPU).
+     *
+     * @return the number of devices, 0 without a driver, a GPU or the library (never throws)
+     */
     public static int count() {
         return Cuda.deviceCount();
     }
@@ -124,7 +128,11 @@ public final class Device {
         return all[ordinal];
     }
 
-    /** The calling thread's current device. */
+    /**
+     * The calling thread's current device.
+     *
+     * @return the device
+     */
     public static Device current() {
         Cuda.requireAvailable();
         try (Arena a = Arena.ofConfined()) {
@@ -173,24 +181,47 @@ public final class Device {
      */
     public boolean emulated() { return emulated; }
 
+    /** {@return the CUDA device ordinal} */
     public int ordinal() { return ordinal; }
-    /** The CUDA device name; ends with " (emulated)" on the CPU emulator. */
+    /**
+     * The CUDA device name; ends with " (emulated)" on the CPU emulator.
+     *
+     * @return the name
+     */
     public String name() { return name; }
+    /** {@return the number of streaming multiprocessors} */
     public int smCount() { return smCount; }
+    /** {@return the compute capability major version, e.g. 9} */
     public int ccMajor() { return ccMajor; }
+    /** {@return the compute capability minor version, e.g. 0} */
     public int ccMinor() { return ccMinor; }
-    /** major * 10 + minor, e.g. 90 for an H100. */
+    /**
+     * major * 10 + minor, e.g. 90 for an H100.
+     *
+     * @return the compute capability as one number
+     */
     public int computeCapability() { return ccMajor * 10 + ccMinor; }
+    /** {@return the L2 cache size in bytes} */
     public long l2CacheBytes() { return l2CacheBytes; }
+    /** {@return the shared memory a block may opt in to, in bytes} */
     public int maxSharedMemoryPerBlockOptin() { return maxSharedMemoryPerBlockOptin; }
+    /** {@return the device memory in bytes} */
     public long totalMemory() { return totalMemory; }
 
-    /** Theoretical DRAM bandwidth in bytes/s from clock and bus width (0 when the driver does not report them). */
+    /**
+     * Theoretical DRAM bandwidth in bytes/s from clock and bus width (0 when the driver does not report them).
+     *
+     * @return bytes per second, 0 when unknown
+     */
     public double theoreticalBandwidth() {
         return 2.0 * memoryClockKhz * 1e3 * (memoryBusWidthBits / 8.0);
     }
 
-    /** Free device memory in bytes, now. */
+    /**
+     * Free device memory in bytes, now.
+     *
+     * @return the free bytes
+     */
     public long freeMemory() {
         return memInfo()[0];
     }

@@ -31,6 +31,7 @@ public class GpuUnavailableException extends CudaException {
         CUDA_ERROR
     }
 
+    /** Why there is no usable GPU. */
     private final Reason reason;
 
     /**
@@ -43,9 +44,8 @@ public class GpuUnavailableException extends CudaException {
      * @param cause the underlying failure, or null
      */
     public GpuUnavailableException(Reason reason, int code, String errorName, String message, Throwable cause) {
-        super(code, errorName, message);
+        super(code, errorName, message, cause);
         this.reason = reason;
-        if (cause != null) initCause(cause);
     }
 
     /**

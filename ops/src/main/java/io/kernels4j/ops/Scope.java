@@ -45,17 +45,36 @@ public final class Scope implements AutoCloseable {
         return new Scope(device);
     }
 
+    /**
+     * Allocates a tensor the scope closes.
+     *
+     * @param dtype the element type
+     * @param shape the dimensions
+     * @return the tensor
+     */
     public DeviceTensor allocate(DType dtype, long... shape) {
         requireOpen(); // before allocating: a closed scope would not free it
         return track(device == null ? DeviceTensor.allocate(dtype, shape) : DeviceTensor.allocate(device, dtype, shape));
     }
 
+    /**
+     * Allocates pinned host memory the scope closes.
+     *
+     * @param bytes the size, > 0
+     * @return the buffer
+     */
     public PinnedBuffer pinned(long bytes) {
         requireOpen();
         return track(PinnedBuffer.allocate(bytes));
     }
 
-    /** Closes {@code resource} with the scope (at once, before throwing, if the scope is already closed). */
+    /**
+     * Closes {@code resource} with the scope (at once, before throwing, if the scope is already closed).
+     *
+     * @param <T> the resource type
+     * @param resource closed with the scope
+     * @return {@code resource}
+     */
     public <T extends AutoCloseable> T track(T resource) {
         if (closed) {
             try {

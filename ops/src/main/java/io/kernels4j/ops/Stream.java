@@ -81,12 +81,21 @@ public final class Stream implements AutoCloseable {
         return device.isSimulated();
     }
 
-    /** A new stream on the calling thread's current device. */
+    /**
+     * A new stream on the calling thread's current device.
+     *
+     * @return the stream
+     */
     public static Stream create() {
         return create(Device.current());
     }
 
-    /** A new stream on {@code device}. */
+    /**
+     * A new stream on {@code device}.
+     *
+     * @param device the device
+     * @return the stream
+     */
     public static Stream create(Device device) {
         Checks.requireNonNull(device, "device");
         device.makeCurrent();
@@ -100,6 +109,10 @@ public final class Stream implements AutoCloseable {
     /**
      * Wraps a cudaStream_t made elsewhere (JCuda, another library) without taking ownership: close()
      * frees only the error word. {@code device} must be the stream's device.
+     *
+     * @param cudaStream the cudaStream_t value (0: the legacy default stream)
+     * @param device the stream's device
+     * @return a stream that does not own the CUDA stream
      */
     public static Stream wrap(long cudaStream, Device device) {
         Checks.requireNonNull(device, "device");
@@ -134,6 +147,7 @@ public final class Stream implements AutoCloseable {
         return errorFlag;
     }
 
+    /** {@return the device the stream runs on} */
     public Device device() {
         return device;
     }
@@ -191,7 +205,11 @@ public final class Stream implements AutoCloseable {
         }
     }
 
-    /** Makes later work on this stream wait for {@code event}. */
+    /**
+     * Makes later work on this stream wait for {@code event}.
+     *
+     * @param event a recorded event
+     */
     public void waitEvent(Event event) {
         Checks.requireNonNull(event, "event");
         MemorySegment h = retainHandle();
@@ -207,7 +225,11 @@ public final class Stream implements AutoCloseable {
         }
     }
 
-    /** Synchronises the stream and returns the device error bits raised so far (0 when clean). */
+    /**
+     * Synchronises the stream and returns the device error bits raised so far (0 when clean).
+     *
+     * @return the {@code K4J_DEVERR_*} bits, 0 when clean
+     */
     public int deviceErrors() {
         return withHandle(h -> {
             Cuda.check(cudaStreamSynchronize(h), "cudaStreamSynchronize");
@@ -267,6 +289,7 @@ public final class Stream implements AutoCloseable {
         return status != 0; // cudaStreamCaptureStatusNone (not in the generated bindings)
     }
 
+    /** {@return whether {@link #close()} was called} */
     public boolean isClosed() {
         return life.isClosed();
     }

@@ -108,11 +108,20 @@ class NoGpuEntryPointsTest {
         Path copy = tmp.resolve("bindings-classes");
         copyClassesOnly(bindings, copy);
         List<String> cp = new ArrayList<>();
-        for (String e : ChildJvm.classPath().split(File.pathSeparator))
-            cp.add(Path.of(e).toAbsolutePath().equals(bindings.toAbsolutePath()) ? copy.toString() : e);
+        for (String e : ChildJvm.classPath().split(File.pathSeparator)) {
+            if (Path.of(e).toAbsolutePath().equals(bindings.toAbsolutePath())) cp.add(copy.toString());
+            else if (!holdsNativeLibraries(Path.of(e))) cp.add(e); // the platform jar (packaged builds) is left out
+        }
         List<String> args = new ArrayList<>(List.of(props));
         args.add("-Dkernels4j.cache.dir=" + tmp.resolve("cache"));
         return ChildJvm.runWithClassPath(Probe.class, 60, String.join(File.pathSeparator, cp), args.toArray(String[]::new));
+    }
+
+    private static boolean holdsNativeLibraries(Path entry) throws IOException {
+        if (!entry.toString().endsWith(".jar") || !Files.isRegularFile(entry)) return false;
+        try (var jar = new java.util.jar.JarFile(entry.toFile())) {
+            return jar.stream().anyMatch(e -> e.getName().startsWith("native/") && e.getName().endsWith(".so"));
+        }
     }
 
     private static Path location(Class<?> c) throws URISyntaxException {

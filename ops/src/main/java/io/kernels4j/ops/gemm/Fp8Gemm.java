@@ -62,6 +62,7 @@ public final class Fp8Gemm {
      * @param bScales FP32 {@code [ceil(N/128), ceil(K/128)]}
      * @param c       FP32 {@code [M, N]} added to the product, or null
      * @param d       BF16 or FP32 {@code [M, N]}, written
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void dense(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
                              DeviceTensor d, Stream stream) {
@@ -94,6 +95,7 @@ public final class Fp8Gemm {
      * @param c        FP32 {@code [sumM, N]} or null
      * @param d        BF16 or FP32 {@code [sumM, N]}
      * @param mIndices INT32 {@code [sumM]} on the device
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void groupedContiguous(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                          DeviceTensor c, DeviceTensor d, DeviceTensor mIndices, Stream stream) {
@@ -119,6 +121,15 @@ public final class Fp8Gemm {
      * {@code K4J_DEVERR_LENGTH_OUT_OF_RANGE} and are clamped (to {@code [0, sumM]}, then to their
      * running maximum). Same shapes as {@link #groupedContiguous}, with {@code groupEnds} INT32
      * {@code [G]} on the device in place of {@code mIndices}.
+     *
+     * @param a FP8_E4M3 {@code [sumM, K]}
+     * @param aScales FP32 {@code [ceil(K/128), alignUp(sumM, 4)]} (MN-major)
+     * @param b FP8_E4M3 {@code [G, N, K]}
+     * @param bScales FP32 {@code [G, ceil(N/128), ceil(K/128)]}
+     * @param c FP32 {@code [sumM, N]} or null
+     * @param d BF16 or FP32 {@code [sumM, N]}
+     * @param groupEnds INT32 {@code [G]} on the device: inclusive prefix sums of the group sizes
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void groupedEnds(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                    DeviceTensor c, DeviceTensor d, DeviceTensor groupEnds, Stream stream) {
@@ -150,6 +161,7 @@ public final class Fp8Gemm {
      * @param d         BF16 or FP32 {@code [G, maxM, N]}
      * @param maskedM   INT32 {@code [G]} on the device
      * @param expectedM host hint of the typical {@code maskedM} (tile choice only), {@code 0} = unknown
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void groupedMasked(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                      DeviceTensor c, DeviceTensor d, DeviceTensor maskedM, int expectedM, Stream stream) {

@@ -31,6 +31,8 @@ public final class Fp8Quantize {
      * @param x      BF16 or FP32 {@code [M, K]}
      * @param q      FP8_E4M3 {@code [M, K]}, written
      * @param scales FP32 {@code [ceil(K/128), alignUp(M, 4)]}, written
+     * @param pow2 true: each scale is the smallest power of two {@code >= amax / 448} (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void perTokenGroup(DeviceTensor x, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
         check(x, q, scales, true, stream);
@@ -53,6 +55,8 @@ public final class Fp8Quantize {
      * @param w      BF16 or FP32 {@code [N, K]}
      * @param q      FP8_E4M3 {@code [N, K]}, written
      * @param scales FP32 {@code [ceil(N/128), ceil(K/128)]}, written
+     * @param pow2 true: each scale is the smallest power of two {@code >= amax / 448} (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void perBlock(DeviceTensor w, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
         check(w, q, scales, false, stream);

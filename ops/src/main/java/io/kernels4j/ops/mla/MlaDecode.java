@@ -43,15 +43,38 @@ public final class MlaDecode {
      * the same {@code cacheSeqlens} to {@link #forward}. {@code fixedSplits > 0} gives every request
      * {@code min(fixedSplits, ceil(seqlen / 64))} splits whatever the rest of the batch (batch-invariant results);
      * 0 balances the batch over {@code numSms}.
+     *
+     * @param buffer the INT32 plan, at least {@link #scheduleInts} entries
+     * @param batch number of requests
+     * @param pageSize tokens per cache page
+     * @param maxBlocksPerSeq columns of the block table
+     * @param numSms SMs the plan balances over
+     * @param fixedSplits 0 (auto) or the fixed number of splits per request
      */
     public record Schedule(DeviceTensor buffer, int batch, int pageSize, int maxBlocksPerSeq, int numSms, int fixedSplits) {}
 
-    /** INT32 entries the schedule buffer needs. */
+    /**
+     * INT32 entries the schedule buffer needs.
+     *
+     * @param batch number of requests
+     * @param numSms SMs to balance over
+     * @param fixedSplits 0 (auto) or splits per request in [1, 64]
+     * @return the number of INT32 entries
+     */
     public static long scheduleInts(int batch, int numSms, int fixedSplits) {
         return MlaShapes.scheduleInts(batch, numSms, fixedSplits);
     }
 
-    /** Workspace bytes {@link #forward} needs for this batch and plan. */
+    /**
+     * Workspace bytes {@link #forward} needs for this batch and plan.
+     *
+     * @param batch number of requests
+     * @param sQ query tokens per request
+     * @param hQ query heads
+     * @param numSms SMs to balance over
+     * @param fixedSplits 0 (auto) or splits per request in [1, 64]
+     * @return the bytes
+     */
     public static long workspaceBytes(int batch, int sQ, int hQ, int numSms, int fixedSplits) {
         return MlaShapes.workspaceBytes(batch, sQ, hQ, numSms, fixedSplits);
     }
@@ -62,6 +85,12 @@ public final class MlaDecode {
      *
      * @param numSms SMs to balance over; 0 takes the stream's device SM count
      * @param fixedSplits 0 for auto, or a fixed number of splits per request in [1, 64]
+     * @param cacheSeqlens INT32 {@code [batch]} on the device: keys per request
+     * @param pageSize tokens per cache page, a multiple of 16
+     * @param maxBlocksPerSeq columns of the block table
+     * @param scheduleBuffer INT32, at least {@link #scheduleInts} entries, written
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
+     * @return the plan, for {@link #forward}
      */
     public static Schedule schedule(DeviceTensor cacheSeqlens, int pageSize, int maxBlocksPerSeq, int numSms,
             int fixedSplits, DeviceTensor scheduleBuffer, Stream stream) {
@@ -86,6 +115,18 @@ public final class MlaDecode {
     /**
      * {@code out = softmax(softmaxScale * q . K^T) . V} and {@code lse} over the paged cache (see the class doc).
      * Asynchronous on {@code stream}; writes every element of {@code out} and {@code lse}.
+     *
+     * @param q BF16 {@code [batch, sQ, hQ, 576]}
+     * @param kvCache BF16 {@code [numBlocks, pageSize, hKV, 576]} or FP8_E4M3 {@code [numBlocks, pageSize, hKV, 656]}
+     * @param blockTable INT32 {@code [batch, maxBlocksPerSeq]}: page ids
+     * @param cacheSeqlens INT32 {@code [batch]}, the one the schedule was made with
+     * @param schedule from {@link #schedule} for this step
+     * @param softmaxScale the scale applied to {@code q . K^T}
+     * @param causal whether query token i of a request sees only the keys up to its own position
+     * @param workspace at least {@link #workspaceBytes} bytes
+     * @param out BF16 {@code [batch, sQ, hQ, 512]}, written
+     * @param lse FP32 {@code [batch, hQ, sQ]}, written: log-sum-exp of each row
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void forward(DeviceTensor q, DeviceTensor kvCache, DeviceTensor blockTable, DeviceTensor cacheSeqlens,
             Schedule schedule, float softmaxScale, boolean causal, DeviceTensor workspace, DeviceTensor out,

@@ -23,6 +23,14 @@ import io.kernels4j.ops.internal.Status;
 public final class MlaKvCache {
     private MlaKvCache() {}
 
+    /**
+     * Writes {@code kvNew} into the cache slots named by {@code slotMapping} (see the class doc).
+     *
+     * @param kvNew BF16 {@code [numTokens, hKV, 576]}
+     * @param slotMapping INT32 {@code [numTokens]}: page * pageSize + offset, or -1 to skip
+     * @param kvCache BF16 {@code [numBlocks, pageSize, hKV, 576]} or FP8_E4M3 {@code [numBlocks, pageSize, hKV, 656]}, written
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
+     */
     public static void write(DeviceTensor kvNew, DeviceTensor slotMapping, DeviceTensor kvCache, Stream stream) {
         Checks.requireNonNull(stream, "stream");
         int hKV = MlaArgs.checkWrite(kvNew, slotMapping, kvCache, stream);

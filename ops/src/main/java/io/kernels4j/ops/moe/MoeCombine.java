@@ -24,6 +24,7 @@ public final class MoeCombine {
      * @param rowOf       INT32 [T, K] from {@link MoeLayout#compute}
      * @param topkWeights FP32 [T, K]
      * @param out         BF16 [T, H], 16-byte aligned, written
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void contiguous(DeviceTensor y, DeviceTensor rowOf, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
         MoeArgs.checkCombine(y, false, rowOf, "rowOf", topkWeights, out, stream);
@@ -46,6 +47,7 @@ public final class MoeCombine {
      * @param slotOf      INT32 [T, K] from {@link MoeDispatch#masked}
      * @param topkWeights FP32 [T, K]
      * @param out         BF16 [T, H], 16-byte aligned, written
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void masked(DeviceTensor y, DeviceTensor slotOf, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
         MoeArgs.checkCombine(y, true, slotOf, "slotOf", topkWeights, out, stream);

@@ -40,6 +40,7 @@ public final class MoeDispatch {
      * @param pow2Scales         round scales up to powers of two (UE8M0 style)
      * @param mIndices           INT32 [capacity] or null: expert of each row, -1 for padding and for
      *                           rows past the total (the grouped GEMM's {@code mIndices})
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void contiguous(DeviceTensor x, DeviceTensor rowOf, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor xOut, DeviceTensor xOutScales, boolean pow2Scales,
@@ -74,6 +75,12 @@ public final class MoeDispatch {
      * @param slotOf     INT32 [T, K], written: flat row {@code e * maxTokensPerExpert + rank}, or -1;
      *                   {@link MoeCombine#masked} reads it
      * @param overflow   INT32 [1] or null, written: number of dropped pairs (0 when none)
+     * @param x BF16 [T, H], 16-byte aligned
+     * @param rowOf INT32 [T, K] from the layout
+     * @param numTokensPerExpert INT32 [E] from the layout
+     * @param expertOffsets INT32 [E + 1] from the layout
+     * @param pow2Scales round scales up to powers of two (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void masked(DeviceTensor x, DeviceTensor topkIdx, DeviceTensor rowOf, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor xOut, DeviceTensor xOutScales, boolean pow2Scales, DeviceTensor counts,

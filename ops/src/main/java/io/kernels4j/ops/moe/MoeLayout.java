@@ -32,6 +32,11 @@ public final class MoeLayout {
     /**
      * Bytes of workspace {@link #compute} needs for T tokens, top-k K and E experts (may be 0): one
      * INT32 per (chunk, expert), at most 64 chunks. Mirrors {@code k4j_moe_layout_workspace_bytes}.
+     *
+     * @param numTokens T
+     * @param topK K
+     * @param numExperts E
+     * @return the bytes (a multiple of 256, possibly 0)
      */
     public static long workspaceBytes(long numTokens, long topK, long numExperts) {
         MoeShapes.routing(numTokens, topK, numExperts);
@@ -46,6 +51,12 @@ public final class MoeLayout {
     /**
      * Worst-case total padded rows: {@code T*K + min(E, T*K) * (alignment - 1)}. A contiguous
      * dispatch capacity of this many rows never overflows, whatever the routing.
+     *
+     * @param numTokens T
+     * @param topK K
+     * @param numExperts E
+     * @param alignment segment alignment in rows
+     * @return the row count
      */
     public static long maxPaddedRows(long numTokens, long topK, long numExperts, long alignment) {
         MoeShapes.routing(numTokens, topK, numExperts);
@@ -65,6 +76,7 @@ public final class MoeLayout {
      * @param totalRows          INT32 [1], written; may be null
      * @param rowOf              INT32 [T, K], written
      * @param workspace          at least {@link #workspaceBytes} bytes (any dtype); may be null when that is 0
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void compute(DeviceTensor topkIdx, int numExperts, int alignment, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor totalRows, DeviceTensor rowOf, DeviceTensor workspace, Stream stream) {

@@ -29,6 +29,8 @@ public final class SiluAndMul {
      * @param mIndices  INT32 [rows] or null: rows with -1 are skipped
      * @param out       FP8_E4M3 or BF16 [rows, I], 16-byte aligned
      * @param outScales FP8 only: FP32 [I/128, alignUp(rows, 4)]; null for BF16
+     * @param pow2Scales round scales up to powers of two (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void contiguous(DeviceTensor gateUp, DeviceTensor mIndices, DeviceTensor out, DeviceTensor outScales,
             boolean pow2Scales, Stream stream) {
@@ -45,6 +47,8 @@ public final class SiluAndMul {
      *                  {@code K4J_DEVERR_LENGTH_OUT_OF_RANGE})
      * @param out       FP8_E4M3 or BF16 [E, maxTokensPerExpert, I], 16-byte aligned
      * @param outScales FP8 only: FP32 [E, I/128, alignUp(maxTokensPerExpert, 4)]; null for BF16
+     * @param pow2Scales round scales up to powers of two (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void masked(DeviceTensor gateUp, DeviceTensor counts, DeviceTensor out, DeviceTensor outScales,
             boolean pow2Scales, Stream stream) {
