@@ -41,6 +41,14 @@ import io.kernels4j.ops.internal.Status;
  *
  * <p>Calls are asynchronous on the given stream: no host synchronisation and no device allocation;
  * they can be captured in a CUDA graph. A call allocates nothing on the Java heap (unless it throws).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class Fp8Gemm {
     /** Scale block edge along K (and N for weights). */

@@ -19,6 +19,14 @@ import io.kernels4j.ops.internal.Status;
  *
  * <p>Inputs are BF16 or FP32; every tensor must be 16-byte aligned and on the stream's device.
  * Asynchronous on the stream, no host sync, no device allocation, no Java heap allocation (unless it throws).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class Fp8Quantize {
     private Fp8Quantize() {}

@@ -34,6 +34,14 @@ import io.kernels4j.ops.internal.Status;
  *
  * <p>{@link #forward} (and {@link MlaKvCache#write}) allocate nothing on the Java heap unless their checks
  * throw; {@link #schedule}, once per decode step, allocates only the {@link Schedule} it returns.
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A {@link Schedule} is immutable and may be shared by every thread and layer of its step.
  */
 public final class MlaDecode {
     private MlaDecode() {}

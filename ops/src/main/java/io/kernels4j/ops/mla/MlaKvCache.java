@@ -19,6 +19,14 @@ import io.kernels4j.ops.internal.Status;
  * 128-value group: amax clamped below at 1e-4, scale = 2^ceil(log2(amax / 448)), q = e4m3 (round to nearest
  * even, saturating) of x / scale. Slots outside {@code [0, numBlocks * pageSize)} other than -1 are skipped and
  * raise INDEX_OUT_OF_RANGE on the device.
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class MlaKvCache {
     private MlaKvCache() {}

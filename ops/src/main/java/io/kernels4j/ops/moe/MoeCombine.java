@@ -13,6 +13,14 @@ import io.kernels4j.ops.internal.Status;
  * accumulated in FP32 (fused multiply-adds in ascending k order, so results are bitwise
  * reproducible), rounded once to BF16. A token with no routed slot gets zeros. Rows outside
  * {@code y} are skipped and raise {@code K4J_DEVERR_INDEX_OUT_OF_RANGE}. No host sync, no allocation.
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class MoeCombine {
     private MoeCombine() {}

@@ -25,6 +25,14 @@ import io.kernels4j.ops.internal.Status;
  * scratch comes from a caller workspace of {@link #workspaceBytes} bytes, so the op is CUDA-graph safe.
  * Limits: {@code 1 <= K <= 32}, {@code 1 <= E <= 1024}, {@code 1 <= alignment <= 1024} (DeepGEMM
  * uses 128; the masked layout works with any alignment).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class MoeLayout {
     private MoeLayout() {}

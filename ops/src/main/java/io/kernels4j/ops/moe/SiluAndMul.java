@@ -18,6 +18,14 @@ import io.kernels4j.ops.internal.Status;
  *
  * <p>Because CUDA's {@code expf} is not correctly rounded, h may differ from an FP64 reference in
  * the last FP32 bit; a quantised code may then differ by one step (see the moe checks).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class SiluAndMul {
     private SiluAndMul() {}
