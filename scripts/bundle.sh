@@ -39,8 +39,8 @@ echo "bundle.sh: building and collecting jars (mvn package -DskipTests dependenc
 mvn -q -B package -DskipTests dependency:copy-dependencies -DincludeScope=test -DexcludeGroupIds=io.kernels4j \
   -DoutputDirectory="$b/lib"
 for m in java-bindings ops validation bench; do
-  # not the native classifier jar: the launchers load lib/libkernels4j.so through -Dkernels4j.library.path
-  for j in "$m"/target/kernels4j-"$m"-*.jar; do case "$j" in *-linux-*.jar) continue ;; esac; [ -f "$j" ] && cp "$j" "$b/lib/"; done
+  # (the platform jar kernels4j-java-bindings-*-linux-x86_64.jar too: the loader tests read its resource)
+  for j in "$m"/target/kernels4j-"$m"-*.jar; do [ -f "$j" ] && cp "$j" "$b/lib/"; done
 done
 mvn -q -B -N dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 \
   -DoutputDirectory="$b/lib" >/dev/null

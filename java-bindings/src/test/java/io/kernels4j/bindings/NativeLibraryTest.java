@@ -56,6 +56,28 @@ class NativeLibraryTest {
         return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
     }
 
+    /**
+     * The class-path entry holding the native resource: target/classes in the Maven build, the
+     * platform jar in the bundle (the bindings' own jar holds classes only).
+     */
+    private static Path nativeRoot() throws Exception {
+        java.net.URL url = NativeLibraryTest.class.getClassLoader().getResource(RESOURCE.substring(1));
+        assertNotNull(url, "the build puts " + RESOURCE + " on the class path");
+        if ("jar".equals(url.getProtocol())) {
+            String spec = url.getPath(); // file:/.../x.jar!/native/...
+            return Path.of(new java.net.URI(spec.substring(0, spec.indexOf("!/"))));
+        }
+        Path file = Path.of(url.toURI());
+        return file.getParent().getParent().getParent(); // <root>/native/<platform>/<file>
+    }
+
+    /** The bindings' classes and the native resource (wherever each lives), plus the probe. */
+    private static List<Path> withLibrary() throws Exception {
+        List<Path> cp = new ArrayList<>(List.of(location(NativeLibrary.class), location(LoaderProbe.class)));
+        if (!cp.contains(nativeRoot())) cp.add(nativeRoot());
+        return cp;
+    }
+
     /** Runs {@link LoaderProbe} in a child JVM with the given class path and system properties. */
     private static Child runProbe(List<Path> classPath, String... props) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
@@ -230,7 +252,7 @@ class NativeLibraryTest {
 
     @Test
     void invalidDeviceValueFailsTheLoad(@TempDir Path tmp) throws Exception {
-        Child c = runProbe(List.of(location(NativeLibrary.class), location(LoaderProbe.class)), "-Dkernels4j.device=cuda");
+        Child c = runProbe(withLibrary(), "-Dkernels4j.device=cuda");
         assertEquals(3, c.exit(), c.out() + c.err());
         assertTrue(c.err().startsWith("INVALID_CONFIGURATION: kernels4j: -Dkernels4j.device=cuda is not a device kind"), c.err());
     }
@@ -249,7 +271,7 @@ class NativeLibraryTest {
     void extractsOnceIntoTheCacheAndLeavesNothingInTmp(@TempDir Path tmp) throws Exception {
         Path cache = tmp.resolve("cache");
         Path tmpdir = Files.createDirectories(tmp.resolve("tmpdir"));
-        List<Path> cp = List.of(location(NativeLibrary.class), location(LoaderProbe.class));
+        List<Path> cp = withLibrary();
         String[] props = {"-D" + NativeLibrary.CACHE_DIR_PROPERTY + "=" + cache, "-Djava.io.tmpdir=" + tmpdir};
         Child first = runProbe(cp, props);
         assertEquals(0, first.exit(), first.out() + first.err());
@@ -323,7 +345,7 @@ class NativeLibraryTest {
         assertTrue(e.getMessage().contains("cannot write the library cache folder " + notADir.resolve("cache"))
                 && e.getMessage().contains("-Dkernels4j.cache.dir"), e.getMessage());
         // The same through the loader, in a child JVM: the failure lists the cache problem.
-        Child c = runProbe(List.of(location(NativeLibrary.class), location(LoaderProbe.class)),
+        Child c = runProbe(withLibrary(),
                 "-D" + NativeLibrary.CACHE_DIR_PROPERTY + "=" + notADir.resolve("cache"), "-Djava.library.path=" + tmp);
         assertEquals(3, c.exit(), c.out() + c.err());
         assertTrue(c.err().contains("cannot write the library cache folder"), c.err());

@@ -87,7 +87,7 @@ class NoGpuEntryPointsTest {
 
     @Test
     void anUnsupportedArchitectureIsTyped(@TempDir Path tmp) throws Exception {
-        ChildJvm.Result r = runWithoutLibrary(tmp, "-Dkernels4j.device=gpu", "-Dos.arch=riscv64", "-Djava.library.path=/nonexistent");
+        ChildJvm.Result r = runWithoutLibrary(tmp, "-Dkernels4j.device=gpu", "-D" + NativeLibrary.PATH_PROPERTY + "=", "-Dos.arch=riscv64", "-Djava.library.path=/nonexistent");
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("unavailableReason=UNSUPPORTED_PLATFORM"), r.output());
         assertTrue(r.output().contains("os.arch=riscv64"), r.output());
@@ -96,7 +96,7 @@ class NoGpuEntryPointsTest {
 
     @Test
     void anInvalidDeviceSelectionIsTyped(@TempDir Path tmp) throws Exception {
-        ChildJvm.Result r = runWithoutLibrary(tmp, "-Dkernels4j.device=fpga");
+        ChildJvm.Result r = runWithoutLibrary(tmp, "-Dkernels4j.device=fpga", "-D" + NativeLibrary.PATH_PROPERTY + "=");
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("unavailableReason=INVALID_CONFIGURATION"), r.output());
         assertTrue(r.output().contains("entry points: all GpuUnavailableException"), r.output());
