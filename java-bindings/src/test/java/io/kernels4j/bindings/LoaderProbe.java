@@ -10,6 +10,7 @@ public final class LoaderProbe {
             System.out.println("loaded from " + NativeLibrary.loadedFrom());
             System.out.println("abi " + Kernels4jNative.abiVersion());
             System.out.println("emulated " + NativeLibrary.emulated());
+            System.out.println("description " + NativeLibrary.emulatorDescription());
         } catch (NativeLibraryException e) {
             System.err.println(e.reason() + ": " + e.getMessage());
             System.exit(3);

@@ -376,4 +376,66 @@ class NativeLibraryTest {
         }
         return target;
     }
+
+    // ---- an emulator library (a stand-in built from fake-emulator.c with the host C compiler) ----
+
+    /** Builds the stand-in emulator as {@code dir/name}; skips the test where no C compiler exists. */
+    private static Path fakeEmulator(Path dir, String name) throws Exception {
+        Path src = dir.resolve("fake-emulator.c");
+        try (var in = NativeLibraryTest.class.getResourceAsStream("fake-emulator.c")) {
+            assertNotNull(in, "fake-emulator.c test resource");
+            Files.copy(in, src);
+        }
+        Path lib = dir.resolve(name);
+        Process p;
+        try {
+            p = new ProcessBuilder("cc", "-shared", "-fPIC", "-O1", "-o", lib.toString(), src.toString())
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) {
+            org.junit.jupiter.api.Assumptions.abort("no C compiler (cc) to build the stand-in emulator: " + e.getMessage());
+            throw e;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "cc failed: " + out);
+        return lib;
+    }
+
+    @Test
+    void theEmulatorIsLoadedDescribedAndGivenItsOptions(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("emu"));
+        fakeEmulator(dir, "libkernels4j-emu-sm90.so");
+        Path classes = classesWithoutLibrary(tmp);
+        Child c = runProbe(List.of(classes, location(LoaderProbe.class)), "-Dkernels4j.device=emulator",
+                "-D" + NativeLibrary.PATH_PROPERTY + "=" + dir, "-Dkernels4j.emulator.seed=7",
+                "-Dkernels4j.emulator.sanitizers=memcheck", "-Dkernels4j.emulator.arch=sm_90");
+        assertEquals(0, c.exit(), c.out() + c.err());
+        assertTrue(c.out().contains("loaded from " + dir.resolve("libkernels4j-emu-sm90.so")), c.out());
+        assertTrue(c.out().contains("emulated true"), c.out());
+        // Every kernels4j.emulator.<key> but the arch, in key order, without the prefix.
+        assertTrue(c.out().contains("description kernels4j CPU emulator (sm_90), fake for tests, options [sanitizers=memcheck,seed=7]"),
+                c.out());
+    }
+
+    @Test
+    void anOptionTheEmulatorRejectsFailsTheLoad(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("emu"));
+        fakeEmulator(dir, "libkernels4j-emu-sm90.so");
+        Path classes = classesWithoutLibrary(tmp);
+        Child c = runProbe(List.of(classes, location(LoaderProbe.class)), "-Dkernels4j.device=emulator",
+                "-D" + NativeLibrary.PATH_PROPERTY + "=" + dir, "-Dkernels4j.emulator.bad=1");
+        assertEquals(3, c.exit(), c.out() + c.err());
+        assertTrue(c.err().startsWith("INVALID_CONFIGURATION: kernels4j: -Dkernels4j.emulator.bad=1 rejected by the emulator:"
+                + " bad: unknown option"), c.err());
+    }
+
+    @Test
+    void theEmulatorIsNotTakenForTheGpuLibrary(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("emu"));
+        fakeEmulator(dir, NativeLibrary.GPU_FILE_NAME); // an emulator under the GPU library's name
+        Path classes = classesWithoutLibrary(tmp);
+        Child c = runProbe(List.of(classes, location(LoaderProbe.class)), "-D" + NativeLibrary.PATH_PROPERTY + "=" + dir);
+        assertEquals(3, c.exit(), c.out() + c.err());
+        assertTrue(c.err().startsWith("MISMATCH: ") && c.err().contains("is the CPU emulator, but the GPU library is selected"),
+                c.err());
+    }
 }
