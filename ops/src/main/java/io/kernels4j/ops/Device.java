@@ -239,6 +239,6 @@ public final class Device {
     public String toString() {
         if (isSimulated()) return "cuda:" + ordinal + " (simulated)";
         return "cuda:" + ordinal + " " + name + " (sm_" + computeCapability() + ", " + smCount + " SMs, "
-                + (totalMemory >> 20) + " MiB)" + (emulated ? Cuda.emulationLabel() : "");
+                + (totalMemory >> 20) + " MiB)"; // on the emulator the name already says "(emulated)"
     }
 }
