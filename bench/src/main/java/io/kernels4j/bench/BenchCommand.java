@@ -8,6 +8,7 @@ import io.kernels4j.bench.report.ReportWriter;
 import io.kernels4j.bench.report.RunInfo;
 import io.kernels4j.ops.Cuda;
 import io.kernels4j.ops.Device;
+import io.kernels4j.ops.Kernels4j;
 import io.kernels4j.ops.Stream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,6 +47,13 @@ final class BenchCommand implements Callable<Integer> {
     boolean noFlush;
 
 
+    @Option(names = "--allow-emulated",
+            description = "Run on the kernels4j CPU emulator (-Dkernels4j.device=emulator); every figure is then labelled emulated.")
+    boolean allowEmulated;
+
+    /** The Markdown banner of a report timed on the CPU emulator. */
+    static final String EMULATED_BANNER = "> **EMULATED DEVICE: times are CPU emulation, not GPU results.**\n";
+
     @Option(names = "--cublaslt", paramLabel = "PATH",
             description = "libcublasLt.so (or its folder) for the GEMM peer columns (default: search, see bench/NOTES.md).")
     Path cublasLt;
@@ -72,9 +80,16 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println(cases.size() + " cases"); // stdout holds only the case lines
             return 0;
         }
-        Cuda.Availability a = Cuda.availability();
+        var a = Cuda.availability();
         if (!a.available()) {
             System.err.println("kernels4j bench: no CUDA GPU found (" + a.reason() + "); nothing was run");
+            return 2;
+        }
+        boolean emulated = a.emulated();
+        if (emulated && !allowEmulated) {
+            System.err.println("kernels4j bench: the device is the kernels4j CPU emulator (" + Kernels4j.emulatorDescription()
+                    + "): its times are CPU emulation, not GPU results; nothing was run. Pass --allow-emulated to time it"
+                    + " anyway (every figure is then labelled emulated), or use a GPU.");
             return 2;
         }
         if (cases.isEmpty()) {
@@ -87,11 +102,13 @@ final class BenchCommand implements Callable<Integer> {
         RunInfo info = RunInfo.collect(device);
         long seed = System.nanoTime();
         System.out.println("kernels4j bench on " + device + ", " + cases.size() + " cases, " + runs + " runs each");
+        if (emulated) System.out.println("EMULATED DEVICE: times are CPU emulation, not GPU results");
 
         ObjectNode json = ReportWriter.header("bench", info);
         json.put("runs", runs);
         json.put("warmup", warmup);
         json.put("l2Flush", !noFlush);
+        json.put("emulated", emulated);
         String base = ReportWriter.baseName("bench", Selection.scope(sel.families), info);
         // Rewritten after every case (pictures only at the end): a run cut short keeps every case it finished.
         ProgressiveReport report = new ProgressiveReport(sel.out, base, json, cases.size());
@@ -106,7 +123,7 @@ final class BenchCommand implements Callable<Integer> {
                     ceilings.datasheet().map(d -> String.format(Locale.ROOT, ", FP8 %.0f / BF16 %.0f TFLOP/s (datasheet, %s)",
                             d.fp8Flops() / 1e12, d.bf16Flops() / 1e12, d.product())).orElse(", no datasheet peaks for this device"));
             ReportWriter.put(json, "ceilings", ceilings.toMap());
-            report.update(markdown(info, results, resultFamilies, ceilings, Map.of()));
+            report.update(markdown(info, results, resultFamilies, ceilings, Map.of(), emulated));
             BenchContext ctx = new BenchContext(device, stream, timer, options, seed);
             for (int i = 0; i < cases.size(); i++) {
                 BenchCase c = cases.get(i);
@@ -114,7 +131,7 @@ final class BenchCommand implements Callable<Integer> {
                     BenchResult r = c.run(ctx);
                     results.add(r);
                     resultFamilies.add(fams.get(i));
-                    System.out.printf(Locale.ROOT, "[%d/%d] %-28s %-34s %9.4f ms  (p10-p90 %.4f-%.4f)  %8.1f TFLOPS  %8.1f GB/s%n",
+                    System.out.printf(Locale.ROOT, (emulated ? "[emulated] " : "") + "[%d/%d] %-28s %-34s %9.4f ms  (p10-p90 %.4f-%.4f)  %8.1f TFLOPS  %8.1f GB/s%n",
                             i + 1, cases.size(), c.op(), c.name(), r.timing().medianMs(), r.timing().p10Ms(), r.timing().p90Ms(),
                             r.tflops(), r.gbps());
                     ObjectNode o = arr.addObject();
@@ -131,6 +148,7 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("bytes", r.bytes());
                     o.put("tflops", r.tflops());
                     o.put("gbps", r.gbps());
+                    if (emulated) o.put("emulated", true);
                     ReportWriter.put(o, "extra", r.extra());
                 } catch (Exception | AssertionError e) {
                     failed++;
@@ -141,18 +159,19 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("case", c.name());
                     o.put("error", String.valueOf(e));
                 }
-                report.update(markdown(info, results, resultFamilies, ceilings, Map.of()));
+                report.update(markdown(info, results, resultFamilies, ceilings, Map.of(), emulated));
             }
         }
         Map<String, Path> pngs = PlotSupport.writeAll(sel.out, base, results, resultFamilies, ceilings, info.device() + ", " + info.date());
-        List<Path> files = report.finish(markdown(info, results, resultFamilies, ceilings, pngs));
+        List<Path> files = report.finish(markdown(info, results, resultFamilies, ceilings, pngs, emulated));
         System.out.println("bench: " + results.size() + " done, " + failed + " failed; report: " + files.get(0) + ", " + files.get(1));
         return failed == 0 ? 0 : 1;
     }
 
     /** The Markdown report: header, ceilings, one table per family with its picture (from {@code pngs}) when drawn. */
-    static String markdown(RunInfo info, List<BenchResult> results, List<String> fams, Ceilings ceilings, Map<String, Path> pngs) {
-        String md = markdown(info, results, fams);
+    static String markdown(RunInfo info, List<BenchResult> results, List<String> fams, Ceilings ceilings, Map<String, Path> pngs,
+                           boolean emulated) {
+        String md = markdown(info, results, fams, emulated);
         int firstSection = md.indexOf("\n## ");
         md = firstSection < 0 ? md + ceilings.markdown()
                 : md.substring(0, firstSection + 1) + ceilings.markdown() + md.substring(firstSection + 1);
@@ -161,12 +180,14 @@ final class BenchCommand implements Callable<Integer> {
         return md;
     }
 
-    static String markdown(RunInfo info, List<BenchResult> results, List<String> fams) {
-        StringBuilder md = new StringBuilder("# kernels4j bench\n\n").append(info.markdownHeader()).append('\n');
+    static String markdown(RunInfo info, List<BenchResult> results, List<String> fams, boolean emulated) {
+        StringBuilder md = new StringBuilder("# kernels4j bench\n\n");
+        if (emulated) md.append(EMULATED_BANNER).append('\n');
+        md.append(info.markdownHeader()).append('\n');
         Map<String, List<Integer>> byFamily = new LinkedHashMap<>();
         for (int i = 0; i < results.size(); i++) byFamily.computeIfAbsent(fams.get(i), k -> new ArrayList<>()).add(i);
         byFamily.forEach((fam, idx) -> {
-            md.append("## ").append(fam).append("\n\n| op | case | median ms | p10-p90 ms | TFLOPS | GB/s | extra |\n|---|---|---|---|---|---|---|\n");
+            md.append("## ").append(fam).append("\n\n").append(emulated ? EMULATED_BANNER + "\n" : "").append("| op | case | median ms | p10-p90 ms | TFLOPS | GB/s | extra |\n|---|---|---|---|---|---|---|\n");
             for (int i : idx) {
                 BenchResult r = results.get(i);
                 md.append("| ").append(r.op()).append(" | ").append(r.name()).append(" | ").append(ReportWriter.fmt(r.timing().medianMs()))

@@ -8,6 +8,7 @@ import io.kernels4j.ops.DType;
 import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,9 +46,9 @@ public record Ceilings(String device, double copyBytesPerSec, Timing copyTiming,
         try (DeviceTensor src = DeviceTensor.allocate(device, DType.INT32, bytes / 4);
              DeviceTensor dst = DeviceTensor.allocate(device, DType.INT32, bytes / 4)) {
             src.fill(0x3F800000, stream); // any non-zero pattern: never time on zeros
-            MemorySegment s = MemorySegment.ofAddress(src.address());
-            MemorySegment d = MemorySegment.ofAddress(dst.address());
-            MemorySegment h = stream.handle();
+            MemorySegment s = MemorySegment.ofAddress(OpSupport.address(src));
+            MemorySegment d = MemorySegment.ofAddress(OpSupport.address(dst));
+            MemorySegment h = OpSupport.handle(stream);
             t = timer.time(() -> Cuda.check(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice(), h), "cudaMemcpyAsync(D2D)"));
         }
         return new Ceilings(device.name(), 2.0 * bytes / (t.medianMs() * 1e-3), t, bytes, DatasheetPeaks.lookup(device.name()));

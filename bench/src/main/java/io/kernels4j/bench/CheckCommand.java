@@ -57,7 +57,7 @@ final class CheckCommand implements Callable<Integer> {
             System.err.println(cases.size() + " cases"); // stdout holds only the case lines
             return 0;
         }
-        Cuda.Availability a = Cuda.availability();
+        var a = Cuda.availability();
         if (!a.available()) {
             System.err.println("kernels4j check: no CUDA GPU found (" + a.reason() + "); nothing was run");
             return 2;

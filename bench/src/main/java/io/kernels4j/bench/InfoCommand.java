@@ -30,9 +30,10 @@ final class InfoCommand implements Callable<Integer> {
                 + "), built with CUDA " + Cuda.version(Kernels4jNative.cudaBuildVersion()) + " for "
                 + String.join(", ", Kernels4jNative.cudaArchs()));
         System.out.println("library: " + NativeLibrary.loadedFrom());
+        if (NativeLibrary.emulated()) System.out.println("EMULATED DEVICE: " + NativeLibrary.emulatorDescription());
         System.out.println("CUDA runtime: " + Cuda.version(Cuda.runtimeVersion()) + " (static), driver: "
                 + Cuda.version(Cuda.driverVersion()));
-        Cuda.Availability a = Cuda.availability();
+        var a = Cuda.availability();
         if (!a.available()) {
             System.out.println("devices: none (" + a.reason() + ")");
             return 0;

@@ -10,10 +10,15 @@ import java.lang.invoke.MethodHandle;
 
 /** Downcalls for {@code native/include/k4j_mla.h} (MLA decoding over a paged latent KV cache). */
 public final class MlaNative {
+    /** Latent + RoPE width of a query/key row (512 + 64). */
     public static final int HEAD_DIM = 576;
+    /** Latent width of a value row. */
     public static final int V_DIM = 512;
+    /** RoPE width of a key row. */
     public static final int ROPE_DIM = 64;
+    /** Bytes of one FP8 cache row: 512 e4m3 values, 4 FP32 scales, 64 BF16 RoPE values. */
     public static final int FP8_ROW_BYTES = 656;
+    /** Keys per tile of the decode kernel. */
     public static final int TILE_KEYS = 64;
 
     private MlaNative() {}

@@ -9,8 +9,10 @@ public final class LoaderProbe {
             NativeLibrary.load();
             System.out.println("loaded from " + NativeLibrary.loadedFrom());
             System.out.println("abi " + Kernels4jNative.abiVersion());
-        } catch (UnsatisfiedLinkError e) {
-            System.err.println(e.getMessage());
+            System.out.println("emulated " + NativeLibrary.emulated());
+            System.out.println("description " + NativeLibrary.emulatorDescription());
+        } catch (NativeLibraryException e) {
+            System.err.println(e.reason() + ": " + e.getMessage());
             System.exit(3);
         }
     }

@@ -3,6 +3,7 @@ package io.kernels4j.ops;
 import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
+import io.kernels4j.ops.internal.Checks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -28,7 +29,13 @@ public final class CudaGraph implements AutoCloseable {
         this.life = new Lifetime("CUDA graph", this::destroy);
     }
 
-    /** Records what {@code body} enqueues on {@code stream} (not executed) and instantiates it. */
+    /**
+     * Records what {@code body} enqueues on {@code stream} (not executed) and instantiates it.
+     *
+     * @param stream the stream to capture on (its device runs the graph)
+     * @param body the ops to record, queued on {@code stream}
+     * @return the instantiated graph
+     */
     public static CudaGraph capture(Stream stream, Runnable body) {
         Checks.requireNonNull(stream, "stream");
         Checks.requireNonNull(body, "body");
@@ -61,7 +68,11 @@ public final class CudaGraph implements AutoCloseable {
         }
     }
 
-    /** Enqueues one replay of the graph on {@code stream}. */
+    /**
+     * Enqueues one replay of the graph on {@code stream}.
+     *
+     * @param stream the stream to launch on
+     */
     public void launch(Stream stream) {
         Checks.requireNonNull(stream, "stream");
         if (!life.tryRetain()) throw new IllegalStateException("graph used after close");
@@ -74,6 +85,7 @@ public final class CudaGraph implements AutoCloseable {
         }
     }
 
+    /** {@return whether {@link #close()} was called} */
     public boolean isClosed() {
         return life.isClosed();
     }

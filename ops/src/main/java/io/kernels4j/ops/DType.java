@@ -6,7 +6,9 @@ public enum DType {
     BF16(1, 2),
     /** FP8 e4m3fn: no infinities, max finite 448, one NaN code per sign. */
     FP8_E4M3(2, 1),
+    /** IEEE binary32. */
     FP32(3, 4),
+    /** Signed 32-bit integer. */
     INT32(4, 4);
 
     private final int code;
@@ -17,10 +19,12 @@ public enum DType {
         this.byteSize = byteSize;
     }
 
+    /** {@return the {@code K4J_DTYPE_*} code of the C ABI} */
     public int code() {
         return code;
     }
 
+    /** {@return the bytes of one element} */
     public int byteSize() {
         return byteSize;
     }

@@ -26,6 +26,7 @@ public final class Device {
     private final long totalMemory;
     private final int memoryClockKhz;
     private final int memoryBusWidthBits;
+    private final boolean emulated;
     /** Non-null only for {@link #simulated}: counts activate() calls (ops that passed validation). */
     private final java.util.concurrent.atomic.AtomicInteger simulatedActivations;
 
@@ -35,7 +36,10 @@ public final class Device {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment prop = cudaDeviceProp.allocate(a);
             Cuda.check(cudaGetDeviceProperties(prop, ordinal), "cudaGetDeviceProperties(" + ordinal + ")");
-            this.name = cudaDeviceProp.name(prop).getString(0);
+            String cudaName = cudaDeviceProp.name(prop).getString(0);
+            // On the CPU emulator the name says so, so no report or log passes it off as a GPU.
+            this.name = Cuda.emulationLabel().isEmpty() || cudaName.contains("emulated") ? cudaName : cudaName + " (emulated)";
+            this.emulated = !Cuda.emulationLabel().isEmpty();
             this.totalMemory = cudaDeviceProp.totalGlobalMem(prop);
             this.ccMajor = attribute(a, cudaDevAttrComputeCapabilityMajor());
             this.ccMinor = attribute(a, cudaDevAttrComputeCapabilityMinor());
@@ -59,6 +63,7 @@ public final class Device {
         this.totalMemory = 80L << 30;
         this.memoryClockKhz = 0;
         this.memoryBusWidthBits = 0;
+        this.emulated = false;
         this.simulatedActivations = new java.util.concurrent.atomic.AtomicInteger();
     }
 
@@ -98,21 +103,36 @@ public final class Device {
         return v.get(JAVA_INT, 0);
     }
 
-    /** Number of devices (0 without driver or GPU). */
+    /**
+     * Number of devices (0 without driver or GPU).
+     *
+     * @return the number of devices, 0 without a driver, a GPU or the library (never throws)
+     */
     public static int count() {
         return Cuda.deviceCount();
     }
 
-    /** Device {@code ordinal}; throws IllegalArgumentException naming the range when out of it. */
+    /**
+     * Device {@code ordinal}.
+     *
+     * @param ordinal 0 to {@link #count()} - 1
+     * @return the device (one instance per ordinal)
+     * @throws GpuUnavailableException when there is no usable device at all
+     * @throws IllegalArgumentException naming the range when {@code ordinal} is out of it
+     */
     public static Device get(int ordinal) {
+        Cuda.requireAvailable();
         Device[] all = all();
         if (ordinal < 0 || ordinal >= all.length)
-            throw new IllegalArgumentException("ordinal: expected 0.." + (all.length - 1) + ", got " + ordinal
-                    + (all.length == 0 ? " (" + Cuda.availability().reason() + ")" : ""));
+            throw new IllegalArgumentException("ordinal: expected 0.." + (all.length - 1) + ", got " + ordinal);
         return all[ordinal];
     }
 
-    /** The calling thread's current device. */
+    /**
+     * The calling thread's current device.
+     *
+     * @return the device
+     */
     public static Device current() {
         Cuda.requireAvailable();
         try (Arena a = Arena.ofConfined()) {
@@ -154,23 +174,54 @@ public final class Device {
         }
     }
 
+    /**
+     * Whether this device is the kernels4j CPU emulator rather than a GPU ({@code -Dkernels4j.device=emulator}).
+     *
+     * @return true on the emulator
+     */
+    public boolean emulated() { return emulated; }
+
+    /** {@return the CUDA device ordinal} */
     public int ordinal() { return ordinal; }
+    /**
+     * The CUDA device name; ends with " (emulated)" on the CPU emulator.
+     *
+     * @return the name
+     */
     public String name() { return name; }
+    /** {@return the number of streaming multiprocessors} */
     public int smCount() { return smCount; }
+    /** {@return the compute capability major version, e.g. 9} */
     public int ccMajor() { return ccMajor; }
+    /** {@return the compute capability minor version, e.g. 0} */
     public int ccMinor() { return ccMinor; }
-    /** major * 10 + minor, e.g. 90 for an H100. */
+    /**
+     * major * 10 + minor, e.g. 90 for an H100.
+     *
+     * @return the compute capability as one number
+     */
     public int computeCapability() { return ccMajor * 10 + ccMinor; }
+    /** {@return the L2 cache size in bytes} */
     public long l2CacheBytes() { return l2CacheBytes; }
+    /** {@return the shared memory a block may opt in to, in bytes} */
     public int maxSharedMemoryPerBlockOptin() { return maxSharedMemoryPerBlockOptin; }
+    /** {@return the device memory in bytes} */
     public long totalMemory() { return totalMemory; }
 
-    /** Theoretical DRAM bandwidth in bytes/s from clock and bus width (0 when the driver does not report them). */
+    /**
+     * Theoretical DRAM bandwidth in bytes/s from clock and bus width (0 when the driver does not report them).
+     *
+     * @return bytes per second, 0 when unknown
+     */
     public double theoreticalBandwidth() {
         return 2.0 * memoryClockKhz * 1e3 * (memoryBusWidthBits / 8.0);
     }
 
-    /** Free device memory in bytes, now. */
+    /**
+     * Free device memory in bytes, now.
+     *
+     * @return the free bytes
+     */
     public long freeMemory() {
         return memInfo()[0];
     }
@@ -188,6 +239,6 @@ public final class Device {
     public String toString() {
         if (isSimulated()) return "cuda:" + ordinal + " (simulated)";
         return "cuda:" + ordinal + " " + name + " (sm_" + computeCapability() + ", " + smCount + " SMs, "
-                + (totalMemory >> 20) + " MiB)";
+                + (totalMemory >> 20) + " MiB)"; // on the emulator the name already says "(emulated)"
     }
 }

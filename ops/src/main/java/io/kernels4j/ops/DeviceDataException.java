@@ -11,24 +11,45 @@ import java.util.List;
  */
 public class DeviceDataException extends RuntimeException {
     private static final long serialVersionUID = 1L;
+    /** The {@code K4J_DEVERR_*} bits that were set. */
     private final int bits;
 
+    /**
+     * Creates the exception for the bits read from a stream's error word.
+     *
+     * @param bits the {@code K4J_DEVERR_*} bits
+     */
     public DeviceDataException(int bits) {
         super("kernels skipped invalid device data: " + describe(bits));
         this.bits = bits;
     }
 
-    /** Raised by the debug-mode check right after {@code op} (see {@link Stream#afterOp}). */
+    /**
+     * Raised by the debug-mode check right after {@code op} (see {@link Stream#afterOp}).
+     *
+     * @param bits the {@code K4J_DEVERR_*} bits
+     * @param op the op whose launch was followed by the check
+     */
     public DeviceDataException(int bits, String op) {
         super(op + ": kernels skipped invalid device data: " + describe(bits));
         this.bits = bits;
     }
 
-    /** The K4J_DEVERR_* bits that were raised. */
+    /**
+     * The K4J_DEVERR_* bits that were raised.
+     *
+     * @return the bits
+     */
     public int bits() {
         return bits;
     }
 
+    /**
+     * Names the bits, e.g. {@code "INDEX_OUT_OF_RANGE|CAPACITY_OVERFLOW"}.
+     *
+     * @param bits {@code K4J_DEVERR_*} bits
+     * @return their names, joined by {@code |}
+     */
     public static String describe(int bits) {
         List<String> parts = new ArrayList<>();
         if ((bits & Kernels4jNative.K4J_DEVERR_INDEX_OUT_OF_RANGE) != 0)

@@ -4,6 +4,8 @@ import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
 import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -76,12 +78,25 @@ public final class DeviceTensor implements AutoCloseable {
         this.cleanable = owner ? CLEANER.register(this, block) : null;
     }
 
-    /** Allocates on the calling thread's current device. Contents are undefined. */
+    /**
+     * Allocates on the calling thread's current device. Contents are undefined.
+     *
+     * @param dtype the element type
+     * @param shape the dimensions, each >= 0
+     * @return the new tensor (owner of its memory)
+     */
     public static DeviceTensor allocate(DType dtype, long... shape) {
         return allocate(Device.current(), dtype, shape);
     }
 
-    /** Allocates on {@code device}. Contents are undefined. */
+    /**
+     * Allocates on {@code device}. Contents are undefined.
+     *
+     * @param device where to allocate
+     * @param dtype the element type
+     * @param shape the dimensions, each >= 0
+     * @return the new tensor (owner of its memory)
+     */
     public static DeviceTensor allocate(Device device, DType dtype, long... shape) {
         Checks.requireNonNull(device, "device");
         Checks.requireNonNull(dtype, "dtype");
@@ -102,6 +117,12 @@ public final class DeviceTensor implements AutoCloseable {
     /**
      * Wraps device memory allocated elsewhere (JCuda, another library) without copying or taking
      * ownership: close() is a no-op and the caller keeps the memory alive while the tensor is used.
+     *
+     * @param address the device address of the first element
+     * @param dtype the element type
+     * @param device the device the memory is on
+     * @param shape the dimensions, each >= 0
+     * @return a non-owning view of the memory
      */
     public static DeviceTensor wrap(long address, DType dtype, Device device, long... shape) {
         Checks.requireNonNull(device, "device");
@@ -156,7 +177,7 @@ public final class DeviceTensor implements AutoCloseable {
      * inside an op (after {@link Stream#activate()}), it keeps the memory allocated until the op ends,
      * even if another thread closes the owner meanwhile.
      */
-    public long address() {
+    long address() {
         if (!InFlight.pin(block.life)) {
             InFlight.end(); // the op is aborted: release what it held
             throw new IllegalStateException("DeviceTensor " + this + " used after close");
@@ -164,20 +185,43 @@ public final class DeviceTensor implements AutoCloseable {
         return address;
     }
 
+    /** {@return the element type} */
     public DType dtype() { return dtype; }
+    /** {@return a copy of the dimensions} */
     public long[] shape() { return shape.clone(); }
+    /** {@return the number of dimensions} */
     public int rank() { return shape.length; }
+    /**
+     * Dimension {@code i}.
+     *
+     * @param i 0 to {@link #rank()} - 1
+     * @return its size
+     */
     public long dim(int i) { return shape[i]; }
+    /** {@return the number of elements} */
     public long numel() { return numel; }
+    /** {@return the size in bytes} */
     public long byteSize() { return numel * dtype.byteSize(); }
+    /** {@return the device the memory is on} */
     public Device device() { return block.device; }
+    /** {@return whether this tensor, or the owner it is a view of, was closed} */
     public boolean isClosed() { return block.life.isClosed(); }
     /** True once the memory was actually released (close() may defer it to the end of a running op; tests). */
     boolean memoryReleased() { return block.life.isReleased(); }
-    /** True for the tensor that owns (and frees) its memory. */
+    /**
+     * True for the tensor that owns (and frees) its memory.
+     *
+     * @return true for an owner, false for a view or a wrapped pointer
+     */
     public boolean isOwner() { return cleanable != null; }
 
-    /** The same bytes seen with another dtype and shape (byte sizes must match). Owns nothing. */
+    /**
+     * The same bytes seen with another dtype and shape (byte sizes must match). Owns nothing.
+     *
+     * @param newType the element type of the view
+     * @param newShape its dimensions
+     * @return the view (it does not own the memory)
+     */
     public DeviceTensor view(DType newType, long... newShape) {
         Checks.requireNonNull(newType, "dtype");
         long[] s = checkShape(newShape);
@@ -188,12 +232,23 @@ public final class DeviceTensor implements AutoCloseable {
         return new DeviceTensor(block, address(), newType, s, false);
     }
 
-    /** Same dtype and element count, other shape. Owns nothing. */
+    /**
+     * Same dtype and element count, other shape. Owns nothing.
+     *
+     * @param newShape the dimensions, with the same number of elements
+     * @return the view
+     */
     public DeviceTensor reshape(long... newShape) {
         return view(dtype, newShape);
     }
 
-    /** Rows {@code [from, to)} along dimension 0. Owns nothing. */
+    /**
+     * Rows {@code [from, to)} along dimension 0. Owns nothing.
+     *
+     * @param from first index along dimension 0, inclusive
+     * @param to last index, exclusive
+     * @return the view
+     */
     public DeviceTensor slice(long from, long to) {
         if (shape.length == 0) throw new IllegalArgumentException("slice: tensor has rank 0");
         if (from < 0 || to < from || to > shape[0])
@@ -207,7 +262,12 @@ public final class DeviceTensor implements AutoCloseable {
 
     // ---- copies ----
 
-    /** Stream-ordered copy from host memory of exactly {@link #byteSize()} bytes. Pinned memory makes it truly async. */
+    /**
+     * Stream-ordered copy from host memory of exactly {@link #byteSize()} bytes. Pinned memory makes it truly async.
+     *
+     * @param src host memory holding {@link #byteSize()} bytes
+     * @param stream the stream the copy is ordered on
+     */
     public void copyFromHost(MemorySegment src, Stream stream) {
         requireBytes(src, "src");
         requireStream(stream);
@@ -220,7 +280,12 @@ public final class DeviceTensor implements AutoCloseable {
         }
     }
 
-    /** Stream-ordered copy to host memory of exactly {@link #byteSize()} bytes. */
+    /**
+     * Stream-ordered copy to host memory of exactly {@link #byteSize()} bytes.
+     *
+     * @param dst host memory with room for {@link #byteSize()} bytes
+     * @param stream the stream the copy is ordered on
+     */
     public void copyToHost(MemorySegment dst, Stream stream) {
         requireBytes(dst, "dst");
         requireStream(stream);
@@ -233,7 +298,12 @@ public final class DeviceTensor implements AutoCloseable {
         }
     }
 
-    /** Stream-ordered device-to-device copy from a tensor of the same byte size. */
+    /**
+     * Stream-ordered device-to-device copy from a tensor of the same byte size.
+     *
+     * @param src a tensor with the same byte size, on the same device
+     * @param stream the stream the copy is ordered on
+     */
     public void copyFrom(DeviceTensor src, Stream stream) {
         Checks.requireNonNull(src, "src");
         if (src.byteSize() != byteSize())
@@ -263,18 +333,54 @@ public final class DeviceTensor implements AutoCloseable {
             throw new IllegalArgumentException(name + ": has " + seg.byteSize() + " bytes, expected " + byteSize() + " for " + this);
     }
 
-    /** Synchronous copy from a Java array (FP32 tensors). */
+    /**
+     * Synchronous copy from a Java array (FP32 tensors).
+     *
+     * @param src the values, {@link #numel()} of them (elements of the matching width)
+     */
     public void copyFrom(float[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_FLOAT, src.length, "src", DType.FP32); }
-    /** Synchronous copy from a Java array of raw 16-bit values (BF16 tensors). */
+    /**
+     * Synchronous copy from a Java array of raw 16-bit values (BF16 tensors).
+     *
+     * @param src the values, {@link #numel()} of them (elements of the matching width)
+     */
     public void copyFrom(short[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_SHORT, src.length, "src", DType.BF16); }
-    /** Synchronous copy from a Java array of raw bytes (FP8 tensors). */
+    /**
+     * Synchronous copy from a Java array of raw bytes (FP8 tensors).
+     *
+     * @param src the values, {@link #numel()} of them (elements of the matching width)
+     */
     public void copyFrom(byte[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_BYTE, src.length, "src", DType.FP8_E4M3); }
-    /** Synchronous copy from a Java array (INT32 tensors). */
+    /**
+     * Synchronous copy from a Java array (INT32 tensors).
+     *
+     * @param src the values, {@link #numel()} of them (elements of the matching width)
+     */
     public void copyFrom(int[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_INT, src.length, "src", DType.INT32); }
 
+    /**
+     * Copies the tensor to a new Java array (synchronous: waits for the copy).
+     *
+     * @return the elements, read as {@code float} values of the element width
+     */
     public float[] toFloatArray() { float[] a = new float[checkedLength(4)]; toArray(MemorySegment.ofArray(a)); return a; }
+    /**
+     * Copies the tensor to a new Java array (synchronous: waits for the copy).
+     *
+     * @return the elements, read as {@code short} values of the element width
+     */
     public short[] toShortArray() { short[] a = new short[checkedLength(2)]; toArray(MemorySegment.ofArray(a)); return a; }
+    /**
+     * Copies the tensor to a new Java array (synchronous: waits for the copy).
+     *
+     * @return the elements, read as {@code byte} values of the element width
+     */
     public byte[] toByteArray() { byte[] a = new byte[checkedLength(1)]; toArray(MemorySegment.ofArray(a)); return a; }
+    /**
+     * Copies the tensor to a new Java array (synchronous: waits for the copy).
+     *
+     * @return the elements, read as {@code int} values of the element width
+     */
     public int[] toIntArray() { int[] a = new int[checkedLength(4)]; toArray(MemorySegment.ofArray(a)); return a; }
 
     private int checkedLength(int elemBytes) {
@@ -318,6 +424,9 @@ public final class DeviceTensor implements AutoCloseable {
      * Fills every element with a bit pattern (the low {@code dtype.byteSize()} bytes of
      * {@code bitPattern}), stream-ordered: e.g. {@code 0x7FC0} poisons BF16 with NaN, {@code 0x7F}
      * FP8 with NaN.
+     *
+     * @param bitPattern the value, as the bits of one element (low bytes used for narrower types)
+     * @param stream the stream the fill is ordered on
      */
     public void fill(int bitPattern, Stream stream) {
         requireStream(stream);

@@ -4,6 +4,7 @@ import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import io.kernels4j.ops.internal.Checks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.function.ToIntFunction;
@@ -22,10 +23,23 @@ public final class Event implements AutoCloseable {
         this.life = new Lifetime("event", () -> Cuda.check(cudaEventDestroy(handle), "cudaEventDestroy"));
     }
 
+    /**
+     * A new event with timing enabled.
+     *
+     * @return the event
+     * @throws GpuUnavailableException when there is no usable GPU
+     */
     public static Event create() {
         return create(true);
     }
 
+    /**
+     * A new event.
+     *
+     * @param timing whether {@link #elapsedMillis} may be used with it (timing costs a little)
+     * @return the event
+     * @throws GpuUnavailableException when there is no usable GPU
+     */
     public static Event create(boolean timing) {
         Cuda.requireAvailable();
         try (Arena a = Arena.ofConfined()) {
@@ -36,7 +50,11 @@ public final class Event implements AutoCloseable {
         }
     }
 
-    /** The cudaEvent_t. Throws IllegalStateException once closed. */
+    /**
+     * The cudaEvent_t. Throws IllegalStateException once closed.
+     *
+     * @return the cudaEvent_t
+     */
     public MemorySegment handle() {
         if (life.isClosed()) throw new IllegalStateException("event used after close");
         return handle;
@@ -62,7 +80,12 @@ public final class Event implements AutoCloseable {
         life.release();
     }
 
-    /** Records the event at the current end of {@code stream}. */
+    /**
+     * Records the event at the current end of {@code stream}.
+     *
+     * @param stream the stream whose queued work the event marks
+     * @return this event
+     */
     public Event record(Stream stream) {
         Checks.requireNonNull(stream, "stream");
         MemorySegment e = retainHandle();
@@ -79,6 +102,7 @@ public final class Event implements AutoCloseable {
         return this;
     }
 
+    /** Blocks until the work before the last {@link #record} is done. */
     public void synchronize() {
         MemorySegment e = retainHandle();
         try {
@@ -88,7 +112,11 @@ public final class Event implements AutoCloseable {
         }
     }
 
-    /** True once all work before the record is done. */
+    /**
+     * True once all work before the record is done.
+     *
+     * @return true when the recorded work is done (never blocks)
+     */
     public boolean isDone() {
         int err;
         MemorySegment e = retainHandle();
@@ -105,7 +133,12 @@ public final class Event implements AutoCloseable {
         return true;
     }
 
-    /** Milliseconds between this (start) and {@code end}; waits for {@code end}. */
+    /**
+     * Milliseconds between this (start) and {@code end}; waits for {@code end}.
+     *
+     * @param end an event recorded after this one
+     * @return milliseconds between the two records
+     */
     public float elapsedMillis(Event end) {
         Checks.requireNonNull(end, "end");
         end.synchronize();
@@ -116,6 +149,7 @@ public final class Event implements AutoCloseable {
         }
     }
 
+    /** {@return whether {@link #close()} was called} */
     public boolean isClosed() {
         return life.isClosed();
     }

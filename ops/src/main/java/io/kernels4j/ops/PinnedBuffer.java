@@ -3,6 +3,7 @@ package io.kernels4j.ops;
 import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
+import io.kernels4j.ops.internal.Checks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -26,6 +27,13 @@ public final class PinnedBuffer implements AutoCloseable {
         this.bytes = bytes;
     }
 
+    /**
+     * Allocates page-locked host memory (fast, asynchronous copies).
+     *
+     * @param bytes the size, > 0
+     * @return the buffer
+     * @throws GpuUnavailableException when there is no usable GPU
+     */
     public static PinnedBuffer allocate(long bytes) {
         Checks.requirePositive(bytes, "bytes");
         Cuda.requireAvailable();
@@ -37,21 +45,32 @@ public final class PinnedBuffer implements AutoCloseable {
         }
     }
 
-    /** The memory, {@code bytes} long. Throws IllegalStateException once closed (so do segments obtained before). */
+    /**
+     * The memory, {@code bytes} long. Throws IllegalStateException once closed (so do segments obtained before).
+     *
+     * @return the memory
+     */
     public MemorySegment segment() {
         if (closed) throw new IllegalStateException("pinned buffer used after close");
         return segment;
     }
 
-    /** The first {@code bytes} bytes, e.g. to match a tensor's byte size for a copy. */
+    /**
+     * The first {@code bytes} bytes, e.g. to match a tensor's byte size for a copy.
+     *
+     * @param bytes how many bytes, at most {@link #byteSize()}
+     * @return the first {@code bytes} bytes
+     */
     public MemorySegment segment(long bytes) {
         return segment().asSlice(0, bytes);
     }
 
+    /** {@return the size in bytes} */
     public long byteSize() {
         return bytes;
     }
 
+    /** {@return whether {@link #close()} was called} */
     public boolean isClosed() {
         return closed;
     }

@@ -1,5 +1,6 @@
 package io.kernels4j.ops;
 
+import io.kernels4j.ops.internal.Checks;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
@@ -22,27 +23,58 @@ public final class Scope implements AutoCloseable {
         this.device = device;
     }
 
-    /** A scope allocating on the calling thread's current device. */
+    /**
+     * A scope allocating on the calling thread's current device.
+     *
+     * @return the scope
+     * @throws GpuUnavailableException when there is no usable GPU
+     */
     public static Scope open() {
+        Cuda.requireAvailable();
         return new Scope(null);
     }
 
-    /** A scope allocating on {@code device}. */
+    /**
+     * A scope allocating on {@code device}.
+     *
+     * @param device the device every allocation of the scope is made on
+     * @return the scope
+     */
     public static Scope open(Device device) {
+        Checks.requireNonNull(device, "device");
         return new Scope(device);
     }
 
+    /**
+     * Allocates a tensor the scope closes.
+     *
+     * @param dtype the element type
+     * @param shape the dimensions
+     * @return the tensor
+     */
     public DeviceTensor allocate(DType dtype, long... shape) {
         requireOpen(); // before allocating: a closed scope would not free it
         return track(device == null ? DeviceTensor.allocate(dtype, shape) : DeviceTensor.allocate(device, dtype, shape));
     }
 
+    /**
+     * Allocates pinned host memory the scope closes.
+     *
+     * @param bytes the size, > 0
+     * @return the buffer
+     */
     public PinnedBuffer pinned(long bytes) {
         requireOpen();
         return track(PinnedBuffer.allocate(bytes));
     }
 
-    /** Closes {@code resource} with the scope (at once, before throwing, if the scope is already closed). */
+    /**
+     * Closes {@code resource} with the scope (at once, before throwing, if the scope is already closed).
+     *
+     * @param <T> the resource type
+     * @param resource closed with the scope
+     * @return {@code resource}
+     */
     public <T extends AutoCloseable> T track(T resource) {
         if (closed) {
             try {

@@ -4,6 +4,8 @@ import static io.kernels4j.bindings.cuda.CudaRuntime.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -22,6 +24,10 @@ import java.lang.foreign.MemorySegment;
 public final class Stream implements AutoCloseable {
     /** Debug mode: every op synchronises and checks the device error word after launching. */
     public static final boolean DEBUG = Boolean.getBoolean("kernels4j.debug");
+
+    static {
+        OpSupport.install(new OpAccess()); // the op packages reach handle(), activate(), ... through OpSupport
+    }
 
     private final Device device;
     private final MemorySegment handle;
@@ -75,12 +81,21 @@ public final class Stream implements AutoCloseable {
         return device.isSimulated();
     }
 
-    /** A new stream on the calling thread's current device. */
+    /**
+     * A new stream on the calling thread's current device.
+     *
+     * @return the stream
+     */
     public static Stream create() {
         return create(Device.current());
     }
 
-    /** A new stream on {@code device}. */
+    /**
+     * A new stream on {@code device}.
+     *
+     * @param device the device
+     * @return the stream
+     */
     public static Stream create(Device device) {
         Checks.requireNonNull(device, "device");
         device.makeCurrent();
@@ -94,6 +109,10 @@ public final class Stream implements AutoCloseable {
     /**
      * Wraps a cudaStream_t made elsewhere (JCuda, another library) without taking ownership: close()
      * frees only the error word. {@code device} must be the stream's device.
+     *
+     * @param cudaStream the cudaStream_t value (0: the legacy default stream)
+     * @param device the stream's device
+     * @return a stream that does not own the CUDA stream
      */
     public static Stream wrap(long cudaStream, Device device) {
         Checks.requireNonNull(device, "device");
@@ -117,17 +136,18 @@ public final class Stream implements AutoCloseable {
      * The cudaStream_t, for downcalls. Throws IllegalStateException once closed (and ends the calling
      * thread's op). A handle read before another thread's close stays valid until the op ends.
      */
-    public MemorySegment handle() {
+    MemorySegment handle() {
         requireUsable();
         return handle;
     }
 
     /** Device address of the error word (a uint32), for downcalls. Throws IllegalStateException once closed. */
-    public long errorFlagAddress() {
+    long errorFlagAddress() {
         requireUsable();
         return errorFlag;
     }
 
+    /** {@return the device the stream runs on} */
     public Device device() {
         return device;
     }
@@ -138,7 +158,7 @@ public final class Stream implements AutoCloseable {
      * with {@link #afterOp} or a failed {@link Status#check}. Ops call this before their downcall;
      * throws IllegalStateException when the stream is closed.
      */
-    public void activate() {
+    void activate() {
         InFlight.begin(this, life);
         try {
             device.activate();
@@ -185,7 +205,11 @@ public final class Stream implements AutoCloseable {
         }
     }
 
-    /** Makes later work on this stream wait for {@code event}. */
+    /**
+     * Makes later work on this stream wait for {@code event}.
+     *
+     * @param event a recorded event
+     */
     public void waitEvent(Event event) {
         Checks.requireNonNull(event, "event");
         MemorySegment h = retainHandle();
@@ -201,7 +225,11 @@ public final class Stream implements AutoCloseable {
         }
     }
 
-    /** Synchronises the stream and returns the device error bits raised so far (0 when clean). */
+    /**
+     * Synchronises the stream and returns the device error bits raised so far (0 when clean).
+     *
+     * @return the {@code K4J_DEVERR_*} bits, 0 when clean
+     */
     public int deviceErrors() {
         return withHandle(h -> {
             Cuda.check(cudaStreamSynchronize(h), "cudaStreamSynchronize");
@@ -235,7 +263,7 @@ public final class Stream implements AutoCloseable {
      * the error word is set (skipped while the stream is being captured into a CUDA graph, where a
      * synchronisation is not allowed).
      */
-    public void afterOp(String op) {
+    void afterOp(String op) {
         InFlight.end();
         if (DEBUG) checkAfter(op);
     }
@@ -261,6 +289,7 @@ public final class Stream implements AutoCloseable {
         return status != 0; // cudaStreamCaptureStatusNone (not in the generated bindings)
     }
 
+    /** {@return whether {@link #close()} was called} */
     public boolean isClosed() {
         return life.isClosed();
     }

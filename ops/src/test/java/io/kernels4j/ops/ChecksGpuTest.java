@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.kernels4j.ops.internal.Checks;
 import io.kernels4j.ops.testing.GpuTestSupport;
 import io.kernels4j.ops.testing.RequiresGpu;
 import org.junit.jupiter.api.Test;

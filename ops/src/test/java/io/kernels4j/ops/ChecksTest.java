@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.kernels4j.ops.internal.Checks;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 

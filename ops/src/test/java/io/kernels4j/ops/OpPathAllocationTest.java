@@ -3,6 +3,7 @@ package io.kernels4j.ops;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.ops.internal.Status;
 import io.kernels4j.ops.testing.AllocationMeter;
 import org.junit.jupiter.api.Test;
 

@@ -16,6 +16,9 @@ public record CheckResult(boolean passed, Map<String, Object> metrics, String me
 
     /** Collects metrics and failed gates; passes only when no gate failed. */
     public static final class Builder {
+        /** An empty builder: no metrics, no failed gate. */
+        public Builder() {}
+
         private final Map<String, Object> metrics = new LinkedHashMap<>();
         private final StringBuilder failures = new StringBuilder();
 

@@ -3,10 +3,11 @@ package io.kernels4j.bench.cublas;
 import io.kernels4j.bench.BenchContext;
 import io.kernels4j.bench.KernelTimer;
 import io.kernels4j.bench.Timing;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
 import java.util.Optional;
 
 /**
@@ -78,8 +79,8 @@ public final class CublasLtPeer implements AutoCloseable {
         DeviceTensor ws = workspace(ctx);
         try (CublasLtMatmul mm = lt.fp8BlockScaled(mnk[0], mnk[1], mnk[2], WORKSPACE_BYTES)) {
             Stream s = ctx.stream();
-            return ctx.timer().time(sets, i -> mm.launch(a.get(i).address(), aScales.get(i).address(), b.get(i).address(),
-                    bScales.get(i).address(), d.address(), ws.address(), WORKSPACE_BYTES, s.handle()));
+            return ctx.timer().time(sets, i -> mm.launch(OpSupport.address(a.get(i)), OpSupport.address(aScales.get(i)), OpSupport.address(b.get(i)),
+                    OpSupport.address(bScales.get(i)), OpSupport.address(d), OpSupport.address(ws), WORKSPACE_BYTES, OpSupport.handle(s)));
         }
     }
 
@@ -88,8 +89,8 @@ public final class CublasLtPeer implements AutoCloseable {
         int[] mnk = checkFp8(a, aScales, b, bScales, d);
         DeviceTensor ws = workspace(ctx);
         try (CublasLtMatmul mm = lt.fp8BlockScaled(mnk[0], mnk[1], mnk[2], WORKSPACE_BYTES)) {
-            mm.launch(a.address(), aScales.address(), b.address(), bScales.address(), d.address(), ws.address(),
-                    WORKSPACE_BYTES, ctx.stream().handle());
+            mm.launch(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b), OpSupport.address(bScales), OpSupport.address(d), OpSupport.address(ws),
+                    WORKSPACE_BYTES, OpSupport.handle(ctx.stream()));
         }
     }
 
@@ -104,8 +105,8 @@ public final class CublasLtPeer implements AutoCloseable {
         DeviceTensor ws = workspace(ctx);
         try (CublasLtMatmul mm = lt.bf16(Math.toIntExact(m), Math.toIntExact(n), Math.toIntExact(k), WORKSPACE_BYTES)) {
             Stream s = ctx.stream();
-            return ctx.timer().time(sets, i -> mm.launch(a.get(i).address(), 0, b.get(i).address(), 0, d.address(),
-                    ws.address(), WORKSPACE_BYTES, s.handle()));
+            return ctx.timer().time(sets, i -> mm.launch(OpSupport.address(a.get(i)), 0, OpSupport.address(b.get(i)), 0, OpSupport.address(d),
+                    OpSupport.address(ws), WORKSPACE_BYTES, OpSupport.handle(s)));
         }
     }
 

@@ -13,6 +13,7 @@ import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Event;
 import io.kernels4j.ops.Stream;
 import io.kernels4j.ops.gemm.Fp8Gemm;
+import io.kernels4j.ops.internal.OpSupport;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -54,15 +55,15 @@ public class GpuOverheadBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        Cuda.Availability a = Cuda.availability();
+        var a = Cuda.availability();
         if (!a.available()) throw new IllegalStateException("no CUDA GPU available: " + a.reason());
         Device d = Device.get(0);
         stream = Stream.create(d);
         one = DeviceTensor.allocate(d, DType.INT32, 1);
         event = Event.create(false);
-        streamHandle = stream.handle();
+        streamHandle = OpSupport.handle(stream);
         eventHandle = event.handle();
-        oneAddress = one.address();
+        oneAddress = OpSupport.address(one);
         ga = DeviceTensor.allocate(d, DType.FP8_E4M3, GM, GK);
         gsa = DeviceTensor.allocate(d, DType.FP32, GK / 128, GM);
         gb = DeviceTensor.allocate(d, DType.FP8_E4M3, GN, GK);
@@ -113,8 +114,8 @@ public class GpuOverheadBench {
     /** The same GEMM through the raw {@code k4j_fp8_gemm_dense} downcall (no Java-side checks). */
     @Benchmark
     public int rawFp8GemmDenseSmall() throws Throwable {
-        int rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(ga.address(), gsa.address(), gb.address(), gsb.address(),
-                0L, gd.address(), DType.BF16.code(), (long) GM, (long) GN, (long) GK, streamHandle);
+        int rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(OpSupport.address(ga), OpSupport.address(gsa), OpSupport.address(gb), OpSupport.address(gsb),
+                0L, OpSupport.address(gd), DType.BF16.code(), (long) GM, (long) GN, (long) GK, streamHandle);
         drain();
         return rc;
     }

@@ -4,7 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import io.kernels4j.bindings.Downcalls;
 import io.kernels4j.bindings.Kernels4jNative;
-import io.kernels4j.ops.Checks;
+import io.kernels4j.ops.internal.Checks;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;

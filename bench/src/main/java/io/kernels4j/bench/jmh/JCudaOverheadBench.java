@@ -29,7 +29,7 @@ public class JCudaOverheadBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        io.kernels4j.ops.Cuda.Availability a = io.kernels4j.ops.Cuda.availability();
+        var a = io.kernels4j.ops.Cuda.availability();
         if (!a.available()) throw new IllegalStateException("no CUDA GPU available: " + a.reason());
         try {
             stream = new cudaStream_t();

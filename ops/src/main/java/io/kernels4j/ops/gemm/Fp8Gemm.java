@@ -2,11 +2,12 @@ package io.kernels4j.ops.gemm;
 
 import io.kernels4j.bindings.GemmNative;
 import io.kernels4j.bindings.Kernels4jNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * FP8 e4m3 GEMM with fine-grained block scaling (DeepGEMM semantics, docs/CONTRACT.md section 2), in three
@@ -40,6 +41,14 @@ import io.kernels4j.ops.Stream;
  *
  * <p>Calls are asynchronous on the given stream: no host synchronisation and no device allocation;
  * they can be captured in a CUDA graph. A call allocates nothing on the Java heap (unless it throws).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class Fp8Gemm {
     /** Scale block edge along K (and N for weights). */
@@ -61,21 +70,22 @@ public final class Fp8Gemm {
      * @param bScales FP32 {@code [ceil(N/128), ceil(K/128)]}
      * @param c       FP32 {@code [M, N]} added to the product, or null
      * @param d       BF16 or FP32 {@code [M, N]}, written
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void dense(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales, DeviceTensor c,
                              DeviceTensor d, Stream stream) {
         checkDense(a, aScales, b, bScales, c, d, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), a.dim(0), b.dim(0),
-                    a.dim(1), stream.handle());
+            rc = (int) GemmNative.k4j_fp8_gemm_dense.invokeExact(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b),
+                    OpSupport.address(bScales), c == null ? 0L : OpSupport.address(c), OpSupport.address(d), d.dtype().code(), a.dim(0), b.dim(0),
+                    a.dim(1), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Gemm.dense");
-        stream.afterOp("Fp8Gemm.dense");
+        OpSupport.afterOp(stream, "Fp8Gemm.dense");
     }
 
     /**
@@ -93,21 +103,22 @@ public final class Fp8Gemm {
      * @param c        FP32 {@code [sumM, N]} or null
      * @param d        BF16 or FP32 {@code [sumM, N]}
      * @param mIndices INT32 {@code [sumM]} on the device
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void groupedContiguous(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                          DeviceTensor c, DeviceTensor d, DeviceTensor mIndices, Stream stream) {
         checkContiguous(a, aScales, b, bScales, c, d, mIndices, true, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_gemm_grouped_contiguous.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), mIndices.address(),
-                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), stream.errorFlagAddress(), stream.handle());
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_contiguous.invokeExact(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b),
+                    OpSupport.address(bScales), c == null ? 0L : OpSupport.address(c), OpSupport.address(d), d.dtype().code(), OpSupport.address(mIndices),
+                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Gemm.groupedContiguous");
-        stream.afterOp("Fp8Gemm.groupedContiguous");
+        OpSupport.afterOp(stream, "Fp8Gemm.groupedContiguous");
     }
 
     /**
@@ -118,21 +129,30 @@ public final class Fp8Gemm {
      * {@code K4J_DEVERR_LENGTH_OUT_OF_RANGE} and are clamped (to {@code [0, sumM]}, then to their
      * running maximum). Same shapes as {@link #groupedContiguous}, with {@code groupEnds} INT32
      * {@code [G]} on the device in place of {@code mIndices}.
+     *
+     * @param a FP8_E4M3 {@code [sumM, K]}
+     * @param aScales FP32 {@code [ceil(K/128), alignUp(sumM, 4)]} (MN-major)
+     * @param b FP8_E4M3 {@code [G, N, K]}
+     * @param bScales FP32 {@code [G, ceil(N/128), ceil(K/128)]}
+     * @param c FP32 {@code [sumM, N]} or null
+     * @param d BF16 or FP32 {@code [sumM, N]}
+     * @param groupEnds INT32 {@code [G]} on the device: inclusive prefix sums of the group sizes
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void groupedEnds(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                    DeviceTensor c, DeviceTensor d, DeviceTensor groupEnds, Stream stream) {
         checkContiguous(a, aScales, b, bScales, c, d, groupEnds, false, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_gemm_grouped_ends.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), groupEnds.address(),
-                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), stream.errorFlagAddress(), stream.handle());
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_ends.invokeExact(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b),
+                    OpSupport.address(bScales), c == null ? 0L : OpSupport.address(c), OpSupport.address(d), d.dtype().code(), OpSupport.address(groupEnds),
+                    a.dim(0), b.dim(1), a.dim(1), b.dim(0), OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Gemm.groupedEnds");
-        stream.afterOp("Fp8Gemm.groupedEnds");
+        OpSupport.afterOp(stream, "Fp8Gemm.groupedEnds");
     }
 
     /**
@@ -149,21 +169,22 @@ public final class Fp8Gemm {
      * @param d         BF16 or FP32 {@code [G, maxM, N]}
      * @param maskedM   INT32 {@code [G]} on the device
      * @param expectedM host hint of the typical {@code maskedM} (tile choice only), {@code 0} = unknown
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void groupedMasked(DeviceTensor a, DeviceTensor aScales, DeviceTensor b, DeviceTensor bScales,
                                      DeviceTensor c, DeviceTensor d, DeviceTensor maskedM, int expectedM, Stream stream) {
         checkMasked(a, aScales, b, bScales, c, d, maskedM, expectedM, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_gemm_grouped_masked.invokeExact(a.address(), aScales.address(), b.address(),
-                    bScales.address(), c == null ? 0L : c.address(), d.address(), d.dtype().code(), maskedM.address(),
-                    a.dim(0), a.dim(1), b.dim(1), a.dim(2), (long) expectedM, stream.errorFlagAddress(), stream.handle());
+            rc = (int) GemmNative.k4j_fp8_gemm_grouped_masked.invokeExact(OpSupport.address(a), OpSupport.address(aScales), OpSupport.address(b),
+                    OpSupport.address(bScales), c == null ? 0L : OpSupport.address(c), OpSupport.address(d), d.dtype().code(), OpSupport.address(maskedM),
+                    a.dim(0), a.dim(1), b.dim(1), a.dim(2), (long) expectedM, OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Gemm.groupedMasked");
-        stream.afterOp("Fp8Gemm.groupedMasked");
+        OpSupport.afterOp(stream, "Fp8Gemm.groupedMasked");
     }
 
     // ---- host-side validation (pure Java, no GPU needed) ----

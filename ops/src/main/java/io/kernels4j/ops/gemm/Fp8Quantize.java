@@ -2,11 +2,12 @@ package io.kernels4j.ops.gemm;
 
 import io.kernels4j.bindings.GemmNative;
 import io.kernels4j.bindings.Kernels4jNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * FP8 e4m3 quantisation into the layouts {@link Fp8Gemm} consumes (docs/CONTRACT.md section 1), bit for bit
@@ -18,6 +19,14 @@ import io.kernels4j.ops.Stream;
  *
  * <p>Inputs are BF16 or FP32; every tensor must be 16-byte aligned and on the stream's device.
  * Asynchronous on the stream, no host sync, no device allocation, no Java heap allocation (unless it throws).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class Fp8Quantize {
     private Fp8Quantize() {}
@@ -30,19 +39,21 @@ public final class Fp8Quantize {
      * @param x      BF16 or FP32 {@code [M, K]}
      * @param q      FP8_E4M3 {@code [M, K]}, written
      * @param scales FP32 {@code [ceil(K/128), alignUp(M, 4)]}, written
+     * @param pow2 true: each scale is the smallest power of two {@code >= amax / 448} (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void perTokenGroup(DeviceTensor x, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
         check(x, q, scales, true, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_quant_1x128.invokeExact(x.address(), x.dtype().code(), q.address(),
-                    scales.address(), x.dim(0), x.dim(1), pow2 ? 1 : 0, stream.handle());
+            rc = (int) GemmNative.k4j_fp8_quant_1x128.invokeExact(OpSupport.address(x), x.dtype().code(), OpSupport.address(q),
+                    OpSupport.address(scales), x.dim(0), x.dim(1), pow2 ? 1 : 0, OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Quantize.perTokenGroup");
-        stream.afterOp("Fp8Quantize.perTokenGroup");
+        OpSupport.afterOp(stream, "Fp8Quantize.perTokenGroup");
     }
 
     /**
@@ -52,19 +63,21 @@ public final class Fp8Quantize {
      * @param w      BF16 or FP32 {@code [N, K]}
      * @param q      FP8_E4M3 {@code [N, K]}, written
      * @param scales FP32 {@code [ceil(N/128), ceil(K/128)]}, written
+     * @param pow2 true: each scale is the smallest power of two {@code >= amax / 448} (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void perBlock(DeviceTensor w, DeviceTensor q, DeviceTensor scales, boolean pow2, Stream stream) {
         check(w, q, scales, false, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) GemmNative.k4j_fp8_quant_128x128.invokeExact(w.address(), w.dtype().code(), q.address(),
-                    scales.address(), w.dim(0), w.dim(1), pow2 ? 1 : 0, stream.handle());
+            rc = (int) GemmNative.k4j_fp8_quant_128x128.invokeExact(OpSupport.address(w), w.dtype().code(), OpSupport.address(q),
+                    OpSupport.address(scales), w.dim(0), w.dim(1), pow2 ? 1 : 0, OpSupport.handle(stream));
         } catch (Throwable t) {
             throw Kernels4jNative.rethrow(t);
         }
         Status.check(rc, "Fp8Quantize.perBlock");
-        stream.afterOp("Fp8Quantize.perBlock");
+        OpSupport.afterOp(stream, "Fp8Quantize.perBlock");
     }
 
     /**

@@ -3,6 +3,7 @@ package io.kernels4j.ops.gemm;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
 import java.util.Arrays;
 
 /**
@@ -15,7 +16,7 @@ record TensorArg(String name, DType dtype, long[] shape, long address) {
     static TensorArg of(DeviceTensor t, String name) {
         if (t == null) return null;
         if (t.isClosed()) throw new IllegalArgumentException(name + ": tensor " + t + " is closed");
-        return new TensorArg(name, t.dtype(), t.shape(), t.address());
+        return new TensorArg(name, t.dtype(), t.shape(), OpSupport.address(t));
     }
 
     /**
@@ -32,7 +33,7 @@ record TensorArg(String name, DType dtype, long[] shape, long address) {
         if (rank > 0 && d0 >= 0 && t.dim(0) != d0) return false;
         if (rank > 1 && d1 >= 0 && t.dim(1) != d1) return false;
         if (rank > 2 && d2 >= 0 && t.dim(2) != d2) return false;
-        return t.address() % align == 0;
+        return OpSupport.address(t) % align == 0;
     }
 
     /** {@code t} is null or on {@code stream}'s device (the fast form of Checks.requireSameDevice; the stream is open). */

@@ -1,10 +1,11 @@
 package io.kernels4j.ops.interop;
 
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
 import java.lang.reflect.Constructor;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
@@ -28,6 +29,7 @@ import jcuda.runtime.cudaStream_t;
  * {@code new CUdeviceptr().withByteOffset(address)} (a null base plus the address as offset, which
  * JCuda's natives add up).
  */
+@SuppressWarnings("exports") // JCuda's types appear here by design; callers of this class require jcuda themselves
 public final class JCudaInterop {
     private JCudaInterop() {}
 
@@ -57,6 +59,9 @@ public final class JCudaInterop {
      * The device address {@code p} points at: its native pointer plus its byte offset. Throws
      * {@link IllegalArgumentException} for a null pointer and for pointers to Java arrays or buffers
      * ({@code Pointer.to(float[])} and friends), which are host memory.
+     *
+     * @param p a JCuda device pointer
+     * @return its device address
      */
     public static long address(Pointer p) {
         Checks.requireNonNull(p, "pointer");
@@ -75,6 +80,12 @@ public final class JCudaInterop {
      * {@code cudaMalloc}'s {@link Pointer}), without copying or taking ownership: closing the tensor
      * is a no-op; free the memory with JCuda once no kernel uses it. {@code shape} is dense row-major;
      * nothing can check that the allocation is large enough, so that is the caller's promise.
+     *
+     * @param devicePointer JCuda device memory
+     * @param dtype the element type
+     * @param device the device the memory is on
+     * @param shape the dimensions
+     * @return a non-owning tensor over the memory
      */
     public static DeviceTensor wrap(Pointer devicePointer, DType dtype, Device device, long... shape) {
         return DeviceTensor.wrap(address(devicePointer), dtype, device, shape);
@@ -83,13 +94,21 @@ public final class JCudaInterop {
     /**
      * A JCuda {@link CUdeviceptr} to a tensor's memory (usable wherever JCuda takes a {@link Pointer},
      * e.g. {@code JCuda.cudaMemcpy}); no copy. Valid while the tensor (or its owner) is open.
+     *
+     * @param tensor an open tensor
+     * @return a JCuda pointer to its memory
      */
     public static CUdeviceptr toCUdeviceptr(DeviceTensor tensor) {
         Checks.requireNonNull(tensor, "tensor");
-        return new CUdeviceptr().withByteOffset(tensor.address());
+        return new CUdeviceptr().withByteOffset(OpSupport.address(tensor));
     }
 
-    /** The native value of a JCuda stream ({@code cudaStream_t} or {@code CUstream}); 0 is the legacy default stream. */
+    /**
+     * The native value of a JCuda stream ({@code cudaStream_t} or {@code CUstream}); 0 is the legacy default stream.
+     *
+     * @param jcudaStream a JCuda {@code cudaStream_t} or {@code CUstream}
+     * @return its native value
+     */
     public static long streamHandle(NativePointerObject jcudaStream) {
         Checks.requireNonNull(jcudaStream, "stream");
         if (!(jcudaStream instanceof cudaStream_t) && !(jcudaStream instanceof CUstream))
@@ -101,6 +120,10 @@ public final class JCudaInterop {
      * A kernels4j {@link Stream} over a JCuda stream ({@code cudaStream_t} or {@code CUstream}),
      * without taking ownership ({@link Stream#wrap}); destroy the JCuda stream yourself after closing
      * the kernels4j one.
+     *
+     * @param jcudaStream a JCuda {@code cudaStream_t} or {@code CUstream}
+     * @param device the stream's device
+     * @return a kernels4j stream that does not own it
      */
     public static Stream wrap(NativePointerObject jcudaStream, Device device) {
         return Stream.wrap(streamHandle(jcudaStream), device);
@@ -111,10 +134,13 @@ public final class JCudaInterop {
      * public way to build one from an address, so this calls its package-private
      * {@code cudaStream_t(long)} constructor reflectively; that needs JCuda on the class path (or its
      * package opened to kernels4j under JPMS).
+     *
+     * @param stream an open kernels4j stream
+     * @return a JCuda stream object with the same handle
      */
     public static cudaStream_t toCudaStream(Stream stream) {
         Checks.requireNonNull(stream, "stream");
-        long h = stream.handle().address();
+        long h = OpSupport.handle(stream).address();
         try {
             Constructor<cudaStream_t> c = cudaStream_t.class.getDeclaredConstructor(long.class);
             c.setAccessible(true);

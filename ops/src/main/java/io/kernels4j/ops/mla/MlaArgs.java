@@ -1,11 +1,13 @@
 package io.kernels4j.ops.mla;
 
+import io.kernels4j.ops.internal.OpSupport;
+
 import static io.kernels4j.ops.mla.MlaShapes.*;
 
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
 import io.kernels4j.ops.mla.MlaShapes.Spec;
 
 /**
@@ -136,10 +138,10 @@ final class MlaArgs {
             return -1;
         long mw = maxWork(batch, s.numSms(), s.fixedSplits());
         if (mw < 0 || !open(workspace) || workspace.byteSize() < mw * sQ * hQ * (V_DIM + 1) * 4L
-                || workspace.address() % 16 != 0) return -1;
+                || OpSupport.address(workspace) % 16 != 0) return -1;
         DeviceTensor buffer = s.buffer();
         if (!open(buffer) || buffer.dtype() != DType.INT32 || buffer.byteSize() < 4 * (4 * mw + 2 * batch)
-                || buffer.address() % 16 != 0) return -1;
+                || OpSupport.address(buffer) % 16 != 0) return -1;
         return (int) hKV;
     }
 
@@ -189,7 +191,7 @@ final class MlaArgs {
         if (rank > 1 && d1 >= 0 && t.dim(1) != d1) return false;
         if (rank > 2 && d2 >= 0 && t.dim(2) != d2) return false;
         if (rank > 3 && d3 >= 0 && t.dim(3) != d3) return false;
-        return t.address() % align == 0;
+        return OpSupport.address(t) % align == 0;
     }
 
     private static boolean onDevice(DeviceTensor t, Stream stream) {

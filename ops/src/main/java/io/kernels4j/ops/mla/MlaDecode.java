@@ -1,11 +1,12 @@
 package io.kernels4j.ops.mla;
 
 import io.kernels4j.bindings.MlaNative;
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * MLA decoding over a paged latent KV cache (FlashMLA semantics, docs/CONTRACT.md section 3).
@@ -33,6 +34,14 @@ import io.kernels4j.ops.Stream;
  *
  * <p>{@link #forward} (and {@link MlaKvCache#write}) allocate nothing on the Java heap unless their checks
  * throw; {@link #schedule}, once per decode step, allocates only the {@link Schedule} it returns.
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A {@link Schedule} is immutable and may be shared by every thread and layer of its step.
  */
 public final class MlaDecode {
     private MlaDecode() {}
@@ -42,15 +51,38 @@ public final class MlaDecode {
      * the same {@code cacheSeqlens} to {@link #forward}. {@code fixedSplits > 0} gives every request
      * {@code min(fixedSplits, ceil(seqlen / 64))} splits whatever the rest of the batch (batch-invariant results);
      * 0 balances the batch over {@code numSms}.
+     *
+     * @param buffer the INT32 plan, at least {@link #scheduleInts} entries
+     * @param batch number of requests
+     * @param pageSize tokens per cache page
+     * @param maxBlocksPerSeq columns of the block table
+     * @param numSms SMs the plan balances over
+     * @param fixedSplits 0 (auto) or the fixed number of splits per request
      */
     public record Schedule(DeviceTensor buffer, int batch, int pageSize, int maxBlocksPerSeq, int numSms, int fixedSplits) {}
 
-    /** INT32 entries the schedule buffer needs. */
+    /**
+     * INT32 entries the schedule buffer needs.
+     *
+     * @param batch number of requests
+     * @param numSms SMs to balance over
+     * @param fixedSplits 0 (auto) or splits per request in [1, 64]
+     * @return the number of INT32 entries
+     */
     public static long scheduleInts(int batch, int numSms, int fixedSplits) {
         return MlaShapes.scheduleInts(batch, numSms, fixedSplits);
     }
 
-    /** Workspace bytes {@link #forward} needs for this batch and plan. */
+    /**
+     * Workspace bytes {@link #forward} needs for this batch and plan.
+     *
+     * @param batch number of requests
+     * @param sQ query tokens per request
+     * @param hQ query heads
+     * @param numSms SMs to balance over
+     * @param fixedSplits 0 (auto) or splits per request in [1, 64]
+     * @return the bytes
+     */
     public static long workspaceBytes(int batch, int sQ, int hQ, int numSms, int fixedSplits) {
         return MlaShapes.workspaceBytes(batch, sQ, hQ, numSms, fixedSplits);
     }
@@ -61,6 +93,12 @@ public final class MlaDecode {
      *
      * @param numSms SMs to balance over; 0 takes the stream's device SM count
      * @param fixedSplits 0 for auto, or a fixed number of splits per request in [1, 64]
+     * @param cacheSeqlens INT32 {@code [batch]} on the device: keys per request
+     * @param pageSize tokens per cache page, a multiple of 16
+     * @param maxBlocksPerSeq columns of the block table
+     * @param scheduleBuffer INT32, at least {@link #scheduleInts} entries, written
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
+     * @return the plan, for {@link #forward}
      */
     public static Schedule schedule(DeviceTensor cacheSeqlens, int pageSize, int maxBlocksPerSeq, int numSms,
             int fixedSplits, DeviceTensor scheduleBuffer, Stream stream) {
@@ -68,23 +106,35 @@ public final class MlaDecode {
         int sms = numSms == 0 ? stream.device().smCount() : numSms;
         MlaArgs.checkSchedule(cacheSeqlens, pageSize, maxBlocksPerSeq, sms, fixedSplits, scheduleBuffer, stream);
         int batch = (int) cacheSeqlens.dim(0);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MlaNative.k4j_mla_schedule.invokeExact(cacheSeqlens.address(), (long) batch, pageSize,
-                    (long) maxBlocksPerSeq, sms, fixedSplits, scheduleBuffer.address(), scheduleBuffer.numel(),
-                    stream.errorFlagAddress(), stream.handle());
+            rc = (int) MlaNative.k4j_mla_schedule.invokeExact(OpSupport.address(cacheSeqlens), (long) batch, pageSize,
+                    (long) maxBlocksPerSeq, sms, fixedSplits, OpSupport.address(scheduleBuffer), scheduleBuffer.numel(),
+                    OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw rethrow(t);
         }
         Status.check(rc, "MlaDecode.schedule");
-        stream.afterOp("MlaDecode.schedule");
+        OpSupport.afterOp(stream, "MlaDecode.schedule");
         return new Schedule(scheduleBuffer, batch, pageSize, maxBlocksPerSeq, sms, fixedSplits);
     }
 
     /**
      * {@code out = softmax(softmaxScale * q . K^T) . V} and {@code lse} over the paged cache (see the class doc).
      * Asynchronous on {@code stream}; writes every element of {@code out} and {@code lse}.
+     *
+     * @param q BF16 {@code [batch, sQ, hQ, 576]}
+     * @param kvCache BF16 {@code [numBlocks, pageSize, hKV, 576]} or FP8_E4M3 {@code [numBlocks, pageSize, hKV, 656]}
+     * @param blockTable INT32 {@code [batch, maxBlocksPerSeq]}: page ids
+     * @param cacheSeqlens INT32 {@code [batch]}, the one the schedule was made with
+     * @param schedule from {@link #schedule} for this step
+     * @param softmaxScale the scale applied to {@code q . K^T}
+     * @param causal whether query token i of a request sees only the keys up to its own position
+     * @param workspace at least {@link #workspaceBytes} bytes
+     * @param out BF16 {@code [batch, sQ, hQ, 512]}, written
+     * @param lse FP32 {@code [batch, hQ, sQ]}, written: log-sum-exp of each row
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void forward(DeviceTensor q, DeviceTensor kvCache, DeviceTensor blockTable, DeviceTensor cacheSeqlens,
             Schedule schedule, float softmaxScale, boolean causal, DeviceTensor workspace, DeviceTensor out,
@@ -93,20 +143,20 @@ public final class MlaDecode {
         int hKV = MlaArgs.checkForward(q, kvCache, blockTable, cacheSeqlens, schedule, softmaxScale, workspace, out, lse,
                 stream);
         int kvType = kvCache.dtype() == DType.FP8_E4M3 ? DType.FP8_E4M3.code() : DType.BF16.code();
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MlaNative.k4j_mla_decode.invokeExact(q.address(), kvCache.address(), kvType,
-                    blockTable.address(), cacheSeqlens.address(), schedule.buffer().address(), workspace.address(),
-                    workspace.byteSize(), out.address(), lse.address(), (long) schedule.batch(), q.dim(1), q.dim(2),
+            rc = (int) MlaNative.k4j_mla_decode.invokeExact(OpSupport.address(q), OpSupport.address(kvCache), kvType,
+                    OpSupport.address(blockTable), OpSupport.address(cacheSeqlens), OpSupport.address(schedule.buffer()), OpSupport.address(workspace),
+                    workspace.byteSize(), OpSupport.address(out), OpSupport.address(lse), (long) schedule.batch(), q.dim(1), q.dim(2),
                     (long) hKV, kvCache.dim(0), schedule.pageSize(), (long) schedule.maxBlocksPerSeq(),
                     schedule.numSms(), schedule.fixedSplits(), softmaxScale, causal ? 1 : 0,
-                    stream.errorFlagAddress(), stream.handle());
+                    OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable t) {
             throw rethrow(t);
         }
         Status.check(rc, "MlaDecode.forward");
-        stream.afterOp("MlaDecode.forward");
+        OpSupport.afterOp(stream, "MlaDecode.forward");
     }
 
     static void open(DeviceTensor t, String name) {

@@ -10,13 +10,19 @@ import java.util.Arrays;
  * whose message starts with the argument's name and gives the expected and the actual value.
  */
 public final class MlaShapes {
+    /** Width of a query/key row: 512 latent + 64 RoPE values. */
     public static final int HEAD_DIM = 576;
+    /** Width of a value (output) row. */
     public static final int V_DIM = 512;
+    /** Bytes of one FP8 cache row. */
     public static final int FP8_ROW_BYTES = 656;
+    /** Largest {@code fixedSplits} of a schedule. */
     public static final int MAX_FIXED_SPLITS = 64;
     /** Native limits of k4j_mla_decode (k4j_mla.h): batch (combine grid), sQ * hQ, grid.y, work items. */
     public static final int MAX_DECODE_BATCH = 65535;
+    /** Largest {@code sQ * hQ}. */
     public static final long MAX_QUERY_ROWS = 1L << 20;
+    /** Largest number of work items of a schedule. */
     public static final long MAX_WORK = Integer.MAX_VALUE / 4;
     /** maxBlocksPerSeq * pageSize: keeps every key index (plus a 64-key tile) inside int32 in the kernels. */
     public static final long MAX_KEYS = 1L << 30;
@@ -24,12 +30,12 @@ public final class MlaShapes {
     private MlaShapes() {}
 
     /** A tensor's dtype and shape (what the checks look at). */
-    public record Spec(DType dtype, long... shape) {
+    record Spec(DType dtype, long... shape) {
         public Spec {
             shape = shape.clone();
         }
 
-        public static Spec of(DeviceTensor t) {
+        static Spec of(DeviceTensor t) {
             return t == null ? null : new Spec(t.dtype(), t.shape());
         }
 
@@ -46,7 +52,7 @@ public final class MlaShapes {
     }
 
     /** Work-item capacity of a schedule: {@code b + numSms} (auto) or {@code b * fixedSplits} (fixed). */
-    public static long maxWork(int batch, int numSms, int fixedSplits) {
+    static long maxWork(int batch, int numSms, int fixedSplits) {
         checkPlan(batch, numSms, fixedSplits);
         long mw = fixedSplits > 0 ? (long) batch * fixedSplits : (long) batch + numSms;
         if (mw > MAX_WORK)
@@ -56,12 +62,12 @@ public final class MlaShapes {
     }
 
     /** INT32 entries of a schedule buffer: {@code 4 * maxWork + 2 * batch}. */
-    public static long scheduleInts(int batch, int numSms, int fixedSplits) {
+    static long scheduleInts(int batch, int numSms, int fixedSplits) {
         return 4 * maxWork(batch, numSms, fixedSplits) + 2L * batch;
     }
 
     /** Workspace bytes: {@code maxWork * sQ * hQ * (512 + 1) * 4} (FP32 partial out and lse per split). */
-    public static long workspaceBytes(int batch, int sQ, int hQ, int numSms, int fixedSplits) {
+    static long workspaceBytes(int batch, int sQ, int hQ, int numSms, int fixedSplits) {
         positive(sQ, "sQ");
         positive(hQ, "hQ");
         if ((long) sQ * hQ > MAX_QUERY_ROWS)
@@ -78,7 +84,7 @@ public final class MlaShapes {
     }
 
     /** Checks the schedule op's arguments. */
-    public static void checkSchedule(Spec cacheSeqlens, int pageSize, int maxBlocksPerSeq, int numSms, int fixedSplits,
+    static void checkSchedule(Spec cacheSeqlens, int pageSize, int maxBlocksPerSeq, int numSms, int fixedSplits,
             Spec scheduleBuffer) {
         tensor(cacheSeqlens, "cacheSeqlens", DType.INT32, -1);
         int batch = intDim(cacheSeqlens.shape()[0], "cacheSeqlens.shape[0] (batch)");
@@ -99,7 +105,7 @@ public final class MlaShapes {
      * Checks the decode's arguments. {@code kvCache} is BF16 {@code [numBlocks, pageSize, hKV, 576]} or FP8_E4M3
      * {@code [numBlocks, pageSize, hKV, 656]} (raw 656-byte rows). Returns the number of KV heads.
      */
-    public static int checkForward(Spec q, Spec kvCache, Spec blockTable, Spec cacheSeqlens, MlaDecode.Schedule s,
+    static int checkForward(Spec q, Spec kvCache, Spec blockTable, Spec cacheSeqlens, MlaDecode.Schedule s,
             float softmaxScale, Spec workspace, Spec out, Spec lse) {
         if (s == null) throw new IllegalArgumentException("schedule: must not be null");
         if (s.batch() > MAX_DECODE_BATCH)
@@ -140,7 +146,7 @@ public final class MlaShapes {
     }
 
     /** Checks the cache write's arguments; returns hKV. */
-    public static int checkKvCacheWrite(Spec kvNew, Spec slotMapping, Spec kvCache) {
+    static int checkKvCacheWrite(Spec kvNew, Spec slotMapping, Spec kvCache) {
         tensor(kvNew, "kvNew", DType.BF16, -1, -1, HEAD_DIM);
         long tokens = kvNew.shape()[0];
         int hKV = intDim(kvNew.shape()[1], "kvNew.shape[1] (hKV)");

@@ -1,5 +1,7 @@
 package io.kernels4j.ops.moe;
 
+import io.kernels4j.ops.internal.OpSupport;
+
 import static io.kernels4j.ops.moe.MoeShapes.GROUP;
 import static io.kernels4j.ops.moe.MoeShapes.MAX_ALIGNMENT;
 import static io.kernels4j.ops.moe.MoeShapes.MAX_EXPERTS;
@@ -7,10 +9,10 @@ import static io.kernels4j.ops.moe.MoeShapes.MAX_HIDDEN;
 import static io.kernels4j.ops.moe.MoeShapes.MAX_TOP_K;
 import static io.kernels4j.ops.moe.MoeShapes.scaleRows;
 
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
 import io.kernels4j.ops.moe.MoeShapes.Arg;
 
 /**
@@ -130,7 +132,7 @@ final class MoeArgs {
                 || (totalRows != null && !passes(totalRows, DType.INT32, 1, 1, -1, -1, 4))
                 || !passes(rowOf, DType.INT32, 2, t, k, -1, 4)) return false;
         long need = MoeLayout.workspaceBytes(t, k, numExperts);
-        return need <= 0 || (workspace != null && workspace.byteSize() >= need && workspace.address() % 4 == 0);
+        return need <= 0 || (workspace != null && workspace.byteSize() >= need && OpSupport.address(workspace) % 4 == 0);
     }
 
     /** {@code MoeShapes.routingOf}: rowOf INT32 [T, K], numTokensPerExpert INT32 [E], expertOffsets INT32 [E + 1]. */
@@ -247,7 +249,7 @@ final class MoeArgs {
         if (rank > 0 && d0 != -1 && t.dim(0) != d0) return false;
         if (rank > 1 && d1 != -1 && t.dim(1) != d1) return false;
         if (rank > 2 && d2 != -1 && t.dim(2) != d2) return false;
-        return t.address() % align == 0;
+        return OpSupport.address(t) % align == 0;
     }
 
     private static IllegalStateException disagree(String op) {

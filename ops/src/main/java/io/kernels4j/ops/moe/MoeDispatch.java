@@ -3,8 +3,9 @@ package io.kernels4j.ops.moe;
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * MoE dispatch ("permute", docs/CONTRACT.md section 4): copies each token's row {@code x[t]} (BF16,
@@ -19,6 +20,14 @@ import io.kernels4j.ops.Stream;
  * device: a row past the output's capacity is not written and raises
  * {@code K4J_DEVERR_CAPACITY_OVERFLOW}; an inconsistent row map raises
  * {@code K4J_DEVERR_INDEX_OUT_OF_RANGE} (see {@link Stream#checkDeviceErrors()}).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class MoeDispatch {
     private MoeDispatch() {}
@@ -39,23 +48,24 @@ public final class MoeDispatch {
      * @param pow2Scales         round scales up to powers of two (UE8M0 style)
      * @param mIndices           INT32 [capacity] or null: expert of each row, -1 for padding and for
      *                           rows past the total (the grouped GEMM's {@code mIndices})
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void contiguous(DeviceTensor x, DeviceTensor rowOf, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor xOut, DeviceTensor xOutScales, boolean pow2Scales,
             DeviceTensor mIndices, Stream stream) {
         MoeArgs.checkDispatchContiguous(x, rowOf, numTokensPerExpert, expertOffsets, xOut, xOutScales, mIndices, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_dispatch_contiguous.invokeExact(x.address(), x.dim(0), x.dim(1), rowOf.dim(1),
-                    rowOf.address(), numTokensPerExpert.address(), expertOffsets.address(), numTokensPerExpert.dim(0),
-                    xOut.dim(0), xOut.dtype().code(), xOut.address(), MoeOps.addr(xOutScales), pow2Scales ? 1 : 0,
-                    MoeOps.addr(mIndices), stream.errorFlagAddress(), stream.handle());
+            rc = (int) MoeNative.k4j_moe_dispatch_contiguous.invokeExact(OpSupport.address(x), x.dim(0), x.dim(1), rowOf.dim(1),
+                    OpSupport.address(rowOf), OpSupport.address(numTokensPerExpert), OpSupport.address(expertOffsets), numTokensPerExpert.dim(0),
+                    xOut.dim(0), xOut.dtype().code(), OpSupport.address(xOut), MoeOps.addr(xOutScales), pow2Scales ? 1 : 0,
+                    MoeOps.addr(mIndices), OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeDispatch.contiguous");
-        stream.afterOp("MoeDispatch.contiguous");
+        OpSupport.afterOp(stream, "MoeDispatch.contiguous");
     }
 
     /**
@@ -73,24 +83,30 @@ public final class MoeDispatch {
      * @param slotOf     INT32 [T, K], written: flat row {@code e * maxTokensPerExpert + rank}, or -1;
      *                   {@link MoeCombine#masked} reads it
      * @param overflow   INT32 [1] or null, written: number of dropped pairs (0 when none)
+     * @param x BF16 [T, H], 16-byte aligned
+     * @param rowOf INT32 [T, K] from the layout
+     * @param numTokensPerExpert INT32 [E] from the layout
+     * @param expertOffsets INT32 [E + 1] from the layout
+     * @param pow2Scales round scales up to powers of two (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void masked(DeviceTensor x, DeviceTensor topkIdx, DeviceTensor rowOf, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor xOut, DeviceTensor xOutScales, boolean pow2Scales, DeviceTensor counts,
             DeviceTensor slotOf, DeviceTensor overflow, Stream stream) {
         MoeArgs.checkDispatchMasked(x, topkIdx, rowOf, numTokensPerExpert, expertOffsets, xOut, xOutScales, counts, slotOf,
                 overflow, stream);
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_dispatch_masked.invokeExact(x.address(), x.dim(0), x.dim(1), rowOf.dim(1),
-                    topkIdx.address(), rowOf.address(), numTokensPerExpert.address(), expertOffsets.address(),
-                    numTokensPerExpert.dim(0), xOut.dim(1), xOut.dtype().code(), xOut.address(), MoeOps.addr(xOutScales),
-                    pow2Scales ? 1 : 0, counts.address(), slotOf.address(), MoeOps.addr(overflow), stream.errorFlagAddress(),
-                    stream.handle());
+            rc = (int) MoeNative.k4j_moe_dispatch_masked.invokeExact(OpSupport.address(x), x.dim(0), x.dim(1), rowOf.dim(1),
+                    OpSupport.address(topkIdx), OpSupport.address(rowOf), OpSupport.address(numTokensPerExpert), OpSupport.address(expertOffsets),
+                    numTokensPerExpert.dim(0), xOut.dim(1), xOut.dtype().code(), OpSupport.address(xOut), MoeOps.addr(xOutScales),
+                    pow2Scales ? 1 : 0, OpSupport.address(counts), OpSupport.address(slotOf), MoeOps.addr(overflow), OpSupport.errorFlagAddress(stream),
+                    OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeDispatch.masked");
-        stream.afterOp("MoeDispatch.masked");
+        OpSupport.afterOp(stream, "MoeDispatch.masked");
     }
 }

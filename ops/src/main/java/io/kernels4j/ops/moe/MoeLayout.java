@@ -3,8 +3,9 @@ package io.kernels4j.ops.moe;
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * MoE routing layout (docs/CONTRACT.md section 4), computed on the device: from {@code topkIdx[T, K]} INT32
@@ -24,6 +25,14 @@ import io.kernels4j.ops.Stream;
  * scratch comes from a caller workspace of {@link #workspaceBytes} bytes, so the op is CUDA-graph safe.
  * Limits: {@code 1 <= K <= 32}, {@code 1 <= E <= 1024}, {@code 1 <= alignment <= 1024} (DeepGEMM
  * uses 128; the masked layout works with any alignment).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class MoeLayout {
     private MoeLayout() {}
@@ -31,6 +40,11 @@ public final class MoeLayout {
     /**
      * Bytes of workspace {@link #compute} needs for T tokens, top-k K and E experts (may be 0): one
      * INT32 per (chunk, expert), at most 64 chunks. Mirrors {@code k4j_moe_layout_workspace_bytes}.
+     *
+     * @param numTokens T
+     * @param topK K
+     * @param numExperts E
+     * @return the bytes (a multiple of 256, possibly 0)
      */
     public static long workspaceBytes(long numTokens, long topK, long numExperts) {
         MoeShapes.routing(numTokens, topK, numExperts);
@@ -45,6 +59,12 @@ public final class MoeLayout {
     /**
      * Worst-case total padded rows: {@code T*K + min(E, T*K) * (alignment - 1)}. A contiguous
      * dispatch capacity of this many rows never overflows, whatever the routing.
+     *
+     * @param numTokens T
+     * @param topK K
+     * @param numExperts E
+     * @param alignment segment alignment in rows
+     * @return the row count
      */
     public static long maxPaddedRows(long numTokens, long topK, long numExperts, long alignment) {
         MoeShapes.routing(numTokens, topK, numExperts);
@@ -64,6 +84,7 @@ public final class MoeLayout {
      * @param totalRows          INT32 [1], written; may be null
      * @param rowOf              INT32 [T, K], written
      * @param workspace          at least {@link #workspaceBytes} bytes (any dtype); may be null when that is 0
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void compute(DeviceTensor topkIdx, int numExperts, int alignment, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor totalRows, DeviceTensor rowOf, DeviceTensor workspace, Stream stream) {
@@ -71,16 +92,16 @@ public final class MoeLayout {
                 stream);
         long t = topkIdx.dim(0), k = topkIdx.dim(1);
         long have = workspace == null ? 0 : workspace.byteSize(); // checked: >= workspaceBytes(t, k, numExperts)
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_layout.invokeExact(topkIdx.address(), t, k, (long) numExperts, (long) alignment,
-                    numTokensPerExpert.address(), expertOffsets.address(), MoeOps.addr(totalRows), rowOf.address(),
-                    MoeOps.addr(workspace), have, stream.errorFlagAddress(), stream.handle());
+            rc = (int) MoeNative.k4j_moe_layout.invokeExact(OpSupport.address(topkIdx), t, k, (long) numExperts, (long) alignment,
+                    OpSupport.address(numTokensPerExpert), OpSupport.address(expertOffsets), MoeOps.addr(totalRows), OpSupport.address(rowOf),
+                    MoeOps.addr(workspace), have, OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeLayout.compute");
-        stream.afterOp("MoeLayout.compute");
+        OpSupport.afterOp(stream, "MoeLayout.compute");
     }
 }

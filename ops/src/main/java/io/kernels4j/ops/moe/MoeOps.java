@@ -1,8 +1,9 @@
 package io.kernels4j.ops.moe;
 
-import io.kernels4j.ops.Checks;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
 
 /** Checks shared by the MoE ops: open tensors, one device, vector alignment. */
 final class MoeOps {
@@ -29,6 +30,6 @@ final class MoeOps {
     }
 
     static long addr(DeviceTensor t) {
-        return t == null ? 0L : t.address();
+        return t == null ? 0L : OpSupport.address(t);
     }
 }

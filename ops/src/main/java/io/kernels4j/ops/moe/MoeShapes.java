@@ -27,13 +27,13 @@ public final class MoeShapes {
     private MoeShapes() {}
 
     /** A tensor's name, dtype and shape (what the checks look at). */
-    public record Arg(String name, DType dtype, long[] shape) {
+    record Arg(String name, DType dtype, long[] shape) {
         public Arg {
             shape = shape.clone();
         }
 
         /** Null for a null tensor (optional arguments). */
-        public static Arg of(String name, DeviceTensor t) {
+        static Arg of(String name, DeviceTensor t) {
             return t == null ? null : new Arg(name, t.dtype(), t.shape());
         }
 
@@ -69,7 +69,7 @@ public final class MoeShapes {
     }
 
     /** {@code T >= 0}, {@code 1 <= K <= 32}, {@code 1 <= E <= 1024}, {@code T * K < 2^31}. */
-    public static void routing(long numTokens, long topK, long numExperts) {
+    static void routing(long numTokens, long topK, long numExperts) {
         if (numTokens < 0) fail("numTokens: must be >= 0, got " + numTokens);
         if (topK < 1 || topK > MAX_TOP_K) fail("topK: must be in [1, " + MAX_TOP_K + "], got " + topK);
         if (numExperts < 1 || numExperts > MAX_EXPERTS) fail("numExperts: must be in [1, " + MAX_EXPERTS + "], got " + numExperts);
@@ -77,22 +77,27 @@ public final class MoeShapes {
             fail("numTokens: numTokens * topK must fit in INT32, got " + numTokens + " * " + topK);
     }
 
-    public static void alignment(long alignment) {
+    static void alignment(long alignment) {
         if (alignment < 1 || alignment > MAX_ALIGNMENT) fail("alignment: must be in [1, " + MAX_ALIGNMENT + "], got " + alignment);
     }
 
-    public static void hidden(long h, String name) {
+    static void hidden(long h, String name) {
         if (h <= 0 || h % GROUP != 0) fail(name + ": must be a positive multiple of " + GROUP + ", got " + h);
         if (h > MAX_HIDDEN) fail(name + ": must be at most " + MAX_HIDDEN + ", got " + h);
     }
 
-    /** Rows of the scale arrays: {@code alignUp(rows, 4)}. */
+    /**
+     * Rows of the scale arrays: {@code alignUp(rows, 4)}.
+     *
+     * @param rows rows of the quantised tensor
+     * @return {@code rows} rounded up to a multiple of 4
+     */
     public static long scaleRows(long rows) {
         return (rows + 3) / 4 * 4;
     }
 
     /** topkIdx[T, K] INT32 and the layout outputs: counts[E], offsets[E + 1], totalRows[1] (optional), rowOf[T, K]. */
-    public static void layout(Arg topkIdx, long numExperts, long alignment, Arg numTokensPerExpert, Arg expertOffsets,
+    static void layout(Arg topkIdx, long numExperts, long alignment, Arg numTokensPerExpert, Arg expertOffsets,
             Arg totalRows, Arg rowOf) {
         require(topkIdx, "topkIdx", DType.INT32, ANY, ANY);
         long t = topkIdx.dim(0), k = topkIdx.dim(1);
@@ -124,7 +129,7 @@ public final class MoeShapes {
     }
 
     /** x[T, H] BF16, xOut[capacity, H] BF16/FP8, xOutScales FP32[H/128, alignUp(capacity, 4)] (FP8 only), mIndices INT32[capacity] (optional). */
-    public static void dispatchContiguous(Arg x, Arg rowOf, Arg numTokensPerExpert, Arg expertOffsets, Arg xOut,
+    static void dispatchContiguous(Arg x, Arg rowOf, Arg numTokensPerExpert, Arg expertOffsets, Arg xOut,
             Arg xOutScales, Arg mIndices) {
         long[] tke = routingOf(rowOf, numTokensPerExpert, expertOffsets);
         require(x, "x", DType.BF16, tke[0], ANY);
@@ -143,7 +148,7 @@ public final class MoeShapes {
      * x[T, H] BF16, topkIdx[T, K], xOut[E, maxTokens, H], xOutScales FP32[E, H/128, alignUp(maxTokens, 4)] (FP8 only),
      * counts INT32[E], slotOf INT32[T, K], overflow INT32[1] (optional).
      */
-    public static void dispatchMasked(Arg x, Arg topkIdx, Arg rowOf, Arg numTokensPerExpert, Arg expertOffsets, Arg xOut,
+    static void dispatchMasked(Arg x, Arg topkIdx, Arg rowOf, Arg numTokensPerExpert, Arg expertOffsets, Arg xOut,
             Arg xOutScales, Arg counts, Arg slotOf, Arg overflow) {
         long[] tke = routingOf(rowOf, numTokensPerExpert, expertOffsets);
         long t = tke[0], k = tke[1], e = tke[2];
@@ -164,7 +169,7 @@ public final class MoeShapes {
     }
 
     /** y BF16 [capacity, H] (contiguous) or [E, maxTokens, H] (masked), rowMap INT32[T, K], weights FP32[T, K], out BF16[T, H]. */
-    public static void combine(Arg y, boolean masked, Arg rowMap, String rowMapName, Arg topkWeights, Arg out) {
+    static void combine(Arg y, boolean masked, Arg rowMap, String rowMapName, Arg topkWeights, Arg out) {
         require(rowMap, rowMapName, DType.INT32, ANY, ANY);
         long t = rowMap.dim(0), k = rowMap.dim(1);
         if (k < 1 || k > MAX_TOP_K) fail(rowMapName + ": topK (dimension 1) must be in [1, " + MAX_TOP_K + "], got " + k);
@@ -187,7 +192,7 @@ public final class MoeShapes {
      * outScales FP32 [I/128, alignUp(rows, 4)] or [E, I/128, alignUp(maxTokens, 4)] (FP8 only); rowFilter INT32
      * mIndices[rows] (contiguous) or counts[E] (masked), optional.
      */
-    public static void siluAndMul(Arg gateUp, boolean masked, Arg out, Arg outScales, Arg rowFilter, String rowFilterName) {
+    static void siluAndMul(Arg gateUp, boolean masked, Arg out, Arg outScales, Arg rowFilter, String rowFilterName) {
         if (masked) require(gateUp, "gateUp", DType.BF16, ANY, ANY, ANY);
         else require(gateUp, "gateUp", DType.BF16, ANY, ANY);
         long twoI = gateUp.dim(gateUp.rank() - 1);

@@ -3,8 +3,9 @@ package io.kernels4j.ops.moe;
 import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.bindings.MoeNative;
 import io.kernels4j.ops.DeviceTensor;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 
 /**
  * SiLU-and-multiply between the gate/up and the down grouped GEMMs of an MoE layer, with the FP8
@@ -17,6 +18,14 @@ import io.kernels4j.ops.Stream;
  *
  * <p>Because CUDA's {@code expf} is not correctly rounded, h may differ from an FP64 reference in
  * the last FP32 bit; a quantised code may then differ by one step (see the moe checks).
+ *
+ * <p>Thread-safety: the methods are stateless and may be called from any number of threads at once.
+ * Calls on one {@link io.kernels4j.ops.Stream} run on the GPU in the order they were made; calls on
+ * different streams run concurrently, so a tensor one of them writes must not be read or written by
+ * another until an {@link io.kernels4j.ops.Event} (or a synchronisation) orders them. Closing a tensor
+ * or stream while another thread's call uses it is safe: that call either fails with
+ * {@link IllegalStateException} before launching, or launches and the memory is released when it
+ * ends. A call allocates nothing on the Java heap unless its argument checks throw.
  */
 public final class SiluAndMul {
     private SiluAndMul() {}
@@ -28,6 +37,8 @@ public final class SiluAndMul {
      * @param mIndices  INT32 [rows] or null: rows with -1 are skipped
      * @param out       FP8_E4M3 or BF16 [rows, I], 16-byte aligned
      * @param outScales FP8 only: FP32 [I/128, alignUp(rows, 4)]; null for BF16
+     * @param pow2Scales round scales up to powers of two (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void contiguous(DeviceTensor gateUp, DeviceTensor mIndices, DeviceTensor out, DeviceTensor outScales,
             boolean pow2Scales, Stream stream) {
@@ -44,6 +55,8 @@ public final class SiluAndMul {
      *                  {@code K4J_DEVERR_LENGTH_OUT_OF_RANGE})
      * @param out       FP8_E4M3 or BF16 [E, maxTokensPerExpert, I], 16-byte aligned
      * @param outScales FP8 only: FP32 [E, I/128, alignUp(maxTokensPerExpert, 4)]; null for BF16
+     * @param pow2Scales round scales up to powers of two (UE8M0 style)
+     * @param stream the stream the op is queued on (asynchronous; the tensors must be on its device)
      */
     public static void masked(DeviceTensor gateUp, DeviceTensor counts, DeviceTensor out, DeviceTensor outScales,
             boolean pow2Scales, Stream stream) {
@@ -54,16 +67,16 @@ public final class SiluAndMul {
 
     private static void launch(DeviceTensor gateUp, long groups, long rowsPerGroup, long inter, DeviceTensor mIndices,
             DeviceTensor counts, DeviceTensor out, DeviceTensor outScales, boolean pow2, Stream stream, String op) {
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_silu_mul_quant.invokeExact(gateUp.address(), groups, rowsPerGroup, inter,
-                    MoeOps.addr(mIndices), MoeOps.addr(counts), out.dtype().code(), out.address(), MoeOps.addr(outScales),
-                    pow2 ? 1 : 0, stream.errorFlagAddress(), stream.handle());
+            rc = (int) MoeNative.k4j_moe_silu_mul_quant.invokeExact(OpSupport.address(gateUp), groups, rowsPerGroup, inter,
+                    MoeOps.addr(mIndices), MoeOps.addr(counts), out.dtype().code(), OpSupport.address(out), MoeOps.addr(outScales),
+                    pow2 ? 1 : 0, OpSupport.errorFlagAddress(stream), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, op);
-        stream.afterOp(op);
+        OpSupport.afterOp(stream, op);
     }
 }

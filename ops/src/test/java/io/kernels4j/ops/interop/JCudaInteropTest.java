@@ -9,6 +9,7 @@ import io.kernels4j.ops.DType;
 import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
 import io.kernels4j.ops.testing.GpuTestSupport;
 import io.kernels4j.ops.testing.RequiresGpu;
 import java.util.Random;
@@ -96,7 +97,7 @@ class JCudaInteropTest {
         assertEquals(0, JCuda.cudaStreamCreate(js));
         try (DeviceTensor t = DeviceTensor.allocate(device, DType.INT32, 256)) {
             try (Stream s = JCudaInterop.wrap(js, device)) {
-                assertEquals(JCudaInterop.streamHandle(js), s.handle().address());
+                assertEquals(JCudaInterop.streamHandle(js), OpSupport.handle(s).address());
                 t.fill(0x1234_5678, s);
                 cudaStream_t again = JCudaInterop.toCudaStream(s);
                 assertEquals(JCudaInterop.streamHandle(js), JCudaInterop.streamHandle(again));

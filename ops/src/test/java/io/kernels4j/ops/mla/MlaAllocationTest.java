@@ -101,8 +101,8 @@ class MlaAllocationTest {
                 fast = MlaArgs.scheduleOk(seqlens, page, maxB, sms, fixed, buf);
                 full = accepts(() -> {
                     MlaShapes.checkSchedule(MlaShapes.Spec.of(seqlens), page, maxB, sms, fixed, MlaShapes.Spec.of(buf));
-                    io.kernels4j.ops.Checks.requireAligned(seqlens, "cacheSeqlens", 4);
-                    io.kernels4j.ops.Checks.requireAligned(buf, "schedule", 16);
+                    io.kernels4j.ops.internal.Checks.requireAligned(seqlens, "cacheSeqlens", 4);
+                    io.kernels4j.ops.internal.Checks.requireAligned(buf, "schedule", 16);
                 });
                 what = "schedule " + seqlens + " " + page + " " + maxB + " " + sms + " " + fixed + " " + buf;
             } else if (form == 1) {
@@ -125,13 +125,13 @@ class MlaAllocationTest {
                     int h = MlaShapes.checkForward(MlaShapes.Spec.of(q), MlaShapes.Spec.of(kv), MlaShapes.Spec.of(table),
                             MlaShapes.Spec.of(seqlens), schedule, scale, MlaShapes.Spec.of(ws), MlaShapes.Spec.of(out),
                             MlaShapes.Spec.of(lse));
-                    io.kernels4j.ops.Checks.requireNonNull(schedule.buffer(), "schedule.buffer");
-                    io.kernels4j.ops.Checks.requireDType(schedule.buffer(), "schedule.buffer", DType.INT32);
-                    io.kernels4j.ops.Checks.requireBytes(schedule.buffer(), "schedule.buffer",
+                    io.kernels4j.ops.internal.Checks.requireNonNull(schedule.buffer(), "schedule.buffer");
+                    io.kernels4j.ops.internal.Checks.requireDType(schedule.buffer(), "schedule.buffer", DType.INT32);
+                    io.kernels4j.ops.internal.Checks.requireBytes(schedule.buffer(), "schedule.buffer",
                             4 * MlaShapes.scheduleInts(schedule.batch(), schedule.numSms(), schedule.fixedSplits()));
                     for (Object[] na : new Object[][] {{q, 16}, {kv, 16}, {out, 16}, {table, 4}, {seqlens, 4}, {lse, 4}, {ws, 16},
                             {schedule.buffer(), 16}})
-                        io.kernels4j.ops.Checks.requireAligned((DeviceTensor) na[0], "t", (Integer) na[1]);
+                        io.kernels4j.ops.internal.Checks.requireAligned((DeviceTensor) na[0], "t", (Integer) na[1]);
                     if (h != hk) throw new AssertionError("hKV " + h + " vs " + hk);
                 });
                 what = "forward " + q + " " + kv + " " + table + " " + seqlens + " " + schedule + " " + ws + " " + out + " " + lse;
@@ -141,9 +141,9 @@ class MlaAllocationTest {
                 fast = MlaArgs.writeOk(kvNew, slots, kv) >= 0;
                 full = accepts(() -> {
                     MlaShapes.checkKvCacheWrite(MlaShapes.Spec.of(kvNew), MlaShapes.Spec.of(slots), MlaShapes.Spec.of(kv));
-                    io.kernels4j.ops.Checks.requireAligned(kvNew, "kvNew", 16);
-                    io.kernels4j.ops.Checks.requireAligned(kv, "kvCache", 16);
-                    io.kernels4j.ops.Checks.requireAligned(slots, "slotMapping", 4);
+                    io.kernels4j.ops.internal.Checks.requireAligned(kvNew, "kvNew", 16);
+                    io.kernels4j.ops.internal.Checks.requireAligned(kv, "kvCache", 16);
+                    io.kernels4j.ops.internal.Checks.requireAligned(slots, "slotMapping", 4);
                 });
                 what = "write " + kvNew + " " + slots + " " + kv;
             }

@@ -97,7 +97,7 @@ class MoeAllocationTest {
     }
 
     private static void aligned(DeviceTensor t, int bytes) {
-        io.kernels4j.ops.Checks.requireAligned(t, "t", bytes);
+        io.kernels4j.ops.internal.Checks.requireAligned(t, "t", bytes);
     }
 
     /** Differential: on near-valid random arguments, the allocation-free predicates agree with MoeShapes and the op checks. */
@@ -127,7 +127,7 @@ class MoeAllocationTest {
                     for (DeviceTensor t : new DeviceTensor[] {topk, counts, offsets, total, rowOf}) aligned(t, 4);
                     long nd = MoeLayout.workspaceBytes(topk.dim(0), topk.dim(1), ne);
                     if (nd > 0) {
-                        io.kernels4j.ops.Checks.requireBytes(ws, "workspace", nd);
+                        io.kernels4j.ops.internal.Checks.requireBytes(ws, "workspace", nd);
                         aligned(ws, 4);
                     }
                 });

@@ -40,6 +40,12 @@ public final class ChildJvm {
     }
 
     public static Result run(Class<?> main, long timeoutSeconds, String... jvmArgs) throws Exception {
+        return runWithClassPath(main, timeoutSeconds, classPath(), jvmArgs);
+    }
+
+    /** {@link #run} with a given class path (e.g. one that hides the native library). */
+    public static Result runWithClassPath(Class<?> main, long timeoutSeconds, String classPath, String... jvmArgs)
+            throws Exception {
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         for (String p : new String[] {"kernels4j.library.path", "kernels4j.seed"}) {
@@ -47,7 +53,7 @@ public final class ChildJvm {
             if (v != null) cmd.add("-D" + p + "=" + v);
         }
         cmd.addAll(List.of(jvmArgs));
-        cmd.addAll(List.of("-cp", classPath(), main.getName()));
+        cmd.addAll(List.of("-cp", classPath, main.getName()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         // Drain output while waiting, so a chatty child cannot block on a full pipe.
         StringBuilder out = new StringBuilder();

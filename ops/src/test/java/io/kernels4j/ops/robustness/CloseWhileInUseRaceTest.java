@@ -7,6 +7,7 @@ import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Simulated;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
@@ -40,12 +41,12 @@ class CloseWhileInUseRaceTest {
                         go.await();
                         for (int it = 0; it < 20_000; it++) {
                             try {
-                                s.activate();
+                                OpSupport.activate(s);
                             } catch (IllegalStateException closed) {
                                 return; // the stream is closed: the op fails before launching
                             }
                             try {
-                                long a = view.address();
+                                long a = OpSupport.address(view);
                                 // The "launch": memory and stream must still be there.
                                 if (Simulated.memoryReleased(t) || Simulated.streamReleased(s)) {
                                     violations.incrementAndGet();
@@ -54,7 +55,7 @@ class CloseWhileInUseRaceTest {
                                 }
                                 opsInside.incrementAndGet();
                                 if (a == 0) violations.incrementAndGet();
-                                s.afterOp("race");
+                                OpSupport.afterOp(s, "race");
                             } catch (IllegalStateException closed) {
                                 if (Simulated.inOp()) violations.incrementAndGet(); // must have ended the op
                             }

@@ -12,6 +12,7 @@ import io.kernels4j.ops.DeviceDataException;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Simulated;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
 import io.kernels4j.ops.testing.GpuTestSupport;
 import io.kernels4j.ops.testing.RequiresGpu;
 import java.lang.foreign.Arena;
@@ -31,7 +32,7 @@ class DeviceErrorWordTest {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(JAVA_INT);
             v.set(JAVA_INT, 0, bits);
-            int err = cudaMemcpy(MemorySegment.ofAddress(s.errorFlagAddress()), v, 4, cudaMemcpyHostToDevice());
+            int err = cudaMemcpy(MemorySegment.ofAddress(OpSupport.errorFlagAddress(s)), v, 4, cudaMemcpyHostToDevice());
             assertEquals(0, err);
         }
     }

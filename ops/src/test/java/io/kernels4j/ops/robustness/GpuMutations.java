@@ -6,6 +6,7 @@ import io.kernels4j.ops.DType;
 import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
+import io.kernels4j.ops.internal.OpSupport;
 import io.kernels4j.ops.robustness.Mutations.Arg;
 import io.kernels4j.ops.robustness.Mutations.Kind;
 import io.kernels4j.ops.robustness.Mutations.Mutation;
@@ -71,7 +72,7 @@ final class GpuMutations {
                 if (hit && m.kind() == Kind.MISALIGNED) {
                     DeviceTensor raw = DeviceTensor.allocate(d, DType.FP8_E4M3, bytes + 16);
                     backing.add(raw);
-                    t = DeviceTensor.wrap(raw.address() + 2, dt, d, shape); // real memory, inside raw
+                    t = DeviceTensor.wrap(OpSupport.address(raw) + 2, dt, d, shape); // real memory, inside raw
                 } else {
                     t = DeviceTensor.allocate(d, dt, shape);
                     backing.add(t);

@@ -2,14 +2,15 @@ package io.kernels4j.ops.robustness;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.kernels4j.ops.Checks;
+import io.kernels4j.bindings.Kernels4jNative;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Simulated;
-import io.kernels4j.ops.Status;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.ops.internal.Checks;
+import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.Status;
 import java.lang.foreign.Arena;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -34,11 +35,11 @@ class HandleMisuseTest {
     @Test
     void closedTensorThrowsOnUse() {
         DeviceTensor t = Simulated.tensor(dev, DType.BF16, 4, 8);
-        long addr = t.address();
+        long addr = OpSupport.address(t);
         t.close();
         assertTrue(t.isClosed());
         assertTrue(Simulated.memoryReleased(t));
-        IllegalStateException e = assertThrows(IllegalStateException.class, t::address);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> OpSupport.address(t));
         assertTrue(e.getMessage().contains("used after close"), e.getMessage());
         assertTrue(t.toString().contains("(closed)"), t.toString());
         IllegalArgumentException a = assertThrows(IllegalArgumentException.class,
@@ -55,12 +56,12 @@ class HandleMisuseTest {
         DeviceTensor view = owner.view(DType.BF16, 6, 8);
         DeviceTensor slice = owner.slice(2, 5);
         DeviceTensor reshaped = slice.reshape(12);
-        assertEquals(owner.address() + 2 * 4 * 4, slice.address());
+        assertEquals(OpSupport.address(owner) + 2 * 4 * 4, OpSupport.address(slice));
         assertFalse(view.isOwner());
         owner.close();
         for (DeviceTensor v : new DeviceTensor[] {view, slice, reshaped}) {
             assertTrue(v.isClosed(), v.toString());
-            assertThrows(IllegalStateException.class, v::address);
+            assertThrows(IllegalStateException.class, () -> OpSupport.address(v));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Checks.requireTensor(v, "kv", v.dtype(), v.shape()));
             assertTrue(e.getMessage().startsWith("kv: ") && e.getMessage().contains("closed"), e.getMessage());
@@ -93,9 +94,9 @@ class HandleMisuseTest {
     void closedStreamThrowsOnUse() {
         Stream s = Simulated.stream(dev);
         s.close();
-        assertThrows(IllegalStateException.class, s::activate);
-        assertThrows(IllegalStateException.class, s::handle);
-        assertThrows(IllegalStateException.class, s::errorFlagAddress);
+        assertThrows(IllegalStateException.class, () -> OpSupport.activate(s));
+        assertThrows(IllegalStateException.class, () -> OpSupport.handle(s));
+        assertThrows(IllegalStateException.class, () -> OpSupport.errorFlagAddress(s));
         assertThrows(IllegalStateException.class, s::synchronize);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checks.requireSameDevice(s));
         assertTrue(e.getMessage().startsWith("stream: "), e.getMessage());
@@ -164,8 +165,8 @@ class HandleMisuseTest {
     void closeFromAnotherThreadDuringAnOpIsDeferredToItsEnd() throws Exception {
         DeviceTensor t = Simulated.tensor(dev, DType.BF16, 64);
         Stream s = Simulated.stream(dev);
-        s.activate(); // an op starts on this thread...
-        long addr = t.address(); // ...and reads the address it will pass to its kernel
+        OpSupport.activate(s); // an op starts on this thread...
+        long addr = OpSupport.address(t); // ...and reads the address it will pass to its kernel
         CompletableFuture.runAsync(() -> {
             t.close();
             s.close();
@@ -175,18 +176,18 @@ class HandleMisuseTest {
         assertFalse(Simulated.memoryReleased(t), "memory released under a running op");
         assertFalse(Simulated.streamReleased(s), "stream destroyed under a running op");
         assertEquals(1, Simulated.users(s));
-        s.afterOp("test op"); // the op ends: now both go
+        OpSupport.afterOp(s, "test op"); // the op ends: now both go
         assertTrue(Simulated.memoryReleased(t));
         assertTrue(Simulated.streamReleased(s));
-        assertThrows(IllegalStateException.class, s::activate);
+        assertThrows(IllegalStateException.class, () -> OpSupport.activate(s));
         assertNotEquals(0, addr);
     }
 
     @Test
     void failedStatusCheckEndsTheOp() throws Exception {
         DeviceTensor t = Simulated.tensor(dev, DType.FP32, 8);
-        stream.activate();
-        t.address();
+        OpSupport.activate(stream);
+        OpSupport.address(t);
         CompletableFuture.runAsync(t::close).get(10, TimeUnit.SECONDS);
         assertFalse(Simulated.memoryReleased(t));
         assertThrows(IllegalArgumentException.class,
@@ -200,9 +201,9 @@ class HandleMisuseTest {
         DeviceTensor a = Simulated.tensor(dev, DType.FP32, 8);
         DeviceTensor b = Simulated.tensor(dev, DType.FP32, 8);
         b.close();
-        stream.activate();
-        a.address();
-        assertThrows(IllegalStateException.class, b::address);
+        OpSupport.activate(stream);
+        OpSupport.address(a);
+        assertThrows(IllegalStateException.class, () -> OpSupport.address(b));
         assertFalse(Simulated.inOp(), "the aborted op still holds its resources");
         a.close();
         assertTrue(Simulated.memoryReleased(a));
@@ -213,14 +214,14 @@ class HandleMisuseTest {
         Device real0 = Simulated.device(0);
         Stream s = Simulated.stream(real0);
         DeviceTensor t = Simulated.tensor(real0, DType.FP32, 8);
-        s.activate();
-        t.address();
+        OpSupport.activate(s);
+        OpSupport.address(t);
         CompletableFuture.runAsync(() -> {
             s.close();
             t.close();
         }).get(10, TimeUnit.SECONDS);
         assertFalse(Simulated.streamReleased(s));
-        IllegalStateException e = assertThrows(IllegalStateException.class, s::errorFlagAddress);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> OpSupport.errorFlagAddress(s));
         assertTrue(e.getMessage().contains("after close"), e.getMessage());
         assertFalse(Simulated.inOp(), "the aborted op still holds its resources");
         assertTrue(Simulated.streamReleased(s));
@@ -230,12 +231,12 @@ class HandleMisuseTest {
     @Test
     void nestedActivateOfTheSameStreamKeepsWhatTheOuterOpHolds() throws Exception {
         DeviceTensor t = Simulated.tensor(dev, DType.FP32, 8);
-        stream.activate();
-        t.address();
-        stream.activate(); // an inner op of a composite op
+        OpSupport.activate(stream);
+        OpSupport.address(t);
+        OpSupport.activate(stream); // an inner op of a composite op
         CompletableFuture.runAsync(t::close).get(10, TimeUnit.SECONDS);
         assertFalse(Simulated.memoryReleased(t));
-        stream.afterOp("outer");
+        OpSupport.afterOp(stream, "outer");
         assertTrue(Simulated.memoryReleased(t));
     }
 
@@ -250,7 +251,7 @@ class HandleMisuseTest {
         });
         closer.start();
         assertTrue(closed.await(10, TimeUnit.SECONDS));
-        assertThrows(IllegalStateException.class, s::activate);
+        assertThrows(IllegalStateException.class, () -> OpSupport.activate(s));
         assertFalse(Simulated.inOp());
         assertTrue(Simulated.streamReleased(s));
         t.close();

@@ -3,7 +3,7 @@ package io.kernels4j.ops.robustness;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.kernels4j.bindings.Kernels4jNative;
-import io.kernels4j.ops.Status;
+import io.kernels4j.ops.internal.Status;
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 

@@ -35,6 +35,9 @@ import java.util.SplittableRandom;
  * for being written.
  */
 public final class Fp8GemmChecks implements CheckSuite {
+    /** The FP8 GEMM check suite. */
+    public Fp8GemmChecks() {}
+
     static final long REF_MACS = 3_000_000_000L;
     static final double DIFF_TOL = 1e-5;
     static final double DIFF_UNQUANTISED_TOL = 1e-3;

@@ -30,6 +30,9 @@ import java.util.List;
  * 16/32/64, fixed splits, FP8) at a bearable FP64 reference cost.
  */
 public final class MlaChecks implements CheckSuite {
+    /** The MLA check suite. */
+    public MlaChecks() {}
+
     static final float SCALE = 0.1352338f; // DeepSeek-V3: 192^-0.5 * mscale^2
     static final short OUT_POISON = (short) 0x7FA1; // a NaN pattern the kernel never produces
     static final int LSE_POISON = 0x7FA00001;

@@ -37,6 +37,9 @@ import java.util.List;
  * capacity overflow, other alignments, H = 7168 and a CUDA-graph replay.
  */
 public final class MoeChecks implements CheckSuite {
+    /** The MoE op check suite. */
+    public MoeChecks() {}
+
     static final int POISON_I32 = 0x5A5A5A5A;
     static final short POISON_BF16 = (short) 0x7FC0;
     static final byte POISON_FP8 = 0x7F;

@@ -53,6 +53,9 @@ import java.util.List;
  * (BF16 x, FP32 weights, no FP8 anywhere) is reported, not gated.
  */
 public final class MoeLayerChecks implements CheckSuite {
+    /** The full MoE layer check suite. */
+    public MoeLayerChecks() {}
+
     /** End-to-end tolerance on {@code diff} (see the class comment). */
     public static final double E2E_DIFF = 1e-3;
     /** Per-GEMM tolerance (docs/CONTRACT.md section 2). */

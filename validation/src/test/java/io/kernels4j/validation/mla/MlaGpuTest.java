@@ -8,6 +8,7 @@ import io.kernels4j.bindings.MlaNative;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Scope;
+import io.kernels4j.ops.internal.OpSupport;
 import io.kernels4j.ops.mla.MlaDecode;
 import io.kernels4j.ops.testing.GpuTestSupport;
 import io.kernels4j.ops.testing.RequiresGpu;
@@ -57,8 +58,8 @@ class MlaGpuTest {
             DeviceTensor seq = scope.allocate(DType.INT32, 4);
             DeviceTensor sched = scope.allocate(DType.INT32, 4096);
             var st = GpuTestSupport.stream();
-            int rc = (int) MlaNative.k4j_mla_schedule.invokeExact(seq.address(), 4L, 40, 8L, 0, 0, sched.address(),
-                    sched.numel(), st.errorFlagAddress(), st.handle());
+            int rc = (int) MlaNative.k4j_mla_schedule.invokeExact(OpSupport.address(seq), 4L, 40, 8L, 0, 0, OpSupport.address(sched),
+                    sched.numel(), OpSupport.errorFlagAddress(st), OpSupport.handle(st));
             assertEquals(-1, rc);
             assertTrue(io.kernels4j.bindings.Kernels4jNative.lastError().startsWith("page_size"),
                     io.kernels4j.bindings.Kernels4jNative.lastError());

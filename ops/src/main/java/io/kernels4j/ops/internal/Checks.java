@@ -1,9 +1,14 @@
-package io.kernels4j.ops;
+package io.kernels4j.ops.internal;
 
+import io.kernels4j.ops.DType;
+import io.kernels4j.ops.Device;
+import io.kernels4j.ops.DeviceTensor;
+import io.kernels4j.ops.Stream;
 import java.util.Arrays;
 
 /**
- * Argument checks for ops. Every failure is an {@link IllegalArgumentException} whose message starts
+ * Argument checks for ops (internal: not exported; the op packages and kernels4j's own validation and
+ * bench modules use it). Every failure is an {@link IllegalArgumentException} whose message starts
  * with the argument's name and says what was expected and what was given, e.g.
  * {@code "b: expected FP8_E4M3[2112, 7168], got BF16[2112, 7168]"}.
  */
@@ -43,8 +48,8 @@ public final class Checks {
 
     /** The tensor's address is a multiple of {@code bytes} (16 for vectorised loads). */
     public static void requireAligned(DeviceTensor t, String name, int bytes) {
-        if (t != null && t.address() % bytes != 0)
-            throw new IllegalArgumentException(name + ": device address 0x" + Long.toHexString(t.address())
+        if (t != null && OpSupport.address(t) % bytes != 0)
+            throw new IllegalArgumentException(name + ": device address 0x" + Long.toHexString(OpSupport.address(t))
                     + " is not " + bytes + "-byte aligned");
     }
 
@@ -74,7 +79,7 @@ public final class Checks {
     }
 
     private static String where(Device d) {
-        return "cuda:" + d.ordinal() + (d.isSimulated() ? " (simulated)" : "");
+        return "cuda:" + d.ordinal() + (OpSupport.isSimulated(d) ? " (simulated)" : "");
     }
 
     public static long requirePositive(long v, String name) {
@@ -96,7 +101,7 @@ public final class Checks {
         if (!condition) throw new IllegalArgumentException(message);
     }
 
-    static String describe(DType dtype, long[] shape) {
+    public static String describe(DType dtype, long[] shape) {
         StringBuilder sb = new StringBuilder(dtype.toString()).append('[');
         for (int i = 0; i < shape.length; i++) {
             if (i > 0) sb.append(", ");

@@ -1,8 +1,10 @@
-package io.kernels4j.ops;
+package io.kernels4j.ops.internal;
 
 import io.kernels4j.bindings.Kernels4jNative;
+import io.kernels4j.ops.Cuda;
+import io.kernels4j.ops.CudaException;
 
-/** Turns a k4j_ status code into the exception the Java layer promises. */
+/** Turns a k4j_ status code into the exception the Java layer promises (internal, not exported). */
 public final class Status {
     private Status() {}
 
@@ -10,12 +12,12 @@ public final class Status {
      * Returns when {@code rc} is K4J_OK. Otherwise throws {@link IllegalArgumentException} for
      * K4J_ERR_INVALID_ARGUMENT, {@link UnsupportedOperationException} for K4J_ERR_UNSUPPORTED,
      * {@link CudaException} for a positive cudaError_t, {@link IllegalStateException} else; each with
-     * the native message. A failure also ends the calling thread's op (see {@link Stream#activate()}).
+     * the native message. A failure also ends the calling thread's op (see {@link OpSupport#activate}).
      */
     public static void check(int rc, String op) {
         if (rc == Kernels4jNative.K4J_OK) return;
         RuntimeException e = exception(rc, op);
-        InFlight.end();
+        OpSupport.endOp();
         throw e;
     }
 
@@ -25,7 +27,7 @@ public final class Status {
         if (rc == Kernels4jNative.K4J_ERR_UNSUPPORTED) return new UnsupportedOperationException(msg);
         if (rc > 0) {
             String name = Cuda.errorName(rc);
-            return new CudaException(rc, name, msg);
+            return new CudaException(rc, name, msg + Cuda.emulationLabel());
         }
         return new IllegalStateException(msg + " (status " + rc + ")");
     }
