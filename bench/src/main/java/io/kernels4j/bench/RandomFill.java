@@ -3,7 +3,7 @@ package io.kernels4j.bench;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.validation.E4m3;
+import io.kernels4j.ops.host.E4m3;
 import io.kernels4j.validation.RandomTensors;
 
 /**
