@@ -7,7 +7,9 @@ public enum DType {
     /** FP8 e4m3fn: no infinities, max finite 448, one NaN code per sign. */
     FP8_E4M3(2, 1),
     FP32(3, 4),
-    INT32(4, 4);
+    INT32(4, 4),
+    /** 64-bit integer: PyTorch's index dtype (top-k ids); see {@link io.kernels4j.ops.moe.MoeLayout#topkIdsToInt32}. */
+    INT64(5, 8);
 
     private final int code;
     private final int byteSize;

@@ -271,11 +271,14 @@ public final class DeviceTensor implements AutoCloseable {
     public void copyFrom(byte[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_BYTE, src.length, "src", DType.FP8_E4M3); }
     /** Synchronous copy from a Java array (INT32 tensors). */
     public void copyFrom(int[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_INT, src.length, "src", DType.INT32); }
+    /** Synchronous copy from a Java array (INT64 tensors, e.g. PyTorch-style top-k ids). */
+    public void copyFrom(long[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_LONG, src.length, "src", DType.INT64); }
 
     public float[] toFloatArray() { float[] a = new float[checkedLength(4)]; toArray(MemorySegment.ofArray(a)); return a; }
     public short[] toShortArray() { short[] a = new short[checkedLength(2)]; toArray(MemorySegment.ofArray(a)); return a; }
     public byte[] toByteArray() { byte[] a = new byte[checkedLength(1)]; toArray(MemorySegment.ofArray(a)); return a; }
     public int[] toIntArray() { int[] a = new int[checkedLength(4)]; toArray(MemorySegment.ofArray(a)); return a; }
+    public long[] toLongArray() { long[] a = new long[checkedLength(8)]; toArray(MemorySegment.ofArray(a)); return a; }
 
     private int checkedLength(int elemBytes) {
         if (byteSize() % elemBytes != 0 || byteSize() / elemBytes > Integer.MAX_VALUE - 8)
