@@ -49,17 +49,38 @@ public record MlaDecodeConfig(int batch, int sQ, int hQ, int hKV, int pageSize, 
         if (numSms < 0) throw new IllegalArgumentException("numSms: must be >= 0 (0 = the device's), got " + numSms);
     }
 
-    /** Auto splits over the device's SMs. */
+    /**
+     * A config with auto splits balanced over the device's SMs.
+     *
+     * @param batch           requests per step
+     * @param sQ              query tokens per request
+     * @param hQ              query heads
+     * @param hKV             latent KV heads
+     * @param pageSize        tokens per cache page
+     * @param maxBlocksPerSeq block-table columns
+     * @param cacheFormat     cache layout
+     * @return the config
+     */
     public static MlaDecodeConfig of(int batch, int sQ, int hQ, int hKV, int pageSize, int maxBlocksPerSeq, CacheFormat cacheFormat) {
         return new MlaDecodeConfig(batch, sQ, hQ, hKV, pageSize, maxBlocksPerSeq, cacheFormat, 0, 0);
     }
 
-    /** INT32 entries of the schedule buffer with {@code sms} SMs. */
+    /**
+     * INT32 entries of the schedule buffer.
+     *
+     * @param sms SMs the schedule balances over
+     * @return the entry count
+     */
     public long scheduleInts(int sms) {
         return MlaShapes.scheduleInts(batch, sms, fixedSplits);
     }
 
-    /** Workspace bytes with {@code sms} SMs. */
+    /**
+     * Workspace bytes of the decode.
+     *
+     * @param sms SMs the schedule balances over
+     * @return the byte count
+     */
     public long workspaceBytes(int sms) {
         return MlaShapes.workspaceBytes(batch, sQ, hQ, sms, fixedSplits);
     }

@@ -64,31 +64,63 @@ public final class MlaDecodeStep implements AutoCloseable {
         }
     }
 
-    /** A step with its own buffers on {@code device}; {@link #close()} frees them. */
+    /**
+     * A step with its own buffers on {@code device}; {@link #close()} frees them.
+     *
+     * @param config the sizes
+     * @param device where the buffers live and the step runs
+     * @return the step
+     */
     public static MlaDecodeStep create(MlaDecodeConfig config, Device device) {
         return new MlaDecodeStep(config, device, null);
     }
 
-    /** A step whose buffers come from {@code scope} (allocated on the scope's device, which must be {@code device}). */
+    /**
+     * A step whose buffers come from {@code scope} (allocated on the scope's device, which must be
+     * {@code device}); the scope frees them.
+     *
+     * @param config the sizes
+     * @param device where the step runs
+     * @param scope  allocates the buffers
+     * @return the step
+     */
     public static MlaDecodeStep create(MlaDecodeConfig config, Device device, Scope scope) {
         if (scope == null) throw new IllegalArgumentException("scope: must not be null");
         return new MlaDecodeStep(config, device, scope);
     }
 
+    /**
+     * Returns the sizes this step was made for.
+     *
+     * @return the sizes this step was made for
+     */
     public MlaDecodeConfig config() {
         return config;
     }
 
+    /**
+     * Returns the device of the buffers.
+     *
+     * @return the device of the buffers
+     */
     public Device device() {
         return device;
     }
 
-    /** SMs the schedule balances over (the config's, or the device's when it says 0). */
+    /**
+     * Returns the SMs the schedule balances over (the config's, or the device's when it says 0).
+     *
+     * @return the SMs the schedule balances over (the config's, or the device's when it says 0)
+     */
     public int numSms() {
         return numSms;
     }
 
-    /** Device bytes of the schedule buffer and the workspace. */
+    /**
+     * Returns the device bytes of the schedule buffer and the workspace.
+     *
+     * @return the device bytes of the schedule buffer and the workspace
+     */
     public long deviceBytes() {
         return scheduleBuffer.byteSize() + workspace.byteSize();
     }
@@ -96,6 +128,9 @@ public final class MlaDecodeStep implements AutoCloseable {
     /**
      * Plans this decode step from {@code cacheSeqlens} INT32 {@code [batch]} (on the device, no
      * sync). Call once per step, before the first {@link #forward}, and again whenever the lengths change.
+     *
+     * @param cacheSeqlens the cached length of each request, on the device
+     * @param stream       where the schedule kernel runs
      */
     public void plan(DeviceTensor cacheSeqlens, Stream stream) {
         requireOpen();
@@ -112,7 +147,11 @@ public final class MlaDecodeStep implements AutoCloseable {
                 numSms, config.fixedSplits());
     }
 
-    /** True once {@link #plan} was called. */
+    /**
+     * Returns true once {@link #plan} was called.
+     *
+     * @return true once {@link #plan} was called
+     */
     public boolean isPlanned() {
         return schedule != null;
     }
@@ -123,6 +162,16 @@ public final class MlaDecodeStep implements AutoCloseable {
      * {@code blockTable} INT32 {@code [batch, maxBlocksPerSeq]}, {@code cacheSeqlens} INT32
      * {@code [batch]} (the planned lengths), {@code out} BF16 {@code [batch, sQ, hQ, 512]},
      * {@code lse} FP32 {@code [batch, hQ, sQ]}. Asynchronous on {@code stream}.
+     *
+     * @param q            queries
+     * @param kvCache      this layer's paged latent cache
+     * @param blockTable   pages of each request
+     * @param cacheSeqlens the planned lengths
+     * @param out          attention output, written
+     * @param lse          log-sum-exp of the scores, written
+     * @param softmaxScale scale of {@code q . k} (DeepSeek-V3: {@code 1 / sqrt(192)})
+     * @param causal       end-aligned causal mask for {@code sQ > 1}
+     * @param stream       where the kernels run
      */
     public void forward(DeviceTensor q, DeviceTensor kvCache, DeviceTensor blockTable, DeviceTensor cacheSeqlens, DeviceTensor out,
             DeviceTensor lse, float softmaxScale, boolean causal, Stream stream) {
@@ -164,6 +213,11 @@ public final class MlaDecodeStep implements AutoCloseable {
         }
     }
 
+    /**
+     * Returns true once {@link #close()} ran.
+     *
+     * @return true once {@link #close()} ran
+     */
     public boolean isClosed() {
         return closed;
     }

@@ -50,7 +50,11 @@ public final class MoeLayer implements AutoCloseable {
      * @param downScales   FP32 {@code [E, H/128, I/128]}
      */
     public record Weights(DeviceTensor gateUp, DeviceTensor gateUpScales, DeviceTensor down, DeviceTensor downScales) {
-        /** Checks the four tensors against {@code config}; messages name the tensor. */
+        /**
+         * Checks the four tensors against {@code config}; messages name the tensor.
+         *
+         * @param config the layer's sizes
+         */
         public void check(MoeLayerConfig config) {
             long e = config.numExperts(), h = config.hiddenSize(), i = config.intermediateSize();
             tensor(gateUp, "gateUp", DType.FP8_E4M3, e, 2 * i, h);
@@ -142,6 +146,10 @@ public final class MoeLayer implements AutoCloseable {
     /**
      * A layer that borrows {@code weights} (the caller closes them after the layer) and allocates its
      * workspaces on the weights' device; {@link #close()} frees the workspaces.
+     *
+     * @param config  the sizes
+     * @param weights the expert weights, borrowed
+     * @return the layer
      */
     public static MoeLayer create(MoeLayerConfig config, Weights weights) {
         return new MoeLayer(config, weights, false, null);
@@ -150,25 +158,51 @@ public final class MoeLayer implements AutoCloseable {
     /**
      * A layer that borrows {@code weights} and allocates its workspaces from {@code scope} (on the
      * scope's device, which must be the weights'): the scope frees them when it closes.
+     *
+     * @param config  the sizes
+     * @param weights the expert weights, borrowed
+     * @param scope   allocates the workspaces
+     * @return the layer
      */
     public static MoeLayer create(MoeLayerConfig config, Weights weights, Scope scope) {
         if (scope == null) throw new IllegalArgumentException("scope: must not be null");
         return new MoeLayer(config, weights, false, scope);
     }
 
-    /** A layer that takes ownership of {@code weights}: {@link #close()} closes them with the workspaces. */
+    /**
+     * A layer that takes ownership of {@code weights}: {@link #close()} closes them with the workspaces.
+     *
+     * @param config  the sizes
+     * @param weights the expert weights, owned by the layer from now on
+     * @return the layer
+     */
     public static MoeLayer createOwning(MoeLayerConfig config, Weights weights) {
         return new MoeLayer(config, weights, true, null);
     }
 
+    /**
+     * Returns the sizes this layer was made for.
+     *
+     * @return the sizes this layer was made for
+     */
     public MoeLayerConfig config() {
         return config;
     }
 
+    /**
+     * Returns the expert weights.
+     *
+     * @return the expert weights
+     */
     public Weights weights() {
         return weights;
     }
 
+    /**
+     * Returns the device of the weights and workspaces.
+     *
+     * @return the device of the weights and workspaces
+     */
     public Device device() {
         return device;
     }
@@ -177,6 +211,8 @@ public final class MoeLayer implements AutoCloseable {
      * MASKED layout: INT32 {@code [1]}, the number of (token, k) pairs the last {@link #forward}
      * dropped because their expert already had {@code maxTokensPerExpert} rows (0 when none); read it
      * after synchronising the stream. Null for the CONTIGUOUS layout, which never drops.
+     *
+     * @return the dropped-pair counter, or null
      */
     public DeviceTensor droppedPairs() {
         return config.layout() == Layout.MASKED ? dropped : null;
@@ -191,6 +227,7 @@ public final class MoeLayer implements AutoCloseable {
      * @param topkIdx     INT32 or INT64 {@code [T, K]}: expert ids in {@code [0, E)}, -1 = not routed
      * @param topkWeights FP32 {@code [T, K]}
      * @param out         BF16 {@code [T, H]}, written
+     * @param stream      where the kernels run, on the layer's device
      */
     public void forward(DeviceTensor x, DeviceTensor topkIdx, DeviceTensor topkWeights, DeviceTensor out, Stream stream) {
         if (closed) throw new IllegalStateException("MoeLayer is closed");
@@ -306,6 +343,11 @@ public final class MoeLayer implements AutoCloseable {
         if (first != null) throw first;
     }
 
+    /**
+     * Returns true once {@link #close()} ran.
+     *
+     * @return true once {@link #close()} ran
+     */
     public boolean isClosed() {
         return closed;
     }

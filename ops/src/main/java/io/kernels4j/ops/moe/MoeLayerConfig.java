@@ -52,12 +52,31 @@ public record MoeLayerConfig(int hiddenSize, int numExperts, int topK, int inter
         }
     }
 
-    /** Prefill layer: grouped-contiguous layout with DeepGEMM's 128-row segments. */
+    /**
+     * Prefill layer: grouped-contiguous layout with DeepGEMM's 128-row segments.
+     *
+     * @param hiddenSize       H
+     * @param numExperts       E
+     * @param topK             K
+     * @param intermediateSize I
+     * @param maxTokens        largest T per call
+     * @return the config
+     */
     public static MoeLayerConfig contiguous(int hiddenSize, int numExperts, int topK, int intermediateSize, int maxTokens) {
         return new MoeLayerConfig(hiddenSize, numExperts, topK, intermediateSize, maxTokens, Layout.CONTIGUOUS, 0, 128);
     }
 
-    /** Decode layer: masked layout with {@code maxTokensPerExpert} rows per expert. */
+    /**
+     * Decode layer: masked layout with {@code maxTokensPerExpert} rows per expert (alignment 1).
+     *
+     * @param hiddenSize         H
+     * @param numExperts         E
+     * @param topK               K
+     * @param intermediateSize   I
+     * @param maxTokens          largest T per call
+     * @param maxTokensPerExpert rows per expert (capacity)
+     * @return the config
+     */
     public static MoeLayerConfig masked(int hiddenSize, int numExperts, int topK, int intermediateSize, int maxTokens,
             int maxTokensPerExpert) {
         return new MoeLayerConfig(hiddenSize, numExperts, topK, intermediateSize, maxTokens, Layout.MASKED, maxTokensPerExpert, 1);
@@ -66,6 +85,9 @@ public record MoeLayerConfig(int hiddenSize, int numExperts, int topK, int inter
     /**
      * Rows of the dispatched activations for {@code numTokens} tokens: {@link MoeLayout#maxPaddedRows}
      * (CONTIGUOUS) or {@code E * maxTokensPerExpert} (MASKED).
+     *
+     * @param numTokens T, in {@code [0, maxTokens]}
+     * @return the row count
      */
     public long rows(int numTokens) {
         if (numTokens < 0 || numTokens > maxTokens)
@@ -87,6 +109,8 @@ public record MoeLayerConfig(int hiddenSize, int numExperts, int topK, int inter
     /**
      * Device bytes a {@link MoeLayer} with this config allocates for its workspaces (weights not
      * included), each buffer counted rounded up to 256 bytes, as cudaMalloc does at least.
+     *
+     * @return the byte count
      */
     public long workspaceBytes() {
         long total = 0;

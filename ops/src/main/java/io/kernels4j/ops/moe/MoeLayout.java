@@ -92,6 +92,7 @@ public final class MoeLayout {
      *
      * @param topkIdx   INT64 [T, K], 8-byte aligned
      * @param topkIdx32 INT32 [T, K], written
+     * @param stream    where the kernel runs
      */
     public static void topkIdsToInt32(DeviceTensor topkIdx, DeviceTensor topkIdx32, Stream stream) {
         MoeArgs.checkTopkIds(topkIdx, topkIdx32, stream);
