@@ -38,7 +38,7 @@ mkdir -p "$b/lib" "$b/bin" "$b/include"
 echo "bundle.sh: building and collecting jars (mvn package -DskipTests dependency:copy-dependencies)"
 mvn -q -B package -DskipTests dependency:copy-dependencies -DincludeScope=test -DexcludeGroupIds=io.kernels4j \
   -DoutputDirectory="$b/lib"
-for m in java-bindings ops validation bench; do
+for m in java-bindings ops validation bench examples; do
   for j in "$m"/target/kernels4j-"$m"-*.jar; do [ -f "$j" ] && cp "$j" "$b/lib/"; done
 done
 mvn -q -B -N dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 \
