@@ -39,7 +39,7 @@ echo "bundle.sh: building and collecting jars (mvn package -DskipTests dependenc
 # No -sources/-javadoc jars: they are for Maven Central, not for running.
 mvn -q -B package -DskipTests -Dmaven.source.skip -Dmaven.javadoc.skip dependency:copy-dependencies \
   -DincludeScope=test -DexcludeGroupIds=io.kernels4j -DoutputDirectory="$b/lib"
-for m in java-bindings ops validation bench; do
+for m in java-bindings ops validation bench examples; do
   # (the platform jar kernels4j-java-bindings-*-linux-x86_64.jar too: the loader tests read its resource)
   for j in "$m"/target/kernels4j-"$m"-*.jar; do
     case "$j" in *-sources.jar | *-javadoc.jar) continue ;; esac

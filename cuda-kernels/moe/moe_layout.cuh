@@ -17,6 +17,17 @@ constexpr int kLayoutWarps = kLayoutThreads / 32;
 constexpr int kLayoutMaxChunks = 64;
 constexpr int kMaxExperts = 1024;
 
+// INT64 top-k ids (PyTorch's dtype) narrowed to the INT32 ids the layout reads. An id outside
+// [-1, 2^31 - 1] becomes INT32_MIN rather than a wrapped, plausible expert id, so the layout then
+// treats it as not routed and raises K4J_DEVERR_INDEX_OUT_OF_RANGE, as for any other bad id.
+__global__ void __launch_bounds__(kLayoutThreads)
+    topk_ids_to_int32_kernel(const long long *__restrict__ src, int64_t n, int *__restrict__ dst) {
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const long long v = src[i];
+    dst[i] = (v >= -1 && v <= 2147483647LL) ? (int)v : (-2147483647 - 1);
+  }
+}
+
 // (1) chunk_counts[c][e] = pairs of chunk c routed to expert e. Dynamic smem: E ints.
 __global__ void __launch_bounds__(kLayoutThreads)
     layout_count_kernel(const int *__restrict__ topk_idx, int64_t pairs, int num_experts, int64_t chunk,

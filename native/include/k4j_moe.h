@@ -50,6 +50,11 @@ K4J_API int k4j_moe_layout(k4j_dptr topk_idx, int64_t num_tokens, int64_t top_k,
                            k4j_dptr total_rows, k4j_dptr row_of, k4j_dptr workspace,
                            int64_t workspace_bytes, k4j_dptr err_flags, k4j_stream stream);
 
+/* Top-k expert ids INT64[n] (PyTorch's dtype) -> INT32[n] for k4j_moe_layout, on the device, no
+ * sync. An id outside [-1, 2^31 - 1] becomes INT32_MIN, which the layout flags as out of range.
+ * src 8-byte aligned, dst 4-byte aligned; n in [0, 2^31 - 1]. */
+K4J_API int k4j_moe_topk_ids_to_int32(k4j_dptr src, int64_t n, k4j_dptr dst, k4j_stream stream);
+
 /* Dispatch to the grouped-contiguous layout (feeds the grouped contiguous FP8 GEMM).
  *   x[T, H] BF16 (16-byte aligned); row_of, num_tokens_per_expert, expert_offsets from the layout.
  *   out_dtype K4J_DTYPE_BF16: x_out[capacity, H] BF16, x_out_scales ignored (may be 0).

@@ -46,6 +46,7 @@ typedef void *k4j_stream;
 #define K4J_DTYPE_FP8_E4M3 2
 #define K4J_DTYPE_FP32 3
 #define K4J_DTYPE_INT32 4
+#define K4J_DTYPE_INT64 5
 
 /* Bits of the device error word (err_flags). */
 #define K4J_DEVERR_INDEX_OUT_OF_RANGE (1u << 0)  /* expert id, page id or row index outside its range */

@@ -92,4 +92,18 @@ K4J_API int k4j_moe_layout(k4j_dptr topk_idx, int64_t num_tokens, int64_t top_k,
   return K4J_OK;
 }
 
+K4J_API int k4j_moe_topk_ids_to_int32(k4j_dptr src, int64_t n, k4j_dptr dst, k4j_stream stream) {
+  using namespace k4j::kernels::moe;
+  K4J_REQUIRE(n >= 0 && n <= k4j::moe::kInt32Max, "n: must be in [0, 2^31 - 1], got %lld", (long long)n);
+  if (n == 0) return K4J_OK;
+  K4J_REQUIRE_PTR(src, "src");
+  K4J_REQUIRE_PTR(dst, "dst");
+  K4J_REQUIRE_ALIGNED(src, 8, "src");
+  K4J_REQUIRE_ALIGNED(dst, 4, "dst");
+  const int64_t want = (n + kLayoutThreads - 1) / kLayoutThreads;
+  const unsigned blocks = (unsigned)(want < 65535 ? want : 65535);
+  topk_ids_to_int32_kernel<<<blocks, kLayoutThreads, 0, (cudaStream_t)stream>>>((const long long *)src, n, (int *)dst);
+  return k4j::check_launch("moe_topk_ids_to_int32");
+}
+
 }  // extern "C"

@@ -3,7 +3,7 @@ package io.kernels4j.bench;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
-import io.kernels4j.validation.E4m3;
+import io.kernels4j.ops.host.E4m3;
 import io.kernels4j.validation.RandomTensors;
 
 /**
@@ -29,6 +29,7 @@ public final class RandomFill {
                 case BF16 -> tile.copyFrom(RandomTensors.normalBf16(seed, elems, 1.0));
                 case FP32 -> tile.copyFrom(RandomTensors.uniform(seed, elems, fp32Lo, fp32Hi));
                 case INT32 -> tile.copyFrom(RandomTensors.uniformInts(seed, elems, 1, 1 << 20));
+                case INT64 -> tile.copyFrom(java.util.Arrays.stream(RandomTensors.uniformInts(seed, elems, 1, 1 << 20)).asLongStream().toArray());
             }
             DeviceTensor flat = t.view(DType.FP8_E4M3, bytes);
             DeviceTensor src = tile.view(DType.FP8_E4M3, (long) elems * t.dtype().byteSize());

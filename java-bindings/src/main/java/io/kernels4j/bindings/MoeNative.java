@@ -27,6 +27,10 @@ public final class MoeNative {
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                     JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS));
 
+    /** (src INT64, n, dst INT32, stream): top-k ids narrowed on the device. */
+    public static final MethodHandle k4j_moe_topk_ids_to_int32 = Downcalls.handle("k4j_moe_topk_ids_to_int32",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS));
+
     /** (x, T, H, K, rowOf, numTokensPerExpert, expertOffsets, E, capacity, outDtype, xOut, xOutScales, pow2, mIndices, errFlags, stream). */
     public static final MethodHandle k4j_moe_dispatch_contiguous = Downcalls.handle("k4j_moe_dispatch_contiguous",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,

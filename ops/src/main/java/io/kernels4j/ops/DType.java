@@ -9,7 +9,9 @@ public enum DType {
     /** IEEE binary32. */
     FP32(3, 4),
     /** Signed 32-bit integer. */
-    INT32(4, 4);
+    INT32(4, 4),
+    /** 64-bit integer: PyTorch's index dtype (top-k ids); see {@link io.kernels4j.ops.moe.MoeLayout#topkIdsToInt32}. */
+    INT64(5, 8);
 
     private final int code;
     private final int byteSize;

@@ -44,5 +44,6 @@ class DTypeAbiTest {
         assertEquals(1, DType.FP8_E4M3.byteSize());
         assertEquals(4, DType.FP32.byteSize());
         assertEquals(4, DType.INT32.byteSize());
+        assertEquals(8, DType.INT64.byteSize());
     }
 }

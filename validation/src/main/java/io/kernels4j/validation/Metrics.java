@@ -1,5 +1,8 @@
 package io.kernels4j.validation;
 
+import io.kernels4j.ops.host.Bf16;
+import io.kernels4j.ops.host.E4m3;
+
 /**
  * Error metrics and output checks of docs/CONTRACT.md (section 0 "NaN never passes", "outputs poisoned
  * before every call and checked for being written"; section 2 "Check").

@@ -1,5 +1,6 @@
 package io.kernels4j.validation;
 
+import io.kernels4j.ops.host.Bf16;
 import java.util.SplittableRandom;
 
 /**

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.kernels4j.ops.host.Bf16;
 import io.kernels4j.ops.testing.GpuTestSupport;
 import java.math.BigDecimal;
 import java.util.SplittableRandom;

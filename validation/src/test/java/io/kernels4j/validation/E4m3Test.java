@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.kernels4j.ops.host.E4m3;
 import io.kernels4j.ops.testing.GpuTestSupport;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;

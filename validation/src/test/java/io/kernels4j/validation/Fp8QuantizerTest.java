@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kernels4j.ops.host.E4m3;
+import io.kernels4j.ops.host.Fp8Quantizer.Quantized;
+import io.kernels4j.ops.host.Fp8Quantizer;
 import io.kernels4j.ops.testing.GpuTestSupport;
-import io.kernels4j.validation.Fp8Quantizer.Quantized;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 

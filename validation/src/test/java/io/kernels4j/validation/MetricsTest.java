@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kernels4j.ops.host.Bf16;
 import org.junit.jupiter.api.Test;
 
 class MetricsTest {

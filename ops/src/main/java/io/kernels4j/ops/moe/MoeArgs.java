@@ -48,6 +48,15 @@ final class MoeArgs {
         throw disagree("MoeLayout.compute");
     }
 
+    static void checkTopkIds(DeviceTensor topkIdx, DeviceTensor topkIdx32, Stream stream) {
+        if (live(stream) && live(topkIdx, stream) && live(topkIdx32, stream) && topkIdsOk(topkIdx, topkIdx32)) return;
+        MoeOps.open(stream, "topkIdx", topkIdx, "topkIdx32", topkIdx32);
+        MoeShapes.topkIds(Arg.of("topkIdx", topkIdx), Arg.of("topkIdx32", topkIdx32));
+        Checks.requireAligned(topkIdx, "topkIdx", 8);
+        Checks.requireAligned(topkIdx32, "topkIdx32", 4);
+        throw disagree("MoeLayout.topkIdsToInt32");
+    }
+
     static void checkDispatchContiguous(DeviceTensor x, DeviceTensor rowOf, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor xOut, DeviceTensor xOutScales, DeviceTensor mIndices, Stream stream) {
         if (live(stream) && live(x, stream) && live(rowOf, stream) && live(numTokensPerExpert, stream)
@@ -119,6 +128,12 @@ final class MoeArgs {
     }
 
     // ---- the allocation-free predicates (each mirrors MoeShapes rule by rule, plus the alignments) ----
+
+    static boolean topkIdsOk(DeviceTensor topkIdx, DeviceTensor topkIdx32) {
+        if (!passes(topkIdx, DType.INT64, 2, -1, -1, -1, 8)) return false;
+        long t = topkIdx.dim(0), k = topkIdx.dim(1);
+        return k >= 1 && k <= MAX_TOP_K && t * k <= Integer.MAX_VALUE && passes(topkIdx32, DType.INT32, 2, t, k, -1, 4);
+    }
 
     static boolean layoutOk(DeviceTensor topkIdx, long numExperts, long alignment, DeviceTensor numTokensPerExpert,
             DeviceTensor expertOffsets, DeviceTensor totalRows, DeviceTensor rowOf, DeviceTensor workspace) {

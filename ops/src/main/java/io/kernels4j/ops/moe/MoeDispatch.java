@@ -13,7 +13,7 @@ import io.kernels4j.ops.internal.Status;
  * GEMMs consume. One pass over {@code x} with 16-byte loads and stores; with an FP8 output the
  * cast is fused (docs/CONTRACT.md section 1: 1x128 groups, amax clamped at 1e-4, scale = amax / 448 in FP32,
  * {@code q = e4m3(x / scale)}, optionally power-of-two scales), bit for bit the same as
- * {@code io.kernels4j.validation.Fp8Quantizer}. Scales are FP32 in the GEMM's MN-major layout.
+ * {@link io.kernels4j.ops.host.Fp8Quantizer}. Scales are FP32 in the GEMM's MN-major layout.
  *
  * <p>Both methods take the outputs of {@link MoeLayout#compute} for the same {@code topkIdx}; they
  * never synchronise or allocate (CUDA-graph safe). Data the host cannot see is checked on the

@@ -104,4 +104,29 @@ public final class MoeLayout {
         Status.check(rc, "MoeLayout.compute");
         OpSupport.afterOp(stream, "MoeLayout.compute");
     }
+
+    /**
+     * Narrows INT64 top-k ids (PyTorch's {@code torch.topk} index dtype) to the INT32 ids
+     * {@link #compute} reads, on the device (one small kernel, no sync, no allocation). An id
+     * outside {@code [-1, 2^31 - 1]} becomes {@code Integer.MIN_VALUE}, never a wrapped plausible
+     * expert id, so the layout then skips it and raises {@code K4J_DEVERR_INDEX_OUT_OF_RANGE}.
+     *
+     * @param topkIdx   INT64 [T, K], 8-byte aligned
+     * @param topkIdx32 INT32 [T, K], written
+     * @param stream    where the kernel runs
+     */
+    public static void topkIdsToInt32(DeviceTensor topkIdx, DeviceTensor topkIdx32, Stream stream) {
+        MoeArgs.checkTopkIds(topkIdx, topkIdx32, stream);
+        long n = topkIdx.numel();
+        stream.activate();
+        int rc;
+        try {
+            rc = (int) MoeNative.k4j_moe_topk_ids_to_int32.invokeExact(topkIdx.address(), n, topkIdx32.address(),
+                    stream.handle());
+        } catch (Throwable e) {
+            throw Kernels4jNative.rethrow(e);
+        }
+        Status.check(rc, "MoeLayout.topkIdsToInt32");
+        stream.afterOp("MoeLayout.topkIdsToInt32");
+    }
 }

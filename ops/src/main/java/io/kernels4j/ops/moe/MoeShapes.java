@@ -112,6 +112,15 @@ public final class MoeShapes {
         require(rowOf, "rowOf", DType.INT32, t, k);
     }
 
+    /** topkIdx INT64[T, K] (PyTorch's index dtype) and its INT32 copy topkIdx32[T, K]. */
+    public static void topkIds(Arg topkIdx, Arg topkIdx32) {
+        require(topkIdx, "topkIdx", DType.INT64, ANY, ANY);
+        long t = topkIdx.dim(0), k = topkIdx.dim(1);
+        if (k < 1 || k > MAX_TOP_K) fail("topkIdx: topK (dimension 1) must be in [1, " + MAX_TOP_K + "], got " + k);
+        if (t * k > Integer.MAX_VALUE) fail("topkIdx: numTokens * topK must fit in INT32, got " + t + " * " + k);
+        require(topkIdx32, "topkIdx32", DType.INT32, t, k);
+    }
+
     private static long[] routingOf(Arg rowOf, Arg numTokensPerExpert, Arg expertOffsets) {
         require(rowOf, "rowOf", DType.INT32, ANY, ANY);
         require(numTokensPerExpert, "numTokensPerExpert", DType.INT32, ANY);

@@ -14,6 +14,10 @@
  * writes {@code [E, maxTokensPerExpert, H]} plus {@code counts} (the masked GEMM's
  * {@code maskedM}) and {@code slotOf}, which {@link io.kernels4j.ops.moe.MoeCombine#masked} reads.
  *
+ * <p>{@link io.kernels4j.ops.moe.MoeLayer} runs this whole chain in one call from a
+ * {@link io.kernels4j.ops.moe.MoeLayerConfig}, with workspaces it sizes and owns, in either layout,
+ * and takes PyTorch's INT64 top-k ids ({@link io.kernels4j.ops.moe.MoeLayout#topkIdsToInt32}).
+ *
  * <p>Sizes that depend on the routing are never read back: outputs are sized from capacities
  * ({@link io.kernels4j.ops.moe.MoeLayout#maxPaddedRows}, {@code maxTokensPerExpert}) and the
  * actual counts stay on the device. Rows within an expert follow ascending token order, so every

@@ -1,6 +1,6 @@
 package io.kernels4j.validation.gemm;
 
-import io.kernels4j.validation.Fp8Quantizer;
+import io.kernels4j.ops.host.Fp8Quantizer;
 import java.util.stream.IntStream;
 
 /**

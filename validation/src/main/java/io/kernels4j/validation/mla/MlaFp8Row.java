@@ -1,7 +1,7 @@
 package io.kernels4j.validation.mla;
 
-import io.kernels4j.validation.Bf16;
-import io.kernels4j.validation.E4m3;
+import io.kernels4j.ops.host.Bf16;
+import io.kernels4j.ops.host.E4m3;
 
 /**
  * The 656-byte FP8 row of the MLA KV cache (docs/CONTRACT.md section 3), as the GPU writes it

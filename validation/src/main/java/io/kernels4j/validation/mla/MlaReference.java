@@ -1,6 +1,6 @@
 package io.kernels4j.validation.mla;
 
-import io.kernels4j.validation.Bf16;
+import io.kernels4j.ops.host.Bf16;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 

@@ -5,17 +5,19 @@ import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Scope;
 import io.kernels4j.ops.Stream;
 import io.kernels4j.ops.gemm.Fp8Gemm;
+import io.kernels4j.ops.host.Bf16;
+import io.kernels4j.ops.host.E4m3;
+import io.kernels4j.ops.host.Fp8Quantizer;
 import io.kernels4j.ops.moe.MoeCombine;
 import io.kernels4j.ops.moe.MoeDispatch;
+import io.kernels4j.ops.moe.MoeLayer;
+import io.kernels4j.ops.moe.MoeLayerConfig;
 import io.kernels4j.ops.moe.MoeLayout;
 import io.kernels4j.ops.moe.SiluAndMul;
-import io.kernels4j.validation.Bf16;
 import io.kernels4j.validation.CheckCase;
 import io.kernels4j.validation.CheckContext;
 import io.kernels4j.validation.CheckResult;
 import io.kernels4j.validation.CheckSuite;
-import io.kernels4j.validation.E4m3;
-import io.kernels4j.validation.Fp8Quantizer;
 import io.kernels4j.validation.Metrics;
 import io.kernels4j.validation.RandomTensors;
 import io.kernels4j.validation.moe.MoeRouting.Kind;
@@ -24,7 +26,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * End-to-end check of one MoE layer on the GPU (family {@code moe}): route random tokens, dispatch
+ * End-to-end check of one MoE layer on the GPU (family {@code moe}), by hand and through the
+ * {@link MoeLayer} object (see {@link Layer}): route random tokens, dispatch
  * with the FP8 cast fused, grouped FP8 GEMM (gate/up, {@code [E, 2I, H]} weights with 128x128
  * scales), SiLU-and-multiply with FP8 re-quantisation, grouped FP8 GEMM (down, {@code [E, H, I]}),
  * combine. Both layouts: grouped-contiguous ({@link Fp8Gemm#groupedContiguous} with
@@ -70,10 +73,14 @@ public final class MoeLayerChecks implements CheckSuite {
     public List<CheckCase> cases() {
         List<CheckCase> c = new ArrayList<>();
         for (boolean masked : new boolean[] {false, true}) {
-            c.add(new Layer(masked, 64, 2, 8, 2048, 512, Kind.UNIFORM));
-            c.add(new Layer(masked, 128, 6, 16, 512, 256, Kind.SKEWED));
-            c.add(new Layer(masked, 7, 8, 32, 1024, 384, Kind.UNIFORM));
+            c.add(new Layer(masked, 64, 2, 8, 2048, 512, Kind.UNIFORM, null));
+            c.add(new Layer(masked, 128, 6, 16, 512, 256, Kind.SKEWED, null));
+            c.add(new Layer(masked, 7, 8, 32, 1024, 384, Kind.UNIFORM, null));
         }
+        // The same chain through the MoeLayer object, with PyTorch's INT64 ids and with INT32 ids.
+        c.add(new Layer(false, 128, 6, 16, 512, 256, Kind.SKEWED, DType.INT64));
+        c.add(new Layer(true, 7, 8, 32, 1024, 384, Kind.UNIFORM, DType.INT64));
+        c.add(new Layer(true, 64, 2, 8, 2048, 512, Kind.UNIFORM, DType.INT32));
         return c;
     }
 
@@ -117,15 +124,22 @@ public final class MoeLayerChecks implements CheckSuite {
         return o;
     }
 
-    record Layer(boolean masked, int t, int k, int e, int h, int inter, Kind kind) implements CheckCase {
+    /**
+     * One layer. {@code objectIds} null: the six ops by hand, each step gated. {@code objectIds}
+     * INT32 or INT64: the same, then the {@link MoeLayer} object on the same inputs (top-k ids in that
+     * dtype), whose output must equal the by-hand chain's bit for bit (same ops, same operands, no
+     * order-dependent atomics), so every gate of the by-hand chain holds for it too.
+     */
+    record Layer(boolean masked, int t, int k, int e, int h, int inter, Kind kind, DType objectIds) implements CheckCase {
         @Override
         public String op() {
-            return masked ? "MoeLayer.masked" : "MoeLayer.contiguous";
+            return (objectIds == null ? "MoeLayer" : "MoeLayer.object") + (masked ? ".masked" : ".contiguous");
         }
 
         @Override
         public String name() {
-            return "T=" + t + " K=" + k + " E=" + e + " H=" + h + " I=" + inter + " " + kind.name().toLowerCase();
+            return "T=" + t + " K=" + k + " E=" + e + " H=" + h + " I=" + inter + " " + kind.name().toLowerCase()
+                    + (objectIds == null ? "" : " ids=" + objectIds);
         }
 
         @Override
@@ -296,6 +310,32 @@ public final class MoeLayerChecks implements CheckSuite {
                 double[] outU = combineDouble(gemm(hu, inter, w2u, h, rowExpert, real), h, rowMap, w, t, k);
                 b.metric("vsUnquantised.diff", Metrics.diff(outU, of));
                 MoeChecks.gateDeviceErrors(b, st, 0, "");
+                if (objectIds != null) {
+                    MoeLayerConfig cfg = masked ? MoeLayerConfig.masked(h, e, k, inter, t, maxTok)
+                            : MoeLayerConfig.contiguous(h, e, k, inter, t);
+                    DeviceTensor ids = dl.topkIdx();
+                    if (objectIds == DType.INT64) {
+                        long[] idx64 = new long[idx.length];
+                        for (int i = 0; i < idx.length; i++) idx64[i] = idx[i];
+                        ids = s.allocate(DType.INT64, t, k);
+                        ids.copyFrom(idx64);
+                    }
+                    DeviceTensor outObj = MoeChecks.poisoned(s, st, DType.BF16, t, h);
+                    try (MoeLayer layer = MoeLayer.create(cfg, new MoeLayer.Weights(w1, w1s, w2, w2s), s)) {
+                        layer.forward(dx, ids, dw, outObj, st);
+                        st.synchronize();
+                        if (masked) {
+                            int dropped = layer.droppedPairs().toIntArray()[0];
+                            b.gate(dropped == 0, "MoeLayer: " + dropped + " pairs dropped with a capacity of the largest expert count");
+                        }
+                    }
+                    short[] ob = outObj.toShortArray();
+                    int differ = 0;
+                    for (int i = 0; i < ob.length; i++) if (ob[i] != oa[i]) differ++;
+                    b.metric("object.differingOutputs", differ)
+                            .gate(differ == 0, "MoeLayer object: " + differ + " outputs differ from the six-op chain");
+                    MoeChecks.gateDeviceErrors(b, st, 0, "object: ");
+                }
             }
             return b.build();
         }

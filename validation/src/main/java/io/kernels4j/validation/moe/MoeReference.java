@@ -1,8 +1,8 @@
 package io.kernels4j.validation.moe;
 
-import io.kernels4j.validation.Bf16;
-import io.kernels4j.validation.E4m3;
-import io.kernels4j.validation.Fp8Quantizer;
+import io.kernels4j.ops.host.Bf16;
+import io.kernels4j.ops.host.E4m3;
+import io.kernels4j.ops.host.Fp8Quantizer;
 
 /**
  * Plain-Java references of the MoE ops (docs/CONTRACT.md section 4): layout, dispatch (BF16 and fused FP8
@@ -157,7 +157,7 @@ public final class MoeReference {
                 bad++;
                 continue;
             }
-            if (io.kernels4j.validation.Bf16.ulpDistance(Bf16.encode(ref[i]), out[i]) <= 1) continue;
+            if (Bf16.ulpDistance(Bf16.encode(ref[i]), out[i]) <= 1) continue;
             if (Math.abs(o - ref[i]) <= bf16Ulp(ref[i]) + bound[i]) continue;
             bad++;
         }

@@ -3,7 +3,7 @@ package io.kernels4j.validation.gemm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.kernels4j.validation.Fp8Quantizer;
+import io.kernels4j.ops.host.Fp8Quantizer;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 

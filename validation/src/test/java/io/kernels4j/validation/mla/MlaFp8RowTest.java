@@ -3,8 +3,8 @@ package io.kernels4j.validation.mla;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kernels4j.validation.Bf16;
-import io.kernels4j.validation.E4m3;
+import io.kernels4j.ops.host.Bf16;
+import io.kernels4j.ops.host.E4m3;
 import io.kernels4j.validation.RandomTensors;
 import org.junit.jupiter.api.Test;
 
@@ -31,11 +31,11 @@ class MlaFp8RowTest {
         java.util.SplittableRandom r = new java.util.SplittableRandom(System.nanoTime());
         for (int i = 0; i < 200_000; i++) {
             float amax = Bf16.decode((short) (r.nextInt(0x7F80))); // every finite non-negative BF16 magnitude
-            assertEquals(Float.floatToRawIntBits(io.kernels4j.validation.Fp8Quantizer.groupScale(amax, true)),
+            assertEquals(Float.floatToRawIntBits(io.kernels4j.ops.host.Fp8Quantizer.groupScale(amax, true)),
                     Float.floatToRawIntBits(MlaFp8Row.scale(amax)), "amax " + amax);
         }
         assertEquals(Float.POSITIVE_INFINITY, MlaFp8Row.scale(Float.POSITIVE_INFINITY));
-        assertEquals(Float.POSITIVE_INFINITY, io.kernels4j.validation.Fp8Quantizer.groupScale(Float.POSITIVE_INFINITY, true));
+        assertEquals(Float.POSITIVE_INFINITY, io.kernels4j.ops.host.Fp8Quantizer.groupScale(Float.POSITIVE_INFINITY, true));
     }
 
     @Test

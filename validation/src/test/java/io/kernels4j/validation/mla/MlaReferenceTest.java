@@ -3,7 +3,7 @@ package io.kernels4j.validation.mla;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kernels4j.validation.Bf16;
+import io.kernels4j.ops.host.Bf16;
 import io.kernels4j.validation.RandomTensors;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;

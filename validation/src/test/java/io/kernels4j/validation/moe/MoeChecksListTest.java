@@ -33,6 +33,6 @@ class MoeChecksListTest {
     void suitesAreRegistered() {
         long moe = CheckSuite.all().stream().filter(s -> s.family().equals("moe")).count();
         assertEquals(2, moe);
-        assertEquals(6, new MoeLayerChecks().cases().size());
+        assertEquals(9, new MoeLayerChecks().cases().size());
     }
 }

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kernels4j.validation.Bf16;
-import io.kernels4j.validation.E4m3;
-import io.kernels4j.validation.Fp8Quantizer;
+import io.kernels4j.ops.host.Bf16;
+import io.kernels4j.ops.host.E4m3;
+import io.kernels4j.ops.host.Fp8Quantizer;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kernels4j.validation.E4m3;
+import io.kernels4j.ops.host.E4m3;
 import io.kernels4j.validation.moe.MoeRouting.Kind;
 import org.junit.jupiter.api.Test;
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kernels4j.validation.E4m3;
+import io.kernels4j.ops.host.E4m3;
 import io.kernels4j.validation.RandomTensors;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.kernels4j.validation;
+package io.kernels4j.ops.host;
 
 /**
  * FP8 e4m3fn codec (docs/CONTRACT.md section 1, "E4M3 encode" / "Decode is exact").

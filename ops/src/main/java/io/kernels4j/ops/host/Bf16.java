@@ -1,4 +1,4 @@
-package io.kernels4j.validation;
+package io.kernels4j.ops.host;
 
 /**
  * bfloat16 codec (docs/CONTRACT.md section 0, dtype {@code BF16}): the upper 16 bits of an IEEE float.

@@ -1,4 +1,4 @@
-package io.kernels4j.validation;
+package io.kernels4j.ops.host;
 
 /**
  * The FP8 quantisers of docs/CONTRACT.md section 1, in plain Java, as the reference every GPU quantiser
