@@ -2,6 +2,8 @@ package io.kernels4j.bench.dump;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kernels4j.bindings.cuda.CudaRuntime;
+import io.kernels4j.ops.Cuda;
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.Device;
 import io.kernels4j.ops.DeviceTensor;
@@ -123,6 +125,8 @@ public final class PeerDump {
             case float[] f -> d.copyFrom(f);
             default -> throw new IllegalArgumentException("data: " + data.getClass());
         }
+        // A pageable cudaMemcpy may still be in flight when it returns, and the ops run on a non-blocking stream.
+        Cuda.check(CudaRuntime.cudaDeviceSynchronize(), "cudaDeviceSynchronize");
         return d;
     }
 
