@@ -5,8 +5,9 @@
 #   lib/       every jar (with test-jars, test dependencies, the JUnit console launcher) and libkernels4j.so
 #              (the CLI runs from these jars; the shaded kernels4j.jar would only duplicate them)
 #   include/   kernels4j.h (the ABI self-check test reads it)
-#   bin/       kernels4j (the CLI), run-tests (every test, GPU ones included), and any other launcher
-#              in scripts/bundle-bin/
+#   bin/       kernels4j (the CLI), run-tests (every test, GPU ones included), gpu-validate (the one
+#              command of a GPU session), torch-peer.py, and every other launcher in scripts/bundle-bin/
+#   README.md  scripts/bundle-README.md (how to use the bundle)
 # Usage: scripts/bundle.sh [--out DIR]   (runs `mvn package -DskipTests`, incremental after a build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,7 +15,7 @@ out="$root/dist"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bundle.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -52,6 +53,7 @@ mv "$b"/lib/junit-platform-console-standalone-*.jar "$b/lib/junit-platform-conso
 cp java-bindings/target/classes/native/linux-x86_64/libkernels4j.so "$b/lib/"
 cp native/include/*.h "$b/include/"
 cp scripts/bundle-bin/* "$b/bin/"
+cp scripts/bundle-README.md "$b/README.md"
 chmod +x "$b"/bin/*
 git rev-parse HEAD 2>/dev/null >"$b/COMMIT" || echo unknown >"$b/COMMIT"
 if [ -n "$(git status --porcelain 2>/dev/null)" ]; then sed -i 's/$/+dirty/' "$b/COMMIT"; fi

@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 
 /** {@code kernels4j}: the command-line entry point (info, check, bench). */
 @Command(name = "kernels4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "FP8 GEMM, MLA decoding and MoE kernels for the JVM: device info, correctness checks, benchmarks.",
-        subcommands = {InfoCommand.class, CheckCommand.class, BenchCommand.class, PlotCommand.class, CommandLine.HelpCommand.class})
+        description = "FP8 GEMM, MLA decoding and MoE kernels for the JVM: device info, correctness checks, benchmarks, peer dumps.",
+        subcommands = {InfoCommand.class, CheckCommand.class, BenchCommand.class, DumpCommand.class, PlotCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

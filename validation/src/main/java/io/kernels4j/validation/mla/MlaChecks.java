@@ -33,12 +33,13 @@ public final class MlaChecks implements CheckSuite {
     /** The MLA check suite. */
     public MlaChecks() {}
 
-    static final float SCALE = 0.1352338f; // DeepSeek-V3: 192^-0.5 * mscale^2
+    /** The softmax scale of every case: DeepSeek-V3's 192^-0.5 * mscale^2. */
+    public static final float SCALE = 0.1352338f;
     static final short OUT_POISON = (short) 0x7FA1; // a NaN pattern the kernel never produces
     static final int LSE_POISON = 0x7FA00001;
 
     /** One case: a fixed list of seqlens, or a random mix in [0, mixMax] whose first values are 0, 1, 63, 64, 65. */
-    record Spec(String label, int b, int sQ, int hQ, int hKV, int pageSize, int[] seqlens, int mixMax, int fixedSplits,
+    public record Spec(String label, int b, int sQ, int hQ, int hKV, int pageSize, int[] seqlens, int mixMax, int fixedSplits,
             boolean fp8, boolean causal, boolean badData) {
         int[] seqlens(long seed) {
             if (seqlens != null) return seqlens.clone();
@@ -93,15 +94,16 @@ public final class MlaChecks implements CheckSuite {
     }
 
     /** Host side of one case: inputs, the expected cache image and what the reference sees. */
-    static final class Problem {
-        int b, maxBlocks, numBlocks, numTokens;
-        int[] seqlens, refSeqlens, table, slots;
-        short[] q, kvNew, cacheBf16;
-        byte[] cacheFp8;
-        int expectedErrors;
+    public static final class Problem {
+        public int b, maxBlocks, numBlocks, numTokens;
+        public int[] seqlens, refSeqlens, table, slots;
+        public short[] q, kvNew, cacheBf16;
+        public byte[] cacheFp8;
+        public int expectedErrors;
     }
 
-    static Problem build(Spec s, long seed) {
+    /** The inputs of a case and the cache image the writes must produce (also used by {@code kernels4j dump}). */
+    public static Problem build(Spec s, long seed) {
         Problem p = new Problem();
         p.b = s.b();
         p.seqlens = s.seqlens(seed);

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# CPU-only test of bin/gpu-validate's own logic (budget, skipping, timeouts, packing, labels, exit
+# codes, signals) against a fake bundle whose kernels4j / run-tests / run-sanitizers are stand-ins; the
+# peer step runs the real bin/torch-peer.py (numpy backend) on a synthetic dump. Needs python3 + numpy.
+#   scripts/test-gpu-validate.sh     (prints one line per scenario; exit 0 when all pass)
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fake="$tmp/kernels4j"
+mkdir -p "$fake/bin"
+cp "$root/scripts/bundle-bin/gpu-validate" "$root/scripts/bundle-bin/torch-peer.py" "$fake/bin/"
+echo "fake-commit" >"$fake/COMMIT"
+cat >"$fake/bin/kernels4j" <<'EOF'
+#!/usr/bin/env bash
+# Stand-in CLI: FAKE_NODEV=1 (no device), FAKE_CHECK_SLEEP (seconds per check family), FAKE_FAIL=FAMILY.
+cmd="$1"; shift
+out=""; fam=""; list=0; args="$*"
+while [ $# -gt 0 ]; do case "$1" in --out) out="$2"; shift ;; --list) list=1 ;; --filter|--cublaslt) shift ;; -*) ;; *) fam="$1" ;; esac; shift; done
+case "$cmd" in
+  info) echo "kernels4j fake"; if [ "${FAKE_NODEV:-0}" = 1 ]; then echo "devices: none (fake: no GPU)"; else echo "device 0: Fake H200, sm_90, 132 SMs"; fi ;;
+  check) if [ $list = 1 ]; then echo "gemm	Fp8Gemm.dense	m=7 n=128 k=128"; echo "1 cases"; exit 0; fi
+         mkdir -p "$out"; echo "[1/1] $fam case: PASS"; sleep "${FAKE_CHECK_SLEEP:-0}"
+         echo "{}" >"$out/check-$fam.json"
+         if [ "${FAKE_FAIL:-}" = "$fam" ]; then echo "check: 0 passed, 1 failed in 0 s"; exit 1; fi
+         echo "check: 1 passed, 0 failed in 0 s" ;;
+  bench) mkdir -p "$out"; echo "$args" >"$out/bench-$fam.args"; echo "bench: done" ;;
+  dump) python3 - "$out" "$(dirname "$0")/torch-peer.py" <<'PY'
+import importlib.util, os, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("tp", sys.argv[2]); tp = importlib.util.module_from_spec(spec); spec.loader.exec_module(tp)
+os.makedirs(sys.argv[1], exist_ok=True); tp.synth_dump(sys.argv[1], np.random.default_rng(7)); print("dump: 4 of 4 cases")
+PY
+  ;;
+  *) echo "fake kernels4j: $cmd?" >&2; exit 2 ;;
+esac
+EOF
+cat >"$fake/bin/run-sanitizers" <<'EOF'
+#!/usr/bin/env bash
+echo "run-sanitizers $*"; echo "Result: PASS"
+EOF
+cat >"$fake/bin/run-tests" <<'EOF'
+#!/usr/bin/env bash
+echo "tests started"; sleep "${FAKE_TESTS_SLEEP:-1000}"; echo "[ 1 tests successful ]"
+EOF
+chmod +x "$fake"/bin/*
+# No nvidia-smi and no GPU python on the test's PATH: a directory with python3 and the basics only.
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+files_ok() { local n; n=$(ls "$1" | wc -l); [ "$n" -le 8 ] && [ -f "$1/summary.md" ] && [ -f "$1/summary.json" ] &&
+  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1/summary.json"; }
+gv="$fake/bin/gpu-validate"
+
+# 1. A full run: every step but the tests finishes; the tests hit the budget (timeout), the peer passes.
+o="$tmp/o1"; FAKE_TESTS_SLEEP=1000 "$gv" "$o" --budget-seconds 60 >"$tmp/log1" 2>&1; rc=$?
+if [ $rc = 1 ] && files_ok "$o" && grep -q '| check gemm | pass' "$o/summary.md" && grep -q '| peer torch | pass' "$o/summary.md" &&
+   grep -q '| tests junit-gpu | TIMEOUT' "$o/summary.md" && grep -q '| bench gemm | pass' "$o/summary.md" &&
+   tar -tzf "$o/peer.tar.gz" | grep 'peer/peer.json' >/dev/null && tar -tzf "$o/check.tar.gz" | grep 'check-moe.json' >/dev/null; then
+  ok "full run: steps pass, tests time out within the budget, <= 8 files, peer PASS"
+else bad "full run (rc $rc)"; cat "$o/summary.md" 2>/dev/null; tail -20 "$tmp/log1"; fi
+secs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["usedSeconds"])' "$o/summary.json" 2>/dev/null)
+if [ -n "$secs" ] && [ "$secs" -le 62 ]; then ok "full run stayed within its 60 s budget ($secs s)"; else bad "budget overrun: $secs s"; fi
+
+# 2. No device: exit 2, summary names it, nothing else run.
+o="$tmp/o2"; FAKE_NODEV=1 "$gv" "$o" --budget-seconds 60 >"$tmp/log2" 2>&1; rc=$?
+if [ $rc = 2 ] && files_ok "$o" && grep -q 'no device' "$o/summary.md" && [ ! -f "$o/check.tar.gz" ]; then ok "no device: exit 2, said so"
+else bad "no device (rc $rc)"; fi
+
+# 3. A slow check eats the budget: later steps are skipped with the reason.
+o="$tmp/o3"; FAKE_CHECK_SLEEP=12 "$gv" "$o" --budget-seconds 45 --steps check,peer,bench >"$tmp/log3" 2>&1; rc=$?
+if [ $rc = 1 ] && files_ok "$o" && grep -q 'skipped | 0 | not enough time' "$o/summary.md"; then ok "budget: later steps skipped with the reason"
+else bad "budget skipping (rc $rc)"; cat "$o/summary.md"; fi
+
+# 4. Emulated: labelled, bench and sanitizers skipped gracefully, exit 0 when the rest passes.
+o="$tmp/o4"; KERNELS4J_DEVICE=emulator "$gv" "$o" --budget-seconds 60 --steps check,peer,bench,sanitize >"$tmp/log4" 2>&1; rc=$?
+if [ $rc = 0 ] && files_ok "$o" && grep -q 'EMULATED' "$o/summary.md" && grep -q '| bench | skipped' "$o/summary.md" &&
+   grep -q '| sanitize | skipped' "$o/summary.md" && grep -q '"emulated": true' "$o/summary.json"; then ok "emulated: labelled, GPU-only steps skipped, exit 0"
+else bad "emulated (rc $rc)"; cat "$o/summary.md"; fi
+
+# 5. A failing family fails the run; the other families still run.
+o="$tmp/o5"; FAKE_FAIL=mla "$gv" "$o" --budget-seconds 60 --steps check >"$tmp/log5" 2>&1; rc=$?
+if [ $rc = 1 ] && grep -q '| check mla | FAIL (exit 1)' "$o/summary.md" && grep -q '| check moe | pass' "$o/summary.md"; then ok "a failing family is reported, the rest run"
+else bad "failing family (rc $rc)"; cat "$o/summary.md"; fi
+
+# 6. Killed mid-step: the summary and the finished steps' archives remain.
+o="$tmp/o6"; FAKE_CHECK_SLEEP=30 "$gv" "$o" --budget-seconds 120 --steps check >"$tmp/log6" 2>&1 &
+pid=$!; sleep 6; kill -TERM "$pid"; wait "$pid"; rc=$?
+if [ $rc = 1 ] && files_ok "$o" && grep -q 'interrupted' "$o/summary.md" && [ -f "$o/info.tar.gz" ]; then ok "killed mid-step: summary and finished archives kept"
+else bad "killed mid-step (rc $rc)"; cat "$o/summary.md" 2>/dev/null; fi
+
+# 7. Bad usage.
+r=0
+"$gv" >/dev/null 2>&1; [ $? = 2 ] || r=1
+"$gv" "$tmp/o7" --budget-seconds abc >/dev/null 2>&1; [ $? = 2 ] || r=1
+"$gv" "$tmp/o7" --steps check,frob >/dev/null 2>&1; [ $? = 2 ] || r=1
+"$gv" "$tmp/o7" --nope >/dev/null 2>&1; [ $? = 2 ] || r=1
+[ $r = 0 ] && ok "bad usage exits 2" || bad "bad usage"
+
+[ $fails = 0 ] && echo "test-gpu-validate: PASS" || echo "test-gpu-validate: $fails FAILED"
+exit $((fails > 0))
