@@ -102,7 +102,8 @@ K4J_API int k4j_moe_topk_ids_to_int32(k4j_dptr src, int64_t n, k4j_dptr dst, k4j
   K4J_REQUIRE_ALIGNED(dst, 4, "dst");
   const int64_t want = (n + kLayoutThreads - 1) / kLayoutThreads;
   const unsigned blocks = (unsigned)(want < 65535 ? want : 65535);
-  topk_ids_to_int32_kernel<<<blocks, kLayoutThreads, 0, (cudaStream_t)stream>>>((const long long *)src, n, (int *)dst);
+  k4j::launch("topk_ids_to_int32_kernel", topk_ids_to_int32_kernel, blocks, kLayoutThreads, 0, (cudaStream_t)stream,
+              (const long long *)src, n, (int *)dst);
   return k4j::check_launch("moe_topk_ids_to_int32");
 }
 

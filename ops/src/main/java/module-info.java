@@ -18,5 +18,6 @@ module io.kernels4j.ops {
     exports io.kernels4j.ops.mla;
     exports io.kernels4j.ops.moe;
     exports io.kernels4j.ops.interop;
+    exports io.kernels4j.ops.host;
     exports io.kernels4j.ops.internal to io.kernels4j.validation, io.kernels4j.bench;
 }

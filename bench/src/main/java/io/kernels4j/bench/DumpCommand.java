@@ -55,7 +55,7 @@ final class DumpCommand implements Callable<Integer> {
                 .filter(c -> p == null || p.matcher(c.name() + " " + c.op()).find()).toList();
         if (list) {
             cases.forEach(c -> System.out.println(c.name() + "\t" + c.op()));
-            System.out.println(cases.size() + " cases");
+            System.err.println(cases.size() + " cases"); // stdout holds only the case lines
             return 0;
         }
         if (out == null) throw new CommandLine.ParameterException(cmd, "--out: required (the folder for the dump)");
@@ -63,7 +63,7 @@ final class DumpCommand implements Callable<Integer> {
             System.err.println("kernels4j dump: no case matches --filter " + filter);
             return 2;
         }
-        Cuda.Availability a = Cuda.availability();
+        var a = Cuda.availability();
         if (!a.available()) {
             System.err.println("kernels4j dump: no CUDA GPU found (" + a.reason() + "); nothing was run");
             return 2;

@@ -60,7 +60,7 @@ final class InfoCommand implements Callable<Integer> {
         o.put("library", String.valueOf(NativeLibrary.loadedFrom()));
         o.put("runtime", Cuda.version(Cuda.runtimeVersion()));
         o.put("driver", Cuda.version(Cuda.driverVersion()));
-        Cuda.Availability a = Cuda.availability();
+        var a = Cuda.availability();
         o.put("available", a.available());
         if (!a.available()) o.put("reason", a.reason());
         ArrayNode devices = o.putArray("devices");

@@ -26,7 +26,7 @@ public final class Examples {
      */
     public static String noDeviceReason() {
         try {
-            Cuda.Availability a = Cuda.availability();
+            var a = Cuda.availability();
             return a.available() ? null : a.reason();
         } catch (Throwable t) { // UnsatisfiedLinkError, NoClassDefFoundError...: the library is not usable here
             return "the kernels4j native library cannot be used here (" + t + ")";

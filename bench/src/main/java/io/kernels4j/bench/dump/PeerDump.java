@@ -14,7 +14,7 @@ import io.kernels4j.ops.mla.MlaDecode;
 import io.kernels4j.ops.moe.MoeCombine;
 import io.kernels4j.ops.moe.MoeDispatch;
 import io.kernels4j.ops.moe.MoeLayout;
-import io.kernels4j.validation.Fp8Quantizer;
+import io.kernels4j.ops.host.Fp8Quantizer;
 import io.kernels4j.validation.RandomTensors;
 import io.kernels4j.validation.mla.MlaChecks;
 import io.kernels4j.validation.mla.MlaFp8Row;

@@ -118,15 +118,15 @@ public final class MoeLayout {
     public static void topkIdsToInt32(DeviceTensor topkIdx, DeviceTensor topkIdx32, Stream stream) {
         MoeArgs.checkTopkIds(topkIdx, topkIdx32, stream);
         long n = topkIdx.numel();
-        stream.activate();
+        OpSupport.activate(stream);
         int rc;
         try {
-            rc = (int) MoeNative.k4j_moe_topk_ids_to_int32.invokeExact(topkIdx.address(), n, topkIdx32.address(),
-                    stream.handle());
+            rc = (int) MoeNative.k4j_moe_topk_ids_to_int32.invokeExact(OpSupport.address(topkIdx), n,
+                    OpSupport.address(topkIdx32), OpSupport.handle(stream));
         } catch (Throwable e) {
             throw Kernels4jNative.rethrow(e);
         }
         Status.check(rc, "MoeLayout.topkIdsToInt32");
-        stream.afterOp("MoeLayout.topkIdsToInt32");
+        OpSupport.afterOp(stream, "MoeLayout.topkIdsToInt32");
     }
 }
