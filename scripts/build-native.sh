@@ -30,6 +30,8 @@ extra=()
 if [ -n "${K4J_GENCODES:-}" ]; then extra+=("-DK4J_GENCODES=${K4J_GENCODES}"); else extra+=("-UK4J_GENCODES"); fi
 # Always state the version too (empty: CMake reads pom.xml), so a cached one cannot go stale.
 extra+=("-DK4J_VERSION=${K4J_VERSION:-}")
+# The CPU emulated device (emulator/) and its own tests: on unless K4J_EMULATOR=OFF / K4J_EMU_TESTS=OFF.
+extra+=("-DK4J_EMULATOR=${K4J_EMULATOR:-ON}" "-DK4J_EMU_TESTS=${K4J_EMU_TESTS:-ON}")
 jobs="${K4J_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 {
   cmake -S "$root" -B "$build" -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_BUILD_TYPE=Release "${extra[@]}"

@@ -28,7 +28,7 @@ Options &options();
 std::string describe();  // "kernels4j CPU emulator (sm_90), seed ..., sanitizers ..."
 
 // ---- memory map: what a kernel may touch
-enum class RegionKind : uint8_t { kDevice, kPinned, kParam };
+enum class RegionKind : uint8_t { kDevice, kPinned };
 struct Region {
   uintptr_t base, end;  // usable bytes [base, end)
   uintptr_t guard_lo, guard_hi;  // guard zones around it: [guard_lo, base) and [end, guard_hi)
@@ -104,6 +104,7 @@ struct Launch {
   std::shared_ptr<const MemoryMap> map;
   bool aborted = false;
   int reports = 0;
+  const uint8_t *param_lo = nullptr, *param_hi = nullptr;  // the launch body (parameter space)
 };
 
 // The launch and block being executed, and the running thread (only the worker thread runs them).
@@ -114,7 +115,7 @@ extern thread_local bool tls_in_kernel;
 
 // Runs one launch to completion on the calling (worker) thread. Returns cudaSuccess or the error
 // the launch ended with (cudaErrorLaunchFailure after a sanitizer report).
-cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, LaunchBody *body);
+cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, LaunchBody *body, size_t body_bytes);
 
 // ---- shared-memory sanitizer state (sanitizer.cpp)
 void shared_reset(Block &b);  // poison and forget everything at block start

@@ -136,15 +136,8 @@ static const Region *region_of(const void *p, size_t n) {
   return (a >= r.base && a + n <= r.end) ? &r : nullptr;
 }
 
-void *param_alloc(size_t bytes) {
-  void *p = ::operator new(bytes, std::align_val_t(64));
-  register_region((uintptr_t)p, bytes, 0, RegionKind::kParam);
-  return p;
-}
-static void param_free(void *p) {
-  unregister_region((uintptr_t)p, RegionKind::kParam);
-  ::operator delete(p, std::align_val_t(64));
-}
+void *param_alloc(size_t bytes) { return ::operator new(bytes, std::align_val_t(64)); }
+static void param_free(void *p) { ::operator delete(p, std::align_val_t(64)); }
 
 namespace {
 
@@ -218,13 +211,19 @@ bool valid_stream(cudaStream_t s) {
          g_streams.count(reinterpret_cast<StreamObj *>(s)) != 0;
 }
 
-// Enqueues device work on a stream (or records it into the stream's capture). Caller holds g_mu.
-cudaError_t submit_locked(StreamObj *s, std::function<void()> work) {
+// Device work not yet run is bounded, as a GPU's launch queue is: a host thread that launches in a
+// loop waits here instead of queueing without limit (the emulator is far slower than a GPU).
+constexpr size_t kMaxQueued = 32;
+
+// Enqueues device work on a stream (or records it into the stream's capture). Caller holds g_mu
+// through `lk` (released while waiting for room in the queue).
+cudaError_t submit_locked(std::unique_lock<std::mutex> &lk, StreamObj *s, std::function<void()> work) {
   if (s->capture) {
     s->capture->nodes.push_back(std::move(work));
     return cudaSuccess;
   }
   ensure_worker();
+  g_cv_done.wait(lk, [] { return g_queue.size() < kMaxQueued; });
   const uint64_t seq = ++g_next_seq;
   s->last_seq = seq;
   g_legacy.last_seq = seq;  // the legacy stream synchronises with every blocking stream
@@ -269,7 +268,7 @@ std::string &g_last_report = *new std::string;  // the reports behind the last l
 }  // namespace
 
 cudaError_t launch(const char *name, const void *func, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                   LaunchBody *body) {
+                   LaunchBody *body, size_t body_bytes) {
   std::shared_ptr<LaunchBody> owned(body, [](LaunchBody *b) {
     b->~LaunchBody();
     param_free(b);
@@ -279,14 +278,14 @@ cudaError_t launch(const char *name, const void *func, dim3 grid, dim3 block, si
       grid.y > 65535 || grid.z > 65535 || grid.x > 0x7fffffffu)
     return fail(cudaErrorInvalidConfiguration);
   {
-    std::lock_guard<std::mutex> g(g_mu);
+    std::unique_lock<std::mutex> lk(g_mu);
     auto it = g_func_smem.find(func);
     const size_t limit = it != g_func_smem.end() ? (size_t)it->second : 48 * 1024;
     if (smem > limit) return fail(cudaErrorInvalidValue);
     if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
     std::string kname = name;
-    return submit_locked(stream_of(stream), [kname, grid, block, smem, owned] {
-      cudaError_t e = run_launch(kname.c_str(), grid, block, smem, owned.get());
+    return submit_locked(lk, stream_of(stream), [kname, grid, block, smem, owned, body_bytes] {
+      cudaError_t e = run_launch(kname.c_str(), grid, block, smem, owned.get(), body_bytes);
       if (e != cudaSuccess) {
         std::string r = take_reports();
         fprintf(stderr, "%s", r.c_str());
@@ -586,9 +585,9 @@ static cudaError_t check_copy(void *dst, const void *src, size_t n, cudaMemcpyKi
 EXPORT cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind kind, cudaStream_t stream) {
   cudaError_t e = check_copy(dst, src, n, kind);
   if (e != cudaSuccess) return fail(e);
-  std::lock_guard<std::mutex> g(g_mu);
+  std::unique_lock<std::mutex> lk(g_mu);
   if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
-  return submit_locked(stream_of(stream), [dst, src, n] { std::memcpy(dst, src, n); });
+  return submit_locked(lk, stream_of(stream), [dst, src, n] { std::memcpy(dst, src, n); });
 }
 
 EXPORT cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind) {
@@ -608,9 +607,9 @@ static cudaError_t check_set(void *dst, size_t n) {
 EXPORT cudaError_t cudaMemsetAsync(void *dst, int value, size_t n, cudaStream_t stream) {
   cudaError_t e = check_set(dst, n);
   if (e != cudaSuccess) return fail(e);
-  std::lock_guard<std::mutex> g(g_mu);
+  std::unique_lock<std::mutex> lk(g_mu);
   if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
-  return submit_locked(stream_of(stream), [dst, value, n] { std::memset(dst, value, n); });
+  return submit_locked(lk, stream_of(stream), [dst, value, n] { std::memset(dst, value, n); });
 }
 
 EXPORT cudaError_t cudaMemset(void *dst, int value, size_t n) {
@@ -738,11 +737,11 @@ EXPORT cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph
 }
 
 EXPORT cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s) {
-  std::lock_guard<std::mutex> g(g_mu);
+  std::unique_lock<std::mutex> lk(g_mu);
   auto *x = reinterpret_cast<GraphExecObj *>(exec);
   if (!g_execs.count(x)) return fail(cudaErrorInvalidResourceHandle);
   if (!valid_stream(s)) return fail(cudaErrorInvalidResourceHandle);
-  for (auto &n : x->nodes) submit_locked(stream_of(s), n);
+  for (auto &n : x->nodes) submit_locked(lk, stream_of(s), n);
   return cudaSuccess;
 }
 
@@ -785,13 +784,13 @@ EXPORT cudaError_t cudaEventDestroy(cudaEvent_t ev) {
 }
 
 EXPORT cudaError_t cudaEventRecord(cudaEvent_t ev, cudaStream_t s) {
-  std::lock_guard<std::mutex> g(g_mu);
+  std::unique_lock<std::mutex> lk(g_mu);
   auto *o = reinterpret_cast<EventObj *>(ev);
   if (!g_events.count(o) || !valid_stream(s)) return fail(cudaErrorInvalidResourceHandle);
   StreamObj *so = stream_of(s);
-  if (so->capture) return submit_locked(so, [o] { o->time = std::chrono::steady_clock::now(); });
+  if (so->capture) return submit_locked(lk, so, [o] { o->time = std::chrono::steady_clock::now(); });
   o->recorded = true;
-  cudaError_t e = submit_locked(so, [o] { o->time = std::chrono::steady_clock::now(); });
+  cudaError_t e = submit_locked(lk, so, [o] { o->time = std::chrono::steady_clock::now(); });
   o->seq = g_next_seq;
   return e;
 }

@@ -197,10 +197,7 @@ void check_global(const void *p, size_t n, bool write, const char *what) {
   Launch *L = current_launch();
   const uintptr_t a = (uintptr_t)p;
   const Region *r = L->map->find(a);
-  if (r && a >= r->base && a + n <= r->end) {
-    if (write && r->kind == RegionKind::kParam) return;  // writes to a parameter's copy are local
-    return;
-  }
+  if (r && a >= r->base && a + n <= r->end) return;
   if (r)
     report(Check::kMemcheck, true, "%s: invalid %s of %zu bytes at offset %lld of a %zu-byte %s allocation", what,
            write ? "write" : "read", n, (long long)(a - r->base), (size_t)(r->end - r->base),
@@ -251,8 +248,10 @@ inline void access(const void *p, size_t n, bool write) {
       return;
     }
   }
+  Launch *L = current_launch();
+  if (a >= L->param_lo && a + n <= L->param_hi) return;  // the launch's parameter space
   const uintptr_t ua = (uintptr_t)p;
-  const Region *r = current_launch()->map->find(ua);
+  const Region *r = L->map->find(ua);
   if (r && ua >= r->base && ua + n <= r->end) return;
   if (r) check_global(p, n, write, "global memory");
   (void)image;

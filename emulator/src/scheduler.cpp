@@ -360,8 +360,10 @@ bool in_fiber_stack(const void *p) { return stacks().contains(p); }
   }
 }
 
-cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, LaunchBody *body) {
+cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, LaunchBody *body, size_t body_bytes) {
   Launch L;
+  L.param_lo = reinterpret_cast<const uint8_t *>(body);
+  L.param_hi = L.param_lo + body_bytes;
   L.name = name;
   L.grid = grid;
   L.block = block;

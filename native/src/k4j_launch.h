@@ -18,7 +18,7 @@ inline void launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block
   auto call = [kernel, params = std::tuple<P...>(std::forward<A>(args)...)]() { std::apply(kernel, params); };
   using B = emu::LaunchBodyOf<decltype(call)>;
   emu::launch(name, reinterpret_cast<const void *>(kernel), grid, block, smem, stream,
-              new (emu::param_alloc(sizeof(B))) B(std::move(call)));
+              new (emu::param_alloc(sizeof(B))) B(std::move(call)), sizeof(B));
 #else
   (void)name;
   kernel<<<grid, block, smem, stream>>>(std::forward<A>(args)...);

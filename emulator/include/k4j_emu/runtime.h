@@ -78,15 +78,15 @@ void mma_16816(MmaKind kind, float *d, const uint32_t *a, const uint32_t *b);  /
 void mma_16832(MmaKind kind, float *d, const uint32_t *a, const uint32_t *b);  // d += a * b, m16n8k32
 
 // ---- launches
-// The kernel body of one launch, run by every CUDA thread of the grid. Allocated in the
-// emulator's parameter space (the sanitizer lets kernels read it, as CUDA's param space).
+// The kernel body of one launch, run by every CUDA thread of the grid. Its bytes are the launch's
+// parameter space: the sanitizer lets that launch's threads read them, as CUDA's param space.
 struct LaunchBody {
   virtual void run() = 0;
   virtual ~LaunchBody() = default;
 };
 void *param_alloc(size_t bytes);
 cudaError_t launch(const char *name, const void *func, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                   LaunchBody *body);
+                   LaunchBody *body, size_t body_bytes);
 
 template <typename F>
 struct LaunchBodyOf final : LaunchBody {

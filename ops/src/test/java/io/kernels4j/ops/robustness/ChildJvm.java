@@ -48,10 +48,9 @@ public final class ChildJvm {
             throws Exception {
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
-        for (String p : new String[] {"kernels4j.library.path", "kernels4j.seed"}) {
-            String v = System.getProperty(p);
-            if (v != null) cmd.add("-D" + p + "=" + v);
-        }
+        // Every kernels4j.* setting of this JVM (library path, seed, the emulated device's switches).
+        for (String p : System.getProperties().stringPropertyNames())
+            if (p.startsWith("kernels4j.")) cmd.add("-D" + p + "=" + System.getProperty(p));
         cmd.addAll(List.of(jvmArgs));
         cmd.addAll(List.of("-cp", classPath, main.getName()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

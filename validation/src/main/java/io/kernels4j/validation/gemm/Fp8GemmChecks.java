@@ -10,12 +10,15 @@ import io.kernels4j.ops.gemm.Fp8Quantize;
 import io.kernels4j.ops.host.Bf16;
 import io.kernels4j.ops.host.Fp8Quantizer;
 import io.kernels4j.validation.CheckCase;
+import io.kernels4j.validation.EmulatorSizes;
 import io.kernels4j.validation.CheckContext;
 import io.kernels4j.validation.CheckResult;
 import io.kernels4j.validation.CheckSuite;
 import io.kernels4j.validation.Metrics;
 import io.kernels4j.validation.RandomTensors;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -50,6 +53,8 @@ public final class Fp8GemmChecks implements CheckSuite {
     }
 
     static final int[] DENSE_M = {1, 7, 64, 128, 333, 4096};
+    // Emulator-sized shapes (EmulatorSizes): the tails modulo 128 are kept.
+    static final int EMU_M = 256, EMU_N = 256, EMU_K = 512;
     static final int[][] NK = {{128, 128}, {2112, 7168}, {7168, 2048}, {576, 7232}, {24576, 1536}};
 
     @Override
@@ -97,17 +102,22 @@ public final class Fp8GemmChecks implements CheckSuite {
         cases.add(GemmCase.masked("G=3 small N, K", new int[] {1, 9, 0}, 9, 8, 16, 0, false, false));
 
         // Quantisers, bitwise against the Java quantiser.
-        cases.add(new QuantCase(true, 1, 128, DType.BF16, false));
-        cases.add(new QuantCase(true, 5, 16, DType.FP32, false));
-        cases.add(new QuantCase(true, 7, 7232, DType.FP32, false));
-        cases.add(new QuantCase(true, 333, 200, DType.BF16, true));
-        cases.add(new QuantCase(true, 4096, 7168, DType.BF16, false));
-        cases.add(new QuantCase(true, 4096, 7168, DType.FP32, true));
-        cases.add(new QuantCase(false, 128, 128, DType.FP32, false));
-        cases.add(new QuantCase(false, 333, 200, DType.BF16, true));
-        cases.add(new QuantCase(false, 2112, 7168, DType.BF16, false));
-        cases.add(new QuantCase(false, 7168, 2048, DType.FP32, true));
-        cases.add(new QuantCase(false, 576, 7232, DType.BF16, false));
+        cases.add(new QuantCase(true, EmulatorSizes.dim(1, EMU_M, 128), EmulatorSizes.dim(128, EMU_K, 128), DType.BF16, false));
+        cases.add(new QuantCase(true, EmulatorSizes.dim(5, EMU_M, 128), EmulatorSizes.dim(16, EMU_K, 128), DType.FP32, false));
+        cases.add(new QuantCase(true, EmulatorSizes.dim(7, EMU_M, 128), EmulatorSizes.dim(7232, EMU_K, 128), DType.FP32, false));
+        cases.add(new QuantCase(true, EmulatorSizes.dim(333, EMU_M, 128), EmulatorSizes.dim(200, EMU_K, 128), DType.BF16, true));
+        cases.add(new QuantCase(true, EmulatorSizes.dim(4096, EMU_M, 128), EmulatorSizes.dim(7168, EMU_K, 128), DType.BF16, false));
+        cases.add(new QuantCase(true, EmulatorSizes.dim(4096, EMU_M, 128), EmulatorSizes.dim(7168, EMU_K, 128), DType.FP32, true));
+        cases.add(new QuantCase(false, EmulatorSizes.dim(128, EMU_M, 128), EmulatorSizes.dim(128, EMU_K, 128), DType.FP32, false));
+        cases.add(new QuantCase(false, EmulatorSizes.dim(333, EMU_M, 128), EmulatorSizes.dim(200, EMU_K, 128), DType.BF16, true));
+        cases.add(new QuantCase(false, EmulatorSizes.dim(2112, EMU_M, 128), EmulatorSizes.dim(7168, EMU_K, 128), DType.BF16, false));
+        cases.add(new QuantCase(false, EmulatorSizes.dim(7168, EMU_M, 128), EmulatorSizes.dim(2048, EMU_K, 128), DType.FP32, true));
+        cases.add(new QuantCase(false, EmulatorSizes.dim(576, EMU_M, 128), EmulatorSizes.dim(7232, EMU_K, 128), DType.BF16, false));
+        // Emulator-sized shapes can coincide: run each once.
+        if (EmulatorSizes.ACTIVE) {
+            Set<String> seen = new HashSet<>();
+            cases.removeIf(c -> !seen.add(c.op() + " " + c.name()));
+        }
         return cases;
     }
 
@@ -183,21 +193,30 @@ public final class Fp8GemmChecks implements CheckSuite {
     record GemmCase(String form, String label, int[] sizes, int maxM, int n, int k, int alignment, int expectedM,
                     boolean withC, boolean dFp32, boolean badData) implements CheckCase {
         static GemmCase dense(int m, int n, int k, boolean withC, boolean dFp32) {
+            m = EmulatorSizes.dim(m, EMU_M, 128);
+            n = EmulatorSizes.dim(n, EMU_N, 128);
+            k = EmulatorSizes.dim(k, EMU_K, 128);
             String l = "m=" + m + " n=" + n + " k=" + k + (withC ? " +C" : "") + (dFp32 ? " D=FP32" : "");
             return new GemmCase("dense", l, new int[] {m}, m, n, k, 1, 0, withC, dFp32, false);
         }
 
         static GemmCase contiguous(String label, int[] sizes, int n, int k, int alignment, boolean withC, boolean bad) {
+            n = EmulatorSizes.dim(n, EMU_N, 128);
+            k = EmulatorSizes.dim(k, EMU_K, 128);
             return new GemmCase("groupedContiguous", label + " sizes=" + Arrays.toString(sizes) + " align=" + alignment
                     + " n=" + n + " k=" + k, sizes, 0, n, k, alignment, 0, withC, withC, bad);
         }
 
         static GemmCase ends(String label, int[] sizes, int n, int k, boolean withC, boolean bad) {
+            n = EmulatorSizes.dim(n, EMU_N, 128);
+            k = EmulatorSizes.dim(k, EMU_K, 128);
             return new GemmCase("groupedEnds", label + " sizes=" + Arrays.toString(sizes) + " n=" + n + " k=" + k, sizes, 0,
                     n, k, 1, 0, withC, withC, bad);
         }
 
         static GemmCase masked(String label, int[] maskedM, int maxM, int n, int k, int expectedM, boolean withC, boolean bad) {
+            n = EmulatorSizes.dim(n, EMU_N, 128);
+            k = EmulatorSizes.dim(k, EMU_K, 128);
             return new GemmCase("groupedMasked", label + " maskedM=" + Arrays.toString(maskedM) + " maxM=" + maxM + " n=" + n
                     + " k=" + k + " expectedM=" + expectedM, maskedM, maxM, n, k, 1, expectedM, withC, withC, bad);
         }

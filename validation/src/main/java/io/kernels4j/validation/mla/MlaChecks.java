@@ -9,6 +9,7 @@ import io.kernels4j.ops.host.Bf16;
 import io.kernels4j.ops.mla.MlaDecode;
 import io.kernels4j.ops.mla.MlaKvCache;
 import io.kernels4j.validation.CheckCase;
+import io.kernels4j.validation.EmulatorSizes;
 import io.kernels4j.validation.CheckContext;
 import io.kernels4j.validation.CheckResult;
 import io.kernels4j.validation.CheckSuite;
@@ -52,7 +53,13 @@ public final class MlaChecks implements CheckSuite {
 
     static Spec c(String label, int b, int sQ, int hQ, int hKV, int page, int[] seqlens, int mixMax, int fixed, boolean fp8,
             boolean causal) {
-        return new Spec(label, b, sQ, hQ, hKV, page, seqlens, mixMax, fixed, fp8, causal, false);
+        // Emulator-sized (EmulatorSizes): fewer requests, shorter sequences; remainders modulo the
+        // 64-key tile and the page kept.
+        int eb = EmulatorSizes.dim(b, 16, 1), emix = EmulatorSizes.dim(mixMax, 512, 64);
+        int[] es = seqlens == null ? null : Arrays.stream(seqlens).map(x -> EmulatorSizes.dim(x, 1024, 64)).toArray();
+        if (eb != b || emix != mixMax || (es != null && !Arrays.equals(es, seqlens)))
+            label += " (emulator-sized: b=" + eb + (es != null ? " seqlens=" + Arrays.toString(es) : " mix<=" + emix) + ")";
+        return new Spec(label, eb, sQ, hQ, hKV, page, es, emix, fixed, fp8, causal, false);
     }
 
     static final List<Spec> SPECS = List.of(

@@ -12,6 +12,7 @@ import io.kernels4j.ops.moe.MoeCombine;
 import io.kernels4j.ops.moe.MoeDispatch;
 import io.kernels4j.ops.moe.MoeLayout;
 import io.kernels4j.validation.CheckCase;
+import io.kernels4j.validation.EmulatorSizes;
 import io.kernels4j.validation.CheckContext;
 import io.kernels4j.validation.CheckResult;
 import io.kernels4j.validation.CheckSuite;
@@ -51,6 +52,15 @@ public final class MoeChecks implements CheckSuite {
         return "moe";
     }
 
+    // Emulator-sized shapes (EmulatorSizes): fewer tokens, a narrower hidden size; tails kept.
+    static int emuT(int t) {
+        return EmulatorSizes.dim(t, 512, 128);
+    }
+
+    static int emuH(int h) {
+        return EmulatorSizes.dim(h, 1024, 128);
+    }
+
     @Override
     public List<CheckCase> cases() {
         List<CheckCase> cases = new ArrayList<>();
@@ -60,18 +70,18 @@ public final class MoeChecks implements CheckSuite {
                 for (int e : new int[] {8, 64, 256})
                     for (Kind kind : Kind.values()) {
                         boolean pow2 = (i++ & 1) == 1;
-                        cases.add(new Contiguous(t, k, e, 256, kind, 128, pow2, false));
-                        cases.add(new Masked(t, k, e, 256, kind, 1, pow2));
+                        cases.add(new Contiguous(emuT(t), k, e, emuH(256), kind, 128, pow2, false));
+                        cases.add(new Masked(emuT(t), k, e, emuH(256), kind, 1, pow2));
                     }
-        cases.add(new Contiguous(128, 8, 256, 7168, Kind.UNIFORM, 128, false, false));
-        cases.add(new Contiguous(7, 6, 64, 7168, Kind.SKEWED, 64, true, false));
-        cases.add(new Contiguous(4096, 8, 256, 2304, Kind.UNIFORM, 1, false, false));
-        cases.add(new Contiguous(128, 6, 64, 384, Kind.SKEWED, 1, false, false));
-        cases.add(new Contiguous(128, 6, 64, 384, Kind.SKEWED, 64, false, false));
-        cases.add(new Contiguous(300, 8, 1024, 256, Kind.UNIFORM, 128, false, false));
-        cases.add(new Masked(128, 8, 256, 7168, Kind.UNIFORM, 1, false));
-        cases.add(new Masked(64, 8, 64, 2304, Kind.SKEWED, 128, true));
-        cases.add(new Contiguous(200, 4, 8, 256, Kind.UNIFORM, 128, false, true));
+        cases.add(new Contiguous(emuT(128), 8, 256, emuH(7168), Kind.UNIFORM, 128, false, false));
+        cases.add(new Contiguous(emuT(7), 6, 64, emuH(7168), Kind.SKEWED, 64, true, false));
+        cases.add(new Contiguous(emuT(4096), 8, 256, emuH(2304), Kind.UNIFORM, 1, false, false));
+        cases.add(new Contiguous(emuT(128), 6, 64, emuH(384), Kind.SKEWED, 1, false, false));
+        cases.add(new Contiguous(emuT(128), 6, 64, emuH(384), Kind.SKEWED, 64, false, false));
+        cases.add(new Contiguous(emuT(300), 8, 1024, emuH(256), Kind.UNIFORM, 128, false, false));
+        cases.add(new Masked(emuT(128), 8, 256, emuH(7168), Kind.UNIFORM, 1, false));
+        cases.add(new Masked(emuT(64), 8, 64, emuH(2304), Kind.SKEWED, 128, true));
+        cases.add(new Contiguous(emuT(200), 4, 8, emuH(256), Kind.UNIFORM, 128, false, true));
         cases.add(new BadIds());
         cases.add(new CapacityOverflow());
         cases.add(new GraphReplay());

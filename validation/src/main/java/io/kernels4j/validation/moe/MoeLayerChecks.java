@@ -73,14 +73,14 @@ public final class MoeLayerChecks implements CheckSuite {
     public List<CheckCase> cases() {
         List<CheckCase> c = new ArrayList<>();
         for (boolean masked : new boolean[] {false, true}) {
-            c.add(new Layer(masked, 64, 2, 8, 2048, 512, Kind.UNIFORM, null));
-            c.add(new Layer(masked, 128, 6, 16, 512, 256, Kind.SKEWED, null));
-            c.add(new Layer(masked, 7, 8, 32, 1024, 384, Kind.UNIFORM, null));
+            c.add(new Layer(masked, 64, 2, 8, MoeChecks.emuH(2048), 512, Kind.UNIFORM, null));
+            c.add(new Layer(masked, 128, 6, 16, MoeChecks.emuH(512), 256, Kind.SKEWED, null));
+            c.add(new Layer(masked, 7, 8, 32, MoeChecks.emuH(1024), 384, Kind.UNIFORM, null));
         }
         // The same chain through the MoeLayer object, with PyTorch's INT64 ids and with INT32 ids.
-        c.add(new Layer(false, 128, 6, 16, 512, 256, Kind.SKEWED, DType.INT64));
-        c.add(new Layer(true, 7, 8, 32, 1024, 384, Kind.UNIFORM, DType.INT64));
-        c.add(new Layer(true, 64, 2, 8, 2048, 512, Kind.UNIFORM, DType.INT32));
+        c.add(new Layer(false, 128, 6, 16, MoeChecks.emuH(512), 256, Kind.SKEWED, DType.INT64));
+        c.add(new Layer(true, 7, 8, 32, MoeChecks.emuH(1024), 384, Kind.UNIFORM, DType.INT64));
+        c.add(new Layer(true, 64, 2, 8, MoeChecks.emuH(2048), 512, Kind.UNIFORM, DType.INT32));
         return c;
     }
 

@@ -4,10 +4,12 @@ import io.kernels4j.ops.testing.RequiresGpu;
 import io.kernels4j.validation.testing.CheckSuiteTests;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 
 /** The FP8 GEMM and quantiser checks ({@link Fp8GemmChecks}) on the GPU. */
 @RequiresGpu
+@Tag("kernels") // also run on the emulated sm_80 and sm_89 (the pom's emulated executions)
 class Fp8GemmGpuTest {
     @TestFactory
     Stream<DynamicTest> fp8Gemm() {

@@ -19,11 +19,13 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /** GPU tests of the MLA ops: every {@link MlaChecks} case, plus the native size queries and native checks. */
 @RequiresGpu
+@Tag("kernels") // also run on the emulated sm_80 and sm_89 (the pom's emulated executions)
 class MlaGpuTest {
     @TestFactory
     Stream<DynamicTest> checks() {

@@ -4,10 +4,12 @@ import io.kernels4j.ops.testing.RequiresGpu;
 import io.kernels4j.validation.testing.CheckSuiteTests;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 
 /** Runs the moe checks (layout, dispatch, combine, SiLU-mul, and the end-to-end layer) on the GPU. */
 @RequiresGpu
+@Tag("kernels") // also run on the emulated sm_80 and sm_89 (the pom's emulated executions)
 class MoeGpuTest {
     @TestFactory
     Stream<DynamicTest> moeChecks() {
