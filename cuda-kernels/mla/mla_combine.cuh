@@ -5,6 +5,8 @@
 #include <cuda_bf16.h>
 #include <math_constants.h>
 
+#include "common/device_errors.cuh"
+
 #include "mla/mla_params.cuh"
 
 namespace k4j::kernels::mla {
@@ -16,7 +18,7 @@ __global__ void __launch_bounds__(256) mla_combine_kernel(const int *__restrict_
                                                           const float *__restrict__ o_accum,
                                                           const float *__restrict__ lse_accum,
                                                           __nv_bfloat16 *__restrict__ out, float *__restrict__ lse,
-                                                          int s_q, int h_q) {
+                                                          int s_q, int h_q, int max_work, uint32_t *err) {
   const int rows = s_q * h_q;
   const int row = blockIdx.x * kCombineRowsPerCta + (threadIdx.x >> 5);
   const int lane = threadIdx.x & 31;
@@ -25,6 +27,11 @@ __global__ void __launch_bounds__(256) mla_combine_kernel(const int *__restrict_
   const int n = num_splits[r];
   if (n <= 1) return;  // written by the decode kernel
   const int slot0 = first_slot[r];
+  // A stale schedule (another batch or workspace): never read partial results out of bounds.
+  if (n > max_work || slot0 < 0 || slot0 > max_work - n) {
+    if (row == 0 && lane == 0) raise_device_error(err, K4J_DEVERR_INDEX_OUT_OF_RANGE);
+    return;
+  }
   const int i = row / h_q, h = row % h_q;
 
   float mx = -CUDART_INF_F;

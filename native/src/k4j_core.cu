@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <atomic>
+#include <mutex>
+
 #include "../../cuda-kernels/common/fill.cuh"
 #include "k4j_internal.h"
 
@@ -29,13 +32,17 @@ int set_error(int code, const char *fmt, ...) {
 void clear_error() { g_last_error[0] = '\0'; }
 
 int current_device(DeviceInfo *info) {
-  // Attributes are fixed for the life of the process: read them once per ordinal.
+  // Attributes are fixed for the life of the process: read them once per ordinal. Java threads call
+  // this concurrently: the entry is published with release/acquire, written once under a lock (two
+  // plain writes of the same entry would still be a data race).
   constexpr int kMaxDevices = 64;
   static DeviceInfo cache[kMaxDevices];
-  static bool valid[kMaxDevices];
+  static std::atomic<bool> valid[kMaxDevices];
+  static std::mutex fill;
   int dev = 0;
   K4J_CUDA_TRY(cudaGetDevice(&dev));
-  if (dev >= 0 && dev < kMaxDevices && valid[dev]) {
+  const bool slot = dev >= 0 && dev < kMaxDevices;
+  if (slot && valid[dev].load(std::memory_order_acquire)) {
     *info = cache[dev];
     return K4J_OK;
   }
@@ -46,9 +53,12 @@ int current_device(DeviceInfo *info) {
   K4J_CUDA_TRY(cudaDeviceGetAttribute(&d.sm_count, cudaDevAttrMultiProcessorCount, dev));
   K4J_CUDA_TRY(cudaDeviceGetAttribute(&d.max_smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
   K4J_CUDA_TRY(cudaDeviceGetAttribute(&d.l2_bytes, cudaDevAttrL2CacheSize, dev));
-  if (dev >= 0 && dev < kMaxDevices) {
-    cache[dev] = d;  // benign race: every writer stores the same values
-    valid[dev] = true;
+  if (slot) {
+    std::lock_guard<std::mutex> g(fill);
+    if (!valid[dev].load(std::memory_order_relaxed)) {
+      cache[dev] = d;
+      valid[dev].store(true, std::memory_order_release);
+    }
   }
   *info = d;
   return K4J_OK;

@@ -124,6 +124,6 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   dim3 cgrid((unsigned)((rows_q + kCombineRowsPerCta - 1) / kCombineRowsPerCta), (unsigned)batch);
   k4j::launch("mla_combine_kernel", mla_combine_kernel, cgrid, 32 * kCombineRowsPerCta, 0, s,
       sched + 4 * mw, sched + 4 * mw + batch, p.o_accum, p.lse_accum, reinterpret_cast<__nv_bfloat16 *>(out),
-      p.lse, (int)s_q, (int)h_q);
+      p.lse, (int)s_q, (int)h_q, (int)mw, p.err);
   return k4j::check_launch("mla_combine_kernel");
 }
