@@ -120,7 +120,9 @@ K4J_API int k4j_fill(k4j_dptr dst, int64_t n, int elem_size, uint32_t pattern, k
   cudaStream_t s = (cudaStream_t)stream;
   const int threads = 256;
   const int64_t want = (n + threads - 1) / threads;
-  const int blocks = (int)(want < 65535 ? want : 65535);
+  // Grid-stride: 1024 blocks of 256 threads keep a GPU's memory system busy; more only adds blocks
+  // (and, on the CPU emulated device, a fiber per element).
+  const int blocks = (int)(want < 1024 ? want : 1024);
   using namespace k4j::kernels;
   switch (elem_size) {
     case 1: k4j::launch("fill_kernel<uint8_t>", fill_kernel<uint8_t>, blocks, threads, 0, s, (uint8_t *)dst, n, (uint8_t)pattern); break;

@@ -55,8 +55,8 @@ public final class MlaChecks implements CheckSuite {
             boolean causal) {
         // Emulator-sized (EmulatorSizes): fewer requests, shorter sequences; remainders modulo the
         // 64-key tile and the page kept.
-        int eb = EmulatorSizes.dim(b, 16, 1), emix = EmulatorSizes.dim(mixMax, 512, 64);
-        int[] es = seqlens == null ? null : Arrays.stream(seqlens).map(x -> EmulatorSizes.dim(x, 1024, 64)).toArray();
+        int eb = EmulatorSizes.dim(b, 8, 1), emix = EmulatorSizes.dim(mixMax, 256, 64);
+        int[] es = seqlens == null ? null : Arrays.stream(seqlens).map(x -> EmulatorSizes.dim(x, 512, 64)).toArray();
         if (eb != b || emix != mixMax || (es != null && !Arrays.equals(es, seqlens)))
             label += " (emulator-sized: b=" + eb + (es != null ? " seqlens=" + Arrays.toString(es) : " mix<=" + emix) + ")";
         return new Spec(label, eb, sQ, hQ, hKV, page, es, emix, fixed, fp8, causal, false);

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /** The FP8 GEMM and quantiser checks ({@link Fp8GemmChecks}) on the GPU. */
 @RequiresGpu
-@Tag("kernels") // also run on the emulated sm_80 and sm_89 (the pom's emulated executions)
+@Tag("gemm") // the pom's emulated executions select kernel families by these tags
 class Fp8GemmGpuTest {
     @TestFactory
     Stream<DynamicTest> fp8Gemm() {

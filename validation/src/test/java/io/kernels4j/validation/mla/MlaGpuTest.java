@@ -25,7 +25,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /** GPU tests of the MLA ops: every {@link MlaChecks} case, plus the native size queries and native checks. */
 @RequiresGpu
-@Tag("kernels") // also run on the emulated sm_80 and sm_89 (the pom's emulated executions)
+@Tag("mla") // the pom's emulated executions select kernel families by these tags
 class MlaGpuTest {
     @TestFactory
     Stream<DynamicTest> checks() {

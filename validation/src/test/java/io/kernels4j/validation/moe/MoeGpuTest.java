@@ -9,7 +9,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /** Runs the moe checks (layout, dispatch, combine, SiLU-mul, and the end-to-end layer) on the GPU. */
 @RequiresGpu
-@Tag("kernels") // also run on the emulated sm_80 and sm_89 (the pom's emulated executions)
+@Tag("moe") // the pom's emulated executions select kernel families by these tags
 class MoeGpuTest {
     @TestFactory
     Stream<DynamicTest> moeChecks() {
