@@ -45,7 +45,6 @@ struct MemoryMap {
 std::shared_ptr<const MemoryMap> memory_snapshot();
 void register_region(uintptr_t base, size_t bytes, size_t guard, RegionKind kind);
 bool unregister_region(uintptr_t base, RegionKind kind);
-const Region *find_region_locked(uintptr_t a);
 
 // ---- sanitizer reports
 enum class Check { kMemcheck, kRacecheck, kInitcheck, kSync };
@@ -124,7 +123,7 @@ bool is_shared(const void *p, size_t n);  // fully inside static or dynamic shar
 void check_global(const void *p, size_t n, bool write, const char *what);
 void pending_flush(Thread &t);  // settle a deferred same-value write check
 
-// static shared memory section (see k4j_emu/device.h)
+// static shared memory: the device code module's data segment (see sanitizer.cpp)
 uint8_t *static_shared_begin();
 uint8_t *static_shared_end();
 

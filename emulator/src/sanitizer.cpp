@@ -208,21 +208,8 @@ void check_global(const void *p, size_t n, bool write, const char *what) {
 
 namespace {
 
-// Addresses the kernel may use that are neither shared nor device memory: its own fiber stack
-// (local memory), the library's own read-only data (constant tables, string literals).
-struct Image {
-  uintptr_t lo = 0, hi = 0;
-};
-Image &image() {
-  static Image img = [] {
-    Image i;
-    extern char __executable_start[] __attribute__((weak));
-    (void)__executable_start;
-    return i;
-  }();
-  return img;
-}
-
+// Device code may touch: its own fiber stack (local memory), static and dynamic shared memory,
+// the launch's parameter space, and device / pinned allocations. Anything else is an invalid access.
 inline void access(const void *p, size_t n, bool write) {
   if (!tls_in_kernel) return;
   if (in_fiber_stack(p)) return;
@@ -237,16 +224,15 @@ inline void access(const void *p, size_t n, bool write) {
     shared_access(*t, a, n, write, false);
     return;
   }
-  if (b->dyn_bytes || true) {
-    const uint8_t *lo = b->dyn - kGuardBytes, *hi = b->dyn + b->dyn_bytes + kGuardBytes;
-    if (a + n > lo && a < hi) {
-      if (a < b->dyn || a + n > b->dyn + b->dyn_bytes)
-        report(Check::kMemcheck, true,
-               "invalid %s of %zu bytes at %p: outside the %zu bytes of dynamic shared memory (offset %lld)",
-               write ? "write" : "read", n, p, b->dyn_bytes, (long long)(a - b->dyn));
-      shared_access(*t, a, n, write, false);
-      return;
-    }
+  // The dynamic arena and its guard zones (an access there is past the launch's shared memory).
+  const uint8_t *lo = b->dyn - kGuardBytes, *hi = b->dyn + b->dyn_bytes + kGuardBytes;
+  if (a + n > lo && a < hi) {
+    if (a < b->dyn || a + n > b->dyn + b->dyn_bytes)
+      report(Check::kMemcheck, true,
+             "invalid %s of %zu bytes at %p: outside the %zu bytes of dynamic shared memory (offset %lld)",
+             write ? "write" : "read", n, p, b->dyn_bytes, (long long)(a - b->dyn));
+    shared_access(*t, a, n, write, false);
+    return;
   }
   Launch *L = current_launch();
   if (a >= L->param_lo && a + n <= L->param_hi) return;  // the launch's parameter space
@@ -254,7 +240,6 @@ inline void access(const void *p, size_t n, bool write) {
   const Region *r = L->map->find(ua);
   if (r && ua >= r->base && ua + n <= r->end) return;
   if (r) check_global(p, n, write, "global memory");
-  (void)image;
   report(Check::kMemcheck, true, "invalid %s of %zu bytes at %p: not shared memory, not in any device allocation",
          write ? "write" : "read", n, p);
 }

@@ -80,7 +80,7 @@ final class GpuMutations {
                 if (hit && m.kind() == Kind.CLOSED) t.close();
                 ts.put(a.name(), t);
             }
-            for (DeviceTensor b : backing) if (!b.isClosed()) b.fill(expectValid || mayBeValid ? 0 : POISON_WORD, s);
+            for (DeviceTensor b : backing) if (!b.isClosed()) poison(b, expectValid || mayBeValid ? 0 : POISON_WORD, s);
             s.synchronize();
             RuntimeException thrown = null;
             try {
@@ -130,5 +130,11 @@ final class GpuMutations {
     /** kvCache -> kv_cache (the native layer's argument names). */
     static String toSnake(String camel) {
         return camel.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Fills with a 32-bit word whatever the element size (k4j_fill takes 1-, 2- and 4-byte elements; INT64 is 8). */
+    static void poison(DeviceTensor b, int word, Stream s) {
+        if (b.dtype().byteSize() <= 4) b.fill(word, s);
+        else DeviceTensor.wrap(OpSupport.address(b), DType.INT32, b.device(), b.byteSize() / 4).fill(word, s);
     }
 }

@@ -133,6 +133,50 @@ class MlaBadDataGpuTest {
         }
     }
 
+    /**
+     * A stale or corrupt schedule (made for another batch, SM count or workspace) is validated on the
+     * device: work items naming a request past the batch, a slot past the workspace or a bad tile
+     * range, and split counts / first slots past the workspace are skipped and flagged; nothing is
+     * read or written out of bounds (on the emulated device, memcheck would fail the launch).
+     */
+    @Test
+    void decodeAndCombineSkipAndFlagAStaleSchedule() {
+        Device d = GpuTestSupport.device();
+        SplittableRandom r = new SplittableRandom(GpuTestSupport.seed("MlaBadDataGpuTest.staleSchedule"));
+        int b = 2, sQ = 1, sms = d.smCount(), fixedSplits = 2;
+        long wsBytes = MlaDecode.workspaceBytes(b, sQ, HQ, sms, fixedSplits);
+        int ints = (int) MlaDecode.scheduleInts(b, sms, fixedSplits);
+        int maxWork = (ints - 2 * b) / 4; // layout: WorkItem[maxWork] {request, tileBegin, tileEnd, slot}, numSplits[b], firstSlot[b]
+        try (Stream s = Stream.create(d); DeviceTensor full = guardedCache(d);
+                DeviceTensor q = DeviceTensor.allocate(d, DType.BF16, b, sQ, HQ, 576);
+                DeviceTensor bt = DeviceTensor.allocate(d, DType.INT32, b, MAXB);
+                DeviceTensor sl = DeviceTensor.allocate(d, DType.INT32, b);
+                DeviceTensor sched = DeviceTensor.allocate(d, DType.INT32, ints);
+                DeviceTensor ws = DeviceTensor.allocate(d, DType.FP32, (wsBytes + 3) / 4);
+                DeviceTensor out = DeviceTensor.allocate(d, DType.BF16, b, sQ, HQ, 512);
+                DeviceTensor lse = DeviceTensor.allocate(d, DType.FP32, b, HQ, sQ)) {
+            DeviceTensor cache = full.slice(1, BLOCKS + 1);
+            full.copyFrom(randomBf16(r, (BLOCKS + 2) * PAGE * 576));
+            q.copyFrom(randomBf16(r, b * sQ * HQ * 576));
+            bt.copyFrom(new int[] {0, 1, 2, 3, 4, 5, 6, 7});
+            sl.copyFrom(new int[] {200, 100});
+            MlaDecode.Schedule plan = MlaDecode.schedule(sl, PAGE, MAXB, sms, fixedSplits, sched, s);
+            int[] bad = new int[ints];
+            java.util.Arrays.fill(bad, -1);
+            int[][] items = {{b, 0, 1, 0}, {0, 0, 1, maxWork}, {1, -4, 1, 1}, {0, 3, 1, 2}, {1, 0, 1, -7}};
+            for (int i = 0; i < items.length && i < maxWork; i++) System.arraycopy(items[i], 0, bad, 4 * i, 4);
+            bad[4 * maxWork] = 2;          // numSplits[0]: combine runs and reads ...
+            bad[4 * maxWork + b] = maxWork; // ... firstSlot[0]: past the workspace
+            bad[4 * maxWork + 1] = maxWork + 5; // numSplits[1]: more splits than slots
+            bad[4 * maxWork + b + 1] = 0;
+            sched.copyFrom(bad);
+            MlaDecode.forward(q, cache, bt, sl, plan, 0.0417f, false, ws, out, lse, s);
+            s.synchronize();
+            assertEquals(Kernels4jNative.K4J_DEVERR_INDEX_OUT_OF_RANGE, s.deviceErrors());
+            assertThrows(DeviceDataException.class, s::checkDeviceErrors);
+        }
+    }
+
     /** Debug mode names the op that raised the error; needs the property at class init: a child JVM. */
     @Test
     void debugModeReportsTheMlaOp() throws Exception {
