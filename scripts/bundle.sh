@@ -2,7 +2,8 @@
 # Makes a self-contained GPU bundle: dist/kernels4j-bundle.tar.gz, for an x86-64 Linux host that has
 # only an NVIDIA driver (no JDK, no Maven, no CUDA toolkit). Inside, under kernels4j/:
 #   runtime/   a jlink'd JDK 25 runtime
-#   lib/       every jar (with test-jars, test dependencies, the JUnit console launcher) and libkernels4j.so
+#   lib/       every jar (with test-jars, test dependencies, the JUnit console launcher), libkernels4j.so and
+#              the emulated device's libkernels4j-emu-sm*.so
 #              (the CLI runs from these jars; the shaded kernels4j.jar would only duplicate them)
 #   include/   kernels4j.h (the ABI self-check test reads it)
 #   bin/       kernels4j (the CLI), run-tests (every test, GPU ones included), gpu-validate (the one
@@ -51,6 +52,8 @@ mvn -q -B -N dependency:copy -Dartifact=org.junit.platform:junit-platform-consol
   -DoutputDirectory="$b/lib" >/dev/null
 mv "$b"/lib/junit-platform-console-standalone-*.jar "$b/lib/junit-platform-console-standalone.jar"
 cp java-bindings/target/classes/native/linux-x86_64/libkernels4j.so "$b/lib/"
+# The CPU emulated device's libraries (KERNELS4J_DEVICE=emulator: rehearsals without a GPU).
+cp java-bindings/target/classes/native/linux-x86_64/libkernels4j-emu-sm*.so "$b/lib/" 2>/dev/null || true
 cp native/include/*.h "$b/include/"
 cp scripts/bundle-bin/* "$b/bin/"
 cp scripts/bundle-README.md "$b/README.md"
