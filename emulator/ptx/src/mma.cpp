@@ -3,6 +3,7 @@
 // exact in double, and no sum of these operands overflows or underflows double), each D element is
 // summed with error-free transformations, and only the elements whose correct rounding the fast
 // path cannot prove go through the reference accumulator.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -48,59 +49,101 @@ void reference_terms(const Tile<K, Code> &t, int i, int j, DecA deca, DecB decb,
   terms[K] = detail::decode_f32(t.cf[i][j]);
 }
 
-// Exact sum of a row's products and c, rounded once to FP32 (nearest even). Each column's sum is
-// kept as s + sum(err) with TwoSum (s + p == s' + err exactly); sum(err) is formed in plain double
-// with a rigorous error bound. The result is f = float(s + E) when the exact sum provably lies
-// strictly inside f's rounding interval; otherwise (a value within ~2^-47 relative of a midpoint,
-// Inf/NaN) the element is left to the reference (returns false in ok[j]).
+// f = float(hi + lo) when the exact sum, known to lie within delta of hi + lo, provably rounds
+// (nearest even) to f; false otherwise: within ~delta of a midpoint, a zero result (whose sign the
+// reference decides from the addends), Inf/NaN. hi + lo must be an exact sum of two doubles with
+// |lo| <= ulp(hi) / 2.
+bool round_checked(double hi, double lo, double delta, float *out) {
+  const float f = static_cast<float>(hi);
+  if (!std::isfinite(f) || f == 0.0f) return false;
+  const double t = (hi - static_cast<double>(f)) + lo;  // hi - f exact (Sterbenz)
+  // Half of the smaller gap next to f: the exact sum rounds to f when it is nearer than that.
+  uint32_t fb;
+  std::memcpy(&fb, &f, sizeof fb);
+  const int ef = static_cast<int>((fb >> 23) & 0xFF);
+  int gap_exp = ef == 0 ? -149 : ef - 150;
+  if ((fb & 0x7FFFFF) == 0 && ef > 1) --gap_exp;  // a power of two: the gap below is half
+  if (!(std::fabs(t) * (1.0 + 0x1p-52) + delta < pow2(gap_exp - 1))) return false;
+  *out = f;
+  return true;
+}
+
+// Second tier for one element: TwoSum keeps the sum as s + sum(err) exactly (s + p == s' + err);
+// sum(err) is formed in plain double with a rigorous bound. Every value is a multiple of 2^-266
+// (bf16 products) and below 2^262: no underflow or overflow.
+template <int K>
+bool sum_fp32_twosum(const double (&a)[K], const double (&b)[K][kN], double c, int j,
+                     float *out) {
+  double s = c, e = 0.0, eabs = 0.0;
+  for (int k = 0; k < K; ++k) {
+    const double p = a[k] * b[k][j];
+    const double sum = s + p;
+    const double bb = sum - s;
+    const double err = (s - (sum - bb)) + (p - bb);
+    s = sum;
+    e += err;
+    eabs += std::fabs(err);
+  }
+  if (!std::isfinite(s)) return false;  // an Inf/NaN addend: IEEE specials by the reference
+  if (eabs == 0.0) {  // every step exact: s is the exact sum (zero's sign included)
+    *out = static_cast<float>(s);
+    return true;
+  }
+  // |e - sum(err)| <= (K-1) u sum|err| < 2^-47 * eabs (u = 2^-53, K <= 32, eabs's own error
+  // included).
+  const double hi = s + e;
+  const double bb = hi - s;
+  const double lo = (s - (hi - bb)) + (e - bb);  // exact sum = hi + lo +- delta
+  return round_checked(hi, lo, eabs * 0x1p-47, out);
+}
+
+// Exponent of the last set bit of a finite non-zero v; 4096 for zeros and Inf/NaN.
+int lsb_exp(double v) {
+  const uint64_t bits = bits_of(v);
+  const int e = static_cast<int>((bits >> 52) & 0x7FF);
+  const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (e != 0 ? uint64_t{1} << 52 : 0);
+  if (e == 0x7FF || mant == 0) return 4096;
+  return (e != 0 ? e : 1) - 1075 + __builtin_ctzll(mant);
+}
+
+// Exact sum of a row's products and c, rounded once to FP32 (nearest even), in three tiers:
+//  1. a plain double sum s. When every addend is a multiple of 2^L (lsb_row + lsb_col[j] bounds L
+//     from below) and sum|addend| < 2^(L+52), every partial sum is a multiple of 2^L below
+//     2^(L+53): s is exact (ties and zero signs included). Otherwise the bound
+//     |exact - s| <= K u sum|addend| < 2^-47 sum|addend| (K + 1 <= 33 addends, u = 2^-53, the
+//     bound's own rounding included) often suffices.
+//  2. TwoSum (sum_fp32_twosum).
+//  3. ok[j] false leaves the element to the reference.
 template <int K>
 void sum_fp32_row(const double (&a)[K], const double (&b)[K][kN], const double (&c)[kN],
-                  float (&out)[kN], bool (&ok)[kN]) {
-  double s[kN], e[kN], babs[kN];
+                  int lsb_row, const int (&lsb_col)[kN], float (&out)[kN], bool (&ok)[kN]) {
+  double s[kN], m[kN];
   for (int j = 0; j < kN; ++j) {
     s[j] = c[j];
-    e[j] = 0.0;
-    babs[j] = 0.0;
+    m[j] = std::fabs(c[j]);
   }
   for (int k = 0; k < K; ++k) {
-    for (int j = 0; j < kN; ++j) {  // vectorisable: no reassociation, just 8 independent chains
+    // 8 independent chains, no reassociation; unrolled so that s and m stay in registers.
+#pragma GCC unroll 8
+    for (int j = 0; j < kN; ++j) {
       const double p = a[k] * b[k][j];
-      const double sum = s[j] + p;
-      const double bb = sum - s[j];
-      const double err = (s[j] - (sum - bb)) + (p - bb);
-      s[j] = sum;
-      e[j] += err;
-      babs[j] += std::fabs(err);
+      s[j] += p;
+      m[j] += std::fabs(p);
     }
   }
   for (int j = 0; j < kN; ++j) {
-    ok[j] = false;
-    if (!std::isfinite(s[j])) continue;  // an Inf/NaN addend: IEEE specials by the reference
-    if (babs[j] == 0.0) {  // every TwoSum was exact: s is the exact sum (zero's sign included)
-      out[j] = static_cast<float>(s[j]);
-      ok[j] = true;
+    ok[j] = true;
+    if (!std::isfinite(m[j])) {
+      ok[j] = false;  // an Inf/NaN addend: IEEE specials by the reference
       continue;
     }
-    // |e - sum(err)| <= (K-1) u sum|err| < 2^-47 * babs (u = 2^-53, K <= 32, babs's own error
-    // included). Every value is a multiple of 2^-266 and below 2^262: no underflow or overflow.
-    const double delta = babs[j] * 0x1p-47;
-    const double hi = s[j] + e[j];
-    const double bb = hi - s[j];
-    const double lo = (s[j] - (hi - bb)) + (e[j] - bb);  // exact sum = hi + lo +- delta
-    const float f = static_cast<float>(hi);
-    // A zero result may come from an exactly zero sum, whose sign the reference decides.
-    if (!std::isfinite(f) || f == 0.0f) continue;
-    const double t = (hi - static_cast<double>(f)) + lo;  // hi - f exact (Sterbenz)
-    // Half of the smaller gap next to f: the exact sum rounds to f when it is nearer than that.
-    uint32_t fb;
-    std::memcpy(&fb, &f, sizeof fb);
-    const int ef = static_cast<int>((fb >> 23) & 0xFF);
-    int gap_exp = ef == 0 ? -149 : ef - 150;
-    if ((fb & 0x7FFFFF) == 0 && ef > 1) --gap_exp;  // a power of two: the gap below is half
-    if (std::fabs(t) * (1.0 + 0x1p-52) + delta < pow2(gap_exp - 1)) {
-      out[j] = f;
-      ok[j] = true;
+    int lsb = std::min(lsb_row + lsb_col[j], lsb_exp(c[j]));
+    if (m[j] == 0.0 || m[j] < pow2(std::min(lsb + 52, 1000))) {  // exact (all zeros: IEEE sign)
+      out[j] = static_cast<float>(s[j]);
+      continue;
     }
+    ok[j] = round_checked(s[j], 0.0, m[j] * 0x1p-47, &out[j]) ||
+            sum_fp32_twosum<K>(a, b, c[j], j, &out[j]);
   }
 }
 
@@ -142,32 +185,87 @@ bool sum_hopper_fast(const double *p, int n, const Fp8MmaModel &m, float *out) {
   return true;
 }
 
-void pack_d(const float (&out)[kM][kN], float (*d)[4], RowCol (*cmap)(int, int)) {
+// The fragment maps of a shape as flat indices into Tile's arrays, built once: calling the map
+// functions for every element of every call costs more than the arithmetic.
+template <int K>
+struct FragMaps {
+  static constexpr int kPerReg = K / 8;  // 2 f16/bf16 or 4 FP8 elements per 32-bit register
+  int a[kWarpSize][4][kPerReg];          // row * K + col
+  int b[kWarpSize][2][kPerReg];          // row * kN + col
+  int c[kWarpSize][4];                   // row * kN + col
+  FragMaps() {
+    for (int lane = 0; lane < kWarpSize; ++lane) {
+      for (int r = 0; r < 4; ++r) {
+        for (int e = 0; e < kPerReg; ++e) {
+          const RowCol rc = K == 16 ? frag_m16n8k16_a(lane, r, e) : frag_m16n8k32_a(lane, r, e);
+          a[lane][r][e] = rc.row * K + rc.col;
+        }
+        const RowCol rc = K == 16 ? frag_m16n8k16_c(lane, r) : frag_m16n8k32_c(lane, r);
+        c[lane][r] = rc.row * kN + rc.col;
+      }
+      for (int r = 0; r < 2; ++r) {
+        for (int e = 0; e < kPerReg; ++e) {
+          const RowCol rc = K == 16 ? frag_m16n8k16_b(lane, r, e) : frag_m16n8k32_b(lane, r, e);
+          b[lane][r][e] = rc.row * kN + rc.col;
+        }
+      }
+    }
+  }
+  static const FragMaps &get() {
+    static const FragMaps maps;
+    return maps;
+  }
+};
+
+// Unpacks A, B (codes and values) and C through the fragment maps.
+template <int K, typename Code, typename ValueA, typename ValueB>
+void unpack(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4], ValueA value_a,
+            ValueB value_b, Tile<K, Code> &t) {
+  const FragMaps<K> &maps = FragMaps<K>::get();
+  constexpr int kBits = 32 / FragMaps<K>::kPerReg;
   for (int lane = 0; lane < kWarpSize; ++lane) {
     for (int r = 0; r < 4; ++r) {
-      const RowCol rc = cmap(lane, r);
-      d[lane][r] = out[rc.row][rc.col];
+      for (int e = 0; e < FragMaps<K>::kPerReg; ++e) {
+        const auto code = static_cast<Code>(a[lane][r] >> (kBits * e));
+        (&t.acode[0][0])[maps.a[lane][r][e]] = code;
+        (&t.a[0][0])[maps.a[lane][r][e]] = value_a(code);
+      }
+      (&t.cf[0][0])[maps.c[lane][r]] = c[lane][r];
+      (&t.c[0][0])[maps.c[lane][r]] = c[lane][r];
+    }
+    for (int r = 0; r < 2; ++r) {
+      for (int e = 0; e < FragMaps<K>::kPerReg; ++e) {
+        const auto code = static_cast<Code>(b[lane][r] >> (kBits * e));
+        (&t.bcode[0][0])[maps.b[lane][r][e]] = code;
+        (&t.b[0][0])[maps.b[lane][r][e]] = value_b(code);
+      }
     }
   }
 }
 
-template <int K, typename Code>
-void unpack_c(const float (*c)[4], RowCol (*cmap)(int, int), Tile<K, Code> &t) {
-  for (int lane = 0; lane < kWarpSize; ++lane) {
-    for (int r = 0; r < 4; ++r) {
-      const RowCol rc = cmap(lane, r);
-      t.cf[rc.row][rc.col] = c[lane][r];
-      t.c[rc.row][rc.col] = c[lane][r];
-    }
-  }
+template <int K>
+void pack_d(const float (&out)[kM][kN], float (*d)[4]) {
+  const FragMaps<K> &maps = FragMaps<K>::get();
+  for (int lane = 0; lane < kWarpSize; ++lane)
+    for (int r = 0; r < 4; ++r) d[lane][r] = (&out[0][0])[maps.c[lane][r]];
 }
 
 // FP32-model result of every element, the reference deciding where the fast path cannot.
 template <int K, typename Code, typename DecA, typename DecB>
 void compute_fp32(const Tile<K, Code> &t, DecA deca, DecB decb, float (&out)[kM][kN]) {
+  // Lowest set bit of each row of A and column of B: products are multiples of 2^(sum).
+  int lsb_row[kM], lsb_col[kN];
+  for (int i = 0; i < kM; ++i) {
+    lsb_row[i] = 4096;
+    for (int k = 0; k < K; ++k) lsb_row[i] = std::min(lsb_row[i], lsb_exp(t.a[i][k]));
+  }
+  for (int j = 0; j < kN; ++j) {
+    lsb_col[j] = 4096;
+    for (int k = 0; k < K; ++k) lsb_col[j] = std::min(lsb_col[j], lsb_exp(t.b[k][j]));
+  }
   for (int i = 0; i < kM; ++i) {
     bool ok[kN];
-    sum_fp32_row<K>(t.a[i], t.b, t.c[i], out[i], ok);
+    sum_fp32_row<K>(t.a[i], t.b, t.c[i], lsb_row[i], lsb_col, out[i], ok);
     for (int j = 0; j < kN; ++j) {
       if (ok[j]) continue;
       Decoded terms[K + 1];
@@ -206,28 +304,10 @@ template <float (*Value)(uint16_t), Decoded (*Dec)(uint16_t)>
 void mma_m16n8k16(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4],
                   float (*d)[4]) {
   Tile<16, uint16_t> t;
-  for (int lane = 0; lane < kWarpSize; ++lane) {
-    for (int r = 0; r < 4; ++r) {
-      for (int e = 0; e < 2; ++e) {
-        const RowCol rc = frag_m16n8k16_a(lane, r, e);
-        const auto code = static_cast<uint16_t>(a[lane][r] >> (16 * e));
-        t.acode[rc.row][rc.col] = code;
-        t.a[rc.row][rc.col] = Value(code);
-      }
-    }
-    for (int r = 0; r < 2; ++r) {
-      for (int e = 0; e < 2; ++e) {
-        const RowCol rc = frag_m16n8k16_b(lane, r, e);
-        const auto code = static_cast<uint16_t>(b[lane][r] >> (16 * e));
-        t.bcode[rc.row][rc.col] = code;
-        t.b[rc.row][rc.col] = Value(code);
-      }
-    }
-  }
-  unpack_c(c, frag_m16n8k16_c, t);
+  unpack(a, b, c, Value, Value, t);
   float out[kM][kN];
   compute_fp32(t, Dec, Dec, out);
-  pack_d(out, d, frag_m16n8k16_c);
+  pack_d<16>(out, d);
 }
 
 // Values of all 256 codes of an FP8 format, from the exact decoder (built once, thread-safe).
@@ -271,25 +351,7 @@ void mma_m16n8k32_fp8_f32(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
   const float *aval = fp8_values(atype);
   const float *bval = fp8_values(btype);
   Tile<32, uint8_t> t;
-  for (int lane = 0; lane < kWarpSize; ++lane) {
-    for (int r = 0; r < 4; ++r) {
-      for (int e = 0; e < 4; ++e) {
-        const RowCol rc = frag_m16n8k32_a(lane, r, e);
-        const auto code = static_cast<uint8_t>(a[lane][r] >> (8 * e));
-        t.acode[rc.row][rc.col] = code;
-        t.a[rc.row][rc.col] = aval[code];
-      }
-    }
-    for (int r = 0; r < 2; ++r) {
-      for (int e = 0; e < 4; ++e) {
-        const RowCol rc = frag_m16n8k32_b(lane, r, e);
-        const auto code = static_cast<uint8_t>(b[lane][r] >> (8 * e));
-        t.bcode[rc.row][rc.col] = code;
-        t.b[rc.row][rc.col] = bval[code];
-      }
-    }
-  }
-  unpack_c(c, frag_m16n8k32_c, t);
+  unpack(a, b, c, [aval](uint8_t x) { return aval[x]; }, [bval](uint8_t x) { return bval[x]; }, t);
   auto deca = [atype](uint8_t x) { return detail::decode_fp8(atype, x); };
   auto decb = [btype](uint8_t x) { return detail::decode_fp8(btype, x); };
   float out[kM][kN];
@@ -308,7 +370,7 @@ void mma_m16n8k32_fp8_f32(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
       }
     }
   }
-  pack_d(out, d, frag_m16n8k32_c);
+  pack_d<32>(out, d);
 }
 
 void mma_m16n8k32_e4m3_f32(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4],

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <tuple>
+#include <vector>
 
 #include "../src/fp_internal.h"
 #include "k4j_emu/ptx_ops.h"
@@ -49,6 +51,21 @@ uint32_t pow2_code(const Format &f, int e, bool neg) {
   return pow2_code(f, e, neg);
 }
 
+// The finite codes of f with |value| in [2^lo, 2^hi] or zero (cached: the generator is hot).
+const std::vector<uint32_t> &codes_between(const Format &f, int lo, int hi) {
+  static thread_local std::vector<std::tuple<const Format *, int, int, std::vector<uint32_t>>> cache;
+  for (auto &[fmt, l, h, codes] : cache)
+    if (fmt == &f && l == lo && h == hi) return codes;
+  std::vector<uint32_t> codes;
+  for (uint32_t c = 0; c < f.codes; ++c) {
+    const float v = std::fabs(f.value(c));
+    if (std::isfinite(v) && (v == 0 || (v >= std::ldexp(1.0f, lo) && v <= std::ldexp(1.0f, hi))))
+      codes.push_back(c);
+  }
+  cache.emplace_back(&f, lo, hi, std::move(codes));
+  return std::get<3>(cache.back());
+}
+
 template <int K>
 struct Call {
   uint32_t A[16][K], B[K][8];
@@ -60,13 +77,8 @@ template <int K>
 void generate(const Format &f, std::mt19937_64 &rng, Call<K> &call) {
   auto u = [&rng](uint64_t n) { return static_cast<uint32_t>(rng() % n); };
   auto finite_code = [&](int lo_exp, int hi_exp) {  // random finite code, |v| in [2^lo, 2^hi]
-    for (;;) {
-      const uint32_t c = u(f.codes);
-      const float v = std::fabs(f.value(c));
-      if (std::isfinite(v) && (v == 0 || (v >= std::ldexp(1.0f, lo_exp) &&
-                                          v <= std::ldexp(1.0f, hi_exp))))
-        return c;
-    }
+    const std::vector<uint32_t> &codes = codes_between(f, lo_exp, hi_exp);
+    return codes[u(codes.size())];
   };
   auto random_float = [&]() {
     const uint32_t bits = static_cast<uint32_t>(rng());
