@@ -147,42 +147,52 @@ void sum_fp32_row(const double (&a)[K], const double (&b)[K][kN], const double (
   }
 }
 
-// The kHopper model with align_with_c and product_fraction_bits <= 56: the truncated addends are
-// integers below 2^57 in units of 2^q, so 33 of them sum exactly in int64. Double -> int64
-// conversion truncates toward zero, which is the model's truncation. Returns false to defer to the
-// reference (Inf/NaN addends).
+// The kHopper model with align_with_c and product_fraction_bits <= 56 for one row: the truncated
+// addends are integers below 2^57 in units of 2^q, so 33 of them sum exactly in int64, and
+// double -> int64 conversion truncates toward zero, which is the model's truncation. ok[j] false
+// leaves the element to the reference (Inf/NaN addends, a zero sum and its sign rule).
 template <int K>
-bool sum_hopper_fast(const double *p, int n, const Fp8MmaModel &m, float *out) {
-  int emax = 0;
-  bool any = false;
-  for (int i = 0; i < n; ++i) {
-    if (p[i] == 0.0) continue;
-    const int e = static_cast<int>((bits_of(p[i]) >> 52) & 0x7FF) - 1023;  // all are normal
-    if (e == 1024) return false;                                          // Inf/NaN
-    if (!any || e > emax) emax = e;
-    any = true;
+void sum_hopper_row(const double (&a)[K], const double (&b)[K][kN], const double (&c)[kN],
+                    const Fp8MmaModel &m, float (&out)[kN], bool (&ok)[kN]) {
+  double amax[kN], check[kN];
+  for (int j = 0; j < kN; ++j) {
+    amax[j] = std::fabs(c[j]);
+    check[j] = c[j];
   }
-  if (!any) return false;  // zero (sign rules) by the reference: rare
-  const int q = emax - m.product_fraction_bits;
-  const double scale = pow2(-q);  // exact scaling: q in [-205, 126]
-  int64_t sum = 0;
-  for (int i = 0; i < n; ++i) sum += static_cast<int64_t>(p[i] * scale);
-  if (sum == 0) return false;
-  // Truncation toward zero to accum_mantissa_bits, as detail::round_u128(..., nearest = false).
-  const bool neg = sum < 0;
-  const uint64_t mag = neg ? 0 - static_cast<uint64_t>(sum) : static_cast<uint64_t>(sum);
-  const int lead = 63 - __builtin_clzll(mag) + q;
-  if (lead >= 128) {
-    *out = neg ? -HUGE_VALF : HUGE_VALF;
-    return true;
+  for (int k = 0; k < K; ++k) {
+#pragma GCC unroll 8
+    for (int j = 0; j < kN; ++j) {
+      const double p = a[k] * b[k][j];
+      const double ap = std::fabs(p);
+      amax[j] = ap > amax[j] ? ap : amax[j];  // the largest exponent is the largest |addend|'s
+      check[j] += p;                          // not finite iff some addend is Inf/NaN
+    }
   }
-  int q_exp = lead - m.accum_mantissa_bits;
-  if (q_exp < -126 - m.accum_mantissa_bits) q_exp = -126 - m.accum_mantissa_bits;
-  const int shift = q_exp - q;
-  const uint64_t kept = shift <= 0 ? mag << -shift : (shift < 64 ? mag >> shift : 0);
-  const float v = static_cast<float>(static_cast<double>(kept) * pow2(q_exp));  // exact
-  *out = neg ? -v : v;
-  return true;
+  for (int j = 0; j < kN; ++j) {
+    ok[j] = false;
+    if (!std::isfinite(check[j]) || amax[j] == 0.0) continue;
+    const int emax = static_cast<int>((bits_of(amax[j]) >> 52) & 0x7FF) - 1023;  // all normal
+    const int q = emax - m.product_fraction_bits;
+    const double scale = pow2(-q);  // exact scaling: q in [-205, 126]
+    int64_t sum = static_cast<int64_t>(c[j] * scale);
+    for (int k = 0; k < K; ++k) sum += static_cast<int64_t>(a[k] * b[k][j] * scale);
+    if (sum == 0) continue;
+    // Truncation toward zero to accum_mantissa_bits, as detail::round_u128(..., nearest = false).
+    const bool neg = sum < 0;
+    const uint64_t mag = neg ? 0 - static_cast<uint64_t>(sum) : static_cast<uint64_t>(sum);
+    const int lead = 63 - __builtin_clzll(mag) + q;
+    ok[j] = true;
+    if (lead >= 128) {
+      out[j] = neg ? -HUGE_VALF : HUGE_VALF;
+      continue;
+    }
+    int q_exp = lead - m.accum_mantissa_bits;
+    if (q_exp < -126 - m.accum_mantissa_bits) q_exp = -126 - m.accum_mantissa_bits;
+    const int shift = q_exp - q;
+    const uint64_t kept = shift <= 0 ? mag << -shift : (shift < 64 ? mag >> shift : 0);
+    const float v = static_cast<float>(static_cast<double>(kept) * pow2(q_exp));  // exact
+    out[j] = neg ? -v : v;
+  }
 }
 
 // The fragment maps of a shape as flat indices into Tile's arrays, built once: calling the map
@@ -359,11 +369,10 @@ void mma_m16n8k32_fp8_f32(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
     compute_fp32(t, deca, decb, out);
   } else {
     for (int i = 0; i < kM; ++i) {
+      bool ok[kN];
+      sum_hopper_row<32>(t.a[i], t.b, t.c[i], model, out[i], ok);
       for (int j = 0; j < kN; ++j) {
-        double p[33];
-        for (int k = 0; k < 32; ++k) p[k] = t.a[i][k] * t.b[k][j];
-        p[32] = t.c[i][j];
-        if (sum_hopper_fast<32>(p, 33, model, &out[i][j])) continue;
+        if (ok[j]) continue;
         Decoded terms[33];
         reference_terms(t, i, j, deca, decb, terms);
         out[i][j] = detail::sum_hopper_reference(terms, 33, model);
