@@ -53,6 +53,23 @@ class ExactSum {
   uint64_t limb_[kLimbs] = {};
 };
 
+// Reference MMA models (mma_reference.cpp): every D element summed by an exact integer
+// accumulator. mma.cpp computes the same bits faster and falls back to sum_*_reference for the
+// elements its fast path cannot decide; the tests compare the two bit for bit.
+Decoded product(const Decoded &x, const Decoded &y);  // exact; Inf * 0 gives NaN
+Decoded decode_fp8(Fp8Type type, uint8_t code);
+// t[0..n-1]: the products, then c (last). Exact sum rounded once to FP32 (nearest even).
+float sum_fp32_reference(const Decoded *t, int n);
+// The Hopper FP8 model of Fp8MmaModel (see ptx_ops.h and README.md); t[n-1] is c.
+float sum_hopper_reference(const Decoded *t, int n, const Fp8MmaModel &m);
+void mma_m16n8k16_f16_f32_reference(const uint32_t (*a)[4], const uint32_t (*b)[2],
+                                    const float (*c)[4], float (*d)[4]);
+void mma_m16n8k16_bf16_f32_reference(const uint32_t (*a)[4], const uint32_t (*b)[2],
+                                     const float (*c)[4], float (*d)[4]);
+void mma_m16n8k32_fp8_f32_reference(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
+                                    const uint32_t (*b)[2], const float (*c)[4], float (*d)[4],
+                                    const Fp8MmaModel &model);
+
 }  // namespace k4j::emu::ptx::detail
 
 #endif  // K4J_EMU_PTX_FP_INTERNAL_H

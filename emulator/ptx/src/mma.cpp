@@ -1,6 +1,11 @@
-// mma.sync models: unpack A/B/C through the fragment maps, compute each D element with an exact
-// accumulator under the chosen numerics model, pack D through the C/D map.
-#include <limits>
+// mma.sync models, fast form. Same bits as the exact reference models (mma_reference.cpp): the
+// operands are decoded once per call into doubles (every product of two f16/bf16/FP8 values is
+// exact in double, and no sum of these operands overflows or underflows double), each D element is
+// summed with error-free transformations, and only the elements whose correct rounding the fast
+// path cannot prove go through the reference accumulator.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "fp_internal.h"
@@ -9,206 +14,336 @@
 namespace k4j::emu::ptx {
 namespace {
 using detail::Decoded;
-using detail::ExactSum;
-using detail::Kind;
 
 constexpr int kM = 16;
 constexpr int kN = 8;
 
-template <int K>
+double pow2(int e) {  // 2^e for e in double's normal range
+  const uint64_t bits = static_cast<uint64_t>(e + 1023) << 52;
+  double v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+uint64_t bits_of(double v) {
+  uint64_t b;
+  std::memcpy(&b, &v, sizeof b);
+  return b;
+}
+
+// The operands of one call: doubles for the fast path, raw codes for the reference fallback.
+template <int K, typename Code>
 struct Tile {
-  Decoded a[kM][K];
-  Decoded b[K][kN];
-  Decoded c[kM][kN];
+  double a[kM][K];
+  double b[K][kN];  // row k contiguous over the 8 columns: the inner loops run over j
+  double c[kM][kN];
+  Code acode[kM][K];
+  Code bcode[K][kN];
+  float cf[kM][kN];
 };
 
-Decoded product(const Decoded &x, const Decoded &y) {
-  Decoded p;
-  p.neg = x.neg != y.neg;
-  if (x.kind == Kind::kNaN || y.kind == Kind::kNaN) {
-    p.kind = Kind::kNaN;
-  } else if (x.kind == Kind::kInf || y.kind == Kind::kInf) {
-    const bool zero = (x.kind == Kind::kFinite && x.mant == 0) ||
-                      (y.kind == Kind::kFinite && y.mant == 0);
-    p.kind = zero ? Kind::kNaN : Kind::kInf;  // Inf * 0 is invalid
-  } else {
-    p.mant = x.mant * y.mant;  // at most 22 bits (f16 x f16)
-    p.exp = static_cast<int16_t>(x.exp + y.exp);
-  }
-  return p;
+// Reference terms of element (i, j): the K products, then c.
+template <int K, typename Code, typename DecA, typename DecB>
+void reference_terms(const Tile<K, Code> &t, int i, int j, DecA deca, DecB decb, Decoded *terms) {
+  for (int k = 0; k < K; ++k) terms[k] = detail::product(deca(t.acode[i][k]), decb(t.bcode[k][j]));
+  terms[K] = detail::decode_f32(t.cf[i][j]);
 }
 
-// IEEE result when some addend is NaN or infinite; returns false when all are finite.
-bool special_sum(const Decoded *t, int n, float *out) {
-  bool nan = false, pos_inf = false, neg_inf = false;
-  for (int i = 0; i < n; ++i) {
-    if (t[i].kind == Kind::kNaN) nan = true;
-    if (t[i].kind == Kind::kInf) (t[i].neg ? neg_inf : pos_inf) = true;
+// f = float(hi + lo) when the exact sum, known to lie within delta of hi + lo, provably rounds
+// (nearest even) to f; false otherwise: within ~delta of a midpoint, a zero result (whose sign the
+// reference decides from the addends), Inf/NaN. hi + lo must be an exact sum of two doubles with
+// |lo| <= ulp(hi) / 2.
+bool round_checked(double hi, double lo, double delta, float *out) {
+  const float f = static_cast<float>(hi);
+  if (!std::isfinite(f) || f == 0.0f) return false;
+  const double t = (hi - static_cast<double>(f)) + lo;  // hi - f exact (Sterbenz)
+  // Half of the smaller gap next to f: the exact sum rounds to f when it is nearer than that.
+  uint32_t fb;
+  std::memcpy(&fb, &f, sizeof fb);
+  const int ef = static_cast<int>((fb >> 23) & 0xFF);
+  int gap_exp = ef == 0 ? -149 : ef - 150;
+  if ((fb & 0x7FFFFF) == 0 && ef > 1) --gap_exp;  // a power of two: the gap below is half
+  if (!(std::fabs(t) * (1.0 + 0x1p-52) + delta < pow2(gap_exp - 1))) return false;
+  *out = f;
+  return true;
+}
+
+// Second tier for one element: TwoSum keeps the sum as s + sum(err) exactly (s + p == s' + err);
+// sum(err) is formed in plain double with a rigorous bound. Every value is a multiple of 2^-266
+// (bf16 products) and below 2^262: no underflow or overflow.
+template <int K>
+bool sum_fp32_twosum(const double (&a)[K], const double (&b)[K][kN], double c, int j,
+                     float *out) {
+  double s = c, e = 0.0, eabs = 0.0;
+  for (int k = 0; k < K; ++k) {
+    const double p = a[k] * b[k][j];
+    const double sum = s + p;
+    const double bb = sum - s;
+    const double err = (s - (sum - bb)) + (p - bb);
+    s = sum;
+    e += err;
+    eabs += std::fabs(err);
   }
-  if (nan || (pos_inf && neg_inf)) {
-    *out = std::numeric_limits<float>::quiet_NaN();
+  if (!std::isfinite(s)) return false;  // an Inf/NaN addend: IEEE specials by the reference
+  if (eabs == 0.0) {  // every step exact: s is the exact sum (zero's sign included)
+    *out = static_cast<float>(s);
     return true;
   }
-  if (pos_inf || neg_inf) {
-    *out = pos_inf ? std::numeric_limits<float>::infinity()
-                   : -std::numeric_limits<float>::infinity();
-    return true;
-  }
-  return false;
+  // |e - sum(err)| <= (K-1) u sum|err| < 2^-47 * eabs (u = 2^-53, K <= 32, eabs's own error
+  // included).
+  const double hi = s + e;
+  const double bb = hi - s;
+  const double lo = (s - (hi - bb)) + (e - bb);  // exact sum = hi + lo +- delta
+  return round_checked(hi, lo, eabs * 0x1p-47, out);
 }
 
-// An exactly-zero sum is +0 unless every addend is -0 (IEEE round-to-nearest rule).
-float zero_sum(const Decoded *t, int n) {
-  for (int i = 0; i < n; ++i)
-    if (!(t[i].neg && t[i].mant == 0)) return 0.0f;
-  return -0.0f;
+// Exponent of the last set bit of a finite non-zero v; 4096 for zeros and Inf/NaN.
+int lsb_exp(double v) {
+  const uint64_t bits = bits_of(v);
+  const int e = static_cast<int>((bits >> 52) & 0x7FF);
+  const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (e != 0 ? uint64_t{1} << 52 : 0);
+  if (e == 0x7FF || mant == 0) return 4096;
+  return (e != 0 ? e : 1) - 1075 + __builtin_ctzll(mant);
 }
 
-int leading_exp(const Decoded &d) { return d.exp + 31 - __builtin_clz(d.mant); }
-
-using i128 = __int128;
-using u128 = unsigned __int128;
-
-float round_signed(i128 sum, int lsb_exp, int mant_bits, bool nearest) {
-  const bool neg = sum < 0;
-  return detail::round_u128(neg, neg ? -static_cast<u128>(sum) : static_cast<u128>(sum), lsb_exp,
-                            mant_bits, nearest);
-}
-
-// terms[0..n-1]: products then c (last). Exact sum rounded once to FP32.
-float sum_fp32(const Decoded *t, int n) {
-  float r;
-  if (special_sum(t, n, &r)) return r;
-  // Fast path: when all addends lie within 120 bits of each other, a 128-bit integer holds their
-  // exact sum (33 addends add at most 6 bits); otherwise the wide accumulator.
-  int min_exp = 0, max_lead = 0;
-  bool any = false;
-  for (int i = 0; i < n; ++i) {
-    if (t[i].mant == 0) continue;
-    const int lead = leading_exp(t[i]);
-    if (!any || t[i].exp < min_exp) min_exp = t[i].exp;
-    if (!any || lead > max_lead) max_lead = lead;
-    any = true;
+// Exact sum of a row's products and c, rounded once to FP32 (nearest even), in three tiers:
+//  1. a plain double sum s. When every addend is a multiple of 2^L (lsb_row + lsb_col[j] bounds L
+//     from below) and sum|addend| < 2^(L+52), every partial sum is a multiple of 2^L below
+//     2^(L+53): s is exact (ties and zero signs included). Otherwise the bound
+//     |exact - s| <= K u sum|addend| < 2^-47 sum|addend| (K + 1 <= 33 addends, u = 2^-53, the
+//     bound's own rounding included) often suffices.
+//  2. TwoSum (sum_fp32_twosum).
+//  3. ok[j] false leaves the element to the reference.
+template <int K>
+void sum_fp32_row(const double (&a)[K], const double (&b)[K][kN], const double (&c)[kN],
+                  int lsb_row, const int (&lsb_col)[kN], float (&out)[kN], bool (&ok)[kN]) {
+  double s[kN], m[kN];
+  for (int j = 0; j < kN; ++j) {
+    s[j] = c[j];
+    m[j] = std::fabs(c[j]);
   }
-  if (!any) return zero_sum(t, n);
-  if (max_lead - min_exp <= 120) {
-    i128 sum = 0;
-    for (int i = 0; i < n; ++i) {
-      if (t[i].mant == 0) continue;  // a zero's exponent may lie below min_exp
-      const i128 v = static_cast<i128>(static_cast<u128>(t[i].mant) << (t[i].exp - min_exp));
-      sum += t[i].neg ? -v : v;
-    }
-    return sum == 0 ? zero_sum(t, n) : round_signed(sum, min_exp, 23, true);
-  }
-  ExactSum s;
-  for (int i = 0; i < n; ++i) s.add(t[i].neg, t[i].mant, t[i].exp);
-  return s.is_zero() ? zero_sum(t, n) : s.round(23, true);
-}
-
-// The Hopper FP8 model of Fp8MmaModel (see ptx_ops.h and README.md); t[n-1] is c.
-float sum_hopper(const Decoded *t, int n, const Fp8MmaModel &m) {
-  float r;
-  if (special_sum(t, n, &r)) return r;
-  const int aligned = m.align_with_c ? n : n - 1;
-  bool any = false;
-  int emax = 0;
-  for (int i = 0; i < aligned; ++i) {
-    if (t[i].mant == 0) continue;
-    const int e = leading_exp(t[i]);
-    if (!any || e > emax) emax = e;
-    any = true;
-  }
-  // Each aligned addend truncated toward zero to a multiple of 2^q: below 2^(fraction bits + 1)
-  // in units of 2^q, so 33 of them sum exactly in 128 bits.
-  const int q = emax - m.product_fraction_bits;
-  i128 sum = 0;
-  if (any) {
-    for (int i = 0; i < aligned; ++i) {
-      if (t[i].mant == 0) continue;
-      const int shift = q - t[i].exp;
-      const u128 units = shift <= 0 ? static_cast<u128>(t[i].mant) << -shift
-                                    : (shift >= 32 ? 0 : static_cast<u128>(t[i].mant >> shift));
-      sum += t[i].neg ? -static_cast<i128>(units) : static_cast<i128>(units);
-    }
-  }
-  if (m.align_with_c) {
-    return sum == 0 ? zero_sum(t, n) : round_signed(sum, q, m.accum_mantissa_bits, false);
-  }
-  // c added exactly to the truncated products: the wide accumulator covers any exponent gap.
-  ExactSum s;
-  if (sum != 0) {
-    const bool neg = sum < 0;
-    const u128 mag = neg ? -static_cast<u128>(sum) : static_cast<u128>(sum);  // < 2^67
-    s.add(neg, static_cast<uint64_t>(mag >> 32), q + 32);
-    s.add(neg, static_cast<uint64_t>(mag & 0xFFFFFFFFu), q);
-  }
-  s.add(t[n - 1].neg, t[n - 1].mant, t[n - 1].exp);
-  return s.is_zero() ? zero_sum(t, n) : s.round(m.accum_mantissa_bits, false);
-}
-
-template <int K, typename Acc>
-void compute(const Tile<K> &tile, float (*d)[4], RowCol (*cmap)(int, int), Acc acc) {
-  Decoded terms[K + 1];
-  float out[kM][kN];
-  for (int i = 0; i < kM; ++i) {
+  for (int k = 0; k < K; ++k) {
+    // 8 independent chains, no reassociation; unrolled so that s and m stay in registers.
+#pragma GCC unroll 8
     for (int j = 0; j < kN; ++j) {
-      for (int k = 0; k < K; ++k) terms[k] = product(tile.a[i][k], tile.b[k][j]);
-      terms[K] = tile.c[i][j];
-      out[i][j] = acc(terms, K + 1);
+      const double p = a[k] * b[k][j];
+      s[j] += p;
+      m[j] += std::fabs(p);
     }
   }
-  for (int lane = 0; lane < kWarpSize; ++lane) {
-    for (int r = 0; r < 4; ++r) {
-      const RowCol rc = cmap(lane, r);
-      d[lane][r] = out[rc.row][rc.col];
+  for (int j = 0; j < kN; ++j) {
+    ok[j] = true;
+    if (!std::isfinite(m[j])) {
+      ok[j] = false;  // an Inf/NaN addend: IEEE specials by the reference
+      continue;
     }
+    int lsb = std::min(lsb_row + lsb_col[j], lsb_exp(c[j]));
+    if (m[j] == 0.0 || m[j] < pow2(std::min(lsb + 52, 1000))) {  // exact (all zeros: IEEE sign)
+      out[j] = static_cast<float>(s[j]);
+      continue;
+    }
+    ok[j] = round_checked(s[j], 0.0, m[j] * 0x1p-47, &out[j]) ||
+            sum_fp32_twosum<K>(a, b, c[j], j, &out[j]);
   }
 }
 
-void unpack_c(const float (*c)[4], RowCol (*cmap)(int, int), Decoded (*dst)[kN]) {
-  for (int lane = 0; lane < kWarpSize; ++lane) {
-    for (int r = 0; r < 4; ++r) {
-      const RowCol rc = cmap(lane, r);
-      dst[rc.row][rc.col] = detail::decode_f32(c[lane][r]);
+// The kHopper model with align_with_c and product_fraction_bits <= 56 for one row: the truncated
+// addends are integers below 2^57 in units of 2^q, so 33 of them sum exactly in int64, and
+// double -> int64 conversion truncates toward zero, which is the model's truncation. ok[j] false
+// leaves the element to the reference (Inf/NaN addends, a zero sum and its sign rule).
+template <int K>
+void sum_hopper_row(const double (&a)[K], const double (&b)[K][kN], const double (&c)[kN],
+                    const Fp8MmaModel &m, float (&out)[kN], bool (&ok)[kN]) {
+  double amax[kN], check[kN];
+  for (int j = 0; j < kN; ++j) {
+    amax[j] = std::fabs(c[j]);
+    check[j] = c[j];
+  }
+  for (int k = 0; k < K; ++k) {
+#pragma GCC unroll 8
+    for (int j = 0; j < kN; ++j) {
+      const double p = a[k] * b[k][j];
+      const double ap = std::fabs(p);
+      amax[j] = ap > amax[j] ? ap : amax[j];  // the largest exponent is the largest |addend|'s
+      check[j] += p;                          // not finite iff some addend is Inf/NaN
     }
+  }
+  for (int j = 0; j < kN; ++j) {
+    ok[j] = false;
+    if (!std::isfinite(check[j]) || amax[j] == 0.0) continue;
+    const int emax = static_cast<int>((bits_of(amax[j]) >> 52) & 0x7FF) - 1023;  // all normal
+    const int q = emax - m.product_fraction_bits;
+    const double scale = pow2(-q);  // exact scaling: q in [-205, 126]
+    int64_t sum = static_cast<int64_t>(c[j] * scale);
+    for (int k = 0; k < K; ++k) sum += static_cast<int64_t>(a[k] * b[k][j] * scale);
+    if (sum == 0) continue;
+    // Truncation toward zero to accum_mantissa_bits, as detail::round_u128(..., nearest = false).
+    const bool neg = sum < 0;
+    const uint64_t mag = neg ? 0 - static_cast<uint64_t>(sum) : static_cast<uint64_t>(sum);
+    const int lead = 63 - __builtin_clzll(mag) + q;
+    ok[j] = true;
+    if (lead >= 128) {
+      out[j] = neg ? -HUGE_VALF : HUGE_VALF;
+      continue;
+    }
+    int q_exp = lead - m.accum_mantissa_bits;
+    if (q_exp < -126 - m.accum_mantissa_bits) q_exp = -126 - m.accum_mantissa_bits;
+    const int shift = q_exp - q;
+    const uint64_t kept = shift <= 0 ? mag << -shift : (shift < 64 ? mag >> shift : 0);
+    const float v = static_cast<float>(static_cast<double>(kept) * pow2(q_exp));  // exact
+    out[j] = neg ? -v : v;
   }
 }
 
-template <Decoded (*Dec)(uint16_t)>
-void mma_m16n8k16(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4],
-                  float (*d)[4]) {
-  Tile<16> t;
-  for (int lane = 0; lane < kWarpSize; ++lane) {
-    for (int r = 0; r < 4; ++r) {
-      for (int e = 0; e < 2; ++e) {
-        const RowCol rc = frag_m16n8k16_a(lane, r, e);
-        t.a[rc.row][rc.col] = Dec(static_cast<uint16_t>(a[lane][r] >> (16 * e)));
+// The fragment maps of a shape as flat indices into Tile's arrays, built once: calling the map
+// functions for every element of every call costs more than the arithmetic.
+template <int K>
+struct FragMaps {
+  static constexpr int kPerReg = K / 8;  // 2 f16/bf16 or 4 FP8 elements per 32-bit register
+  int a[kWarpSize][4][kPerReg];          // row * K + col
+  int b[kWarpSize][2][kPerReg];          // row * kN + col
+  int c[kWarpSize][4];                   // row * kN + col
+  FragMaps() {
+    for (int lane = 0; lane < kWarpSize; ++lane) {
+      for (int r = 0; r < 4; ++r) {
+        for (int e = 0; e < kPerReg; ++e) {
+          const RowCol rc = K == 16 ? frag_m16n8k16_a(lane, r, e) : frag_m16n8k32_a(lane, r, e);
+          a[lane][r][e] = rc.row * K + rc.col;
+        }
+        const RowCol rc = K == 16 ? frag_m16n8k16_c(lane, r) : frag_m16n8k32_c(lane, r);
+        c[lane][r] = rc.row * kN + rc.col;
       }
+      for (int r = 0; r < 2; ++r) {
+        for (int e = 0; e < kPerReg; ++e) {
+          const RowCol rc = K == 16 ? frag_m16n8k16_b(lane, r, e) : frag_m16n8k32_b(lane, r, e);
+          b[lane][r][e] = rc.row * kN + rc.col;
+        }
+      }
+    }
+  }
+  static const FragMaps &get() {
+    static const FragMaps maps;
+    return maps;
+  }
+};
+
+// Unpacks A, B (codes and values) and C through the fragment maps.
+template <int K, typename Code, typename ValueA, typename ValueB>
+void unpack(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4], ValueA value_a,
+            ValueB value_b, Tile<K, Code> &t) {
+  const FragMaps<K> &maps = FragMaps<K>::get();
+  constexpr int kBits = 32 / FragMaps<K>::kPerReg;
+  for (int lane = 0; lane < kWarpSize; ++lane) {
+    for (int r = 0; r < 4; ++r) {
+      for (int e = 0; e < FragMaps<K>::kPerReg; ++e) {
+        const auto code = static_cast<Code>(a[lane][r] >> (kBits * e));
+        (&t.acode[0][0])[maps.a[lane][r][e]] = code;
+        (&t.a[0][0])[maps.a[lane][r][e]] = value_a(code);
+      }
+      (&t.cf[0][0])[maps.c[lane][r]] = c[lane][r];
+      (&t.c[0][0])[maps.c[lane][r]] = c[lane][r];
     }
     for (int r = 0; r < 2; ++r) {
-      for (int e = 0; e < 2; ++e) {
-        const RowCol rc = frag_m16n8k16_b(lane, r, e);
-        t.b[rc.row][rc.col] = Dec(static_cast<uint16_t>(b[lane][r] >> (16 * e)));
+      for (int e = 0; e < FragMaps<K>::kPerReg; ++e) {
+        const auto code = static_cast<Code>(b[lane][r] >> (kBits * e));
+        (&t.bcode[0][0])[maps.b[lane][r][e]] = code;
+        (&t.b[0][0])[maps.b[lane][r][e]] = value_b(code);
       }
     }
   }
-  unpack_c(c, frag_m16n8k16_c, t.c);
-  compute(t, d, frag_m16n8k16_c, sum_fp32);
 }
 
-Decoded decode_fp8(Fp8Type type, uint8_t code) {
-  return type == Fp8Type::kE4M3 ? detail::decode_e4m3(code) : detail::decode_e5m2(code);
+template <int K>
+void pack_d(const float (&out)[kM][kN], float (*d)[4]) {
+  const FragMaps<K> &maps = FragMaps<K>::get();
+  for (int lane = 0; lane < kWarpSize; ++lane)
+    for (int r = 0; r < 4; ++r) d[lane][r] = (&out[0][0])[maps.c[lane][r]];
+}
+
+// FP32-model result of every element, the reference deciding where the fast path cannot.
+template <int K, typename Code, typename DecA, typename DecB>
+void compute_fp32(const Tile<K, Code> &t, DecA deca, DecB decb, float (&out)[kM][kN]) {
+  // Lowest set bit of each row of A and column of B: products are multiples of 2^(sum).
+  int lsb_row[kM], lsb_col[kN];
+  for (int i = 0; i < kM; ++i) {
+    lsb_row[i] = 4096;
+    for (int k = 0; k < K; ++k) lsb_row[i] = std::min(lsb_row[i], lsb_exp(t.a[i][k]));
+  }
+  for (int j = 0; j < kN; ++j) {
+    lsb_col[j] = 4096;
+    for (int k = 0; k < K; ++k) lsb_col[j] = std::min(lsb_col[j], lsb_exp(t.b[k][j]));
+  }
+  for (int i = 0; i < kM; ++i) {
+    bool ok[kN];
+    sum_fp32_row<K>(t.a[i], t.b, t.c[i], lsb_row[i], lsb_col, out[i], ok);
+    for (int j = 0; j < kN; ++j) {
+      if (ok[j]) continue;
+      Decoded terms[K + 1];
+      reference_terms(t, i, j, deca, decb, terms);
+      out[i][j] = detail::sum_fp32_reference(terms, K + 1);
+    }
+  }
+}
+
+// f16 -> float without a table: the bit layout widened (exact).
+float f16_value(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 31u, m = h & 1023u;
+  float v;
+  if (e == 0) {
+    v = static_cast<float>(m) * 0x1p-24f;  // zero or subnormal
+  } else {
+    const uint32_t bits = e == 31 ? (0xFFu << 23) | (m << 13) : ((e + 112) << 23) | (m << 13);
+    std::memcpy(&v, &bits, sizeof v);
+  }
+  uint32_t vb;
+  std::memcpy(&vb, &v, sizeof vb);
+  vb |= sign;
+  std::memcpy(&v, &vb, sizeof v);
+  return v;
+}
+
+float bf16_value(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+template <float (*Value)(uint16_t), Decoded (*Dec)(uint16_t)>
+void mma_m16n8k16(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4],
+                  float (*d)[4]) {
+  Tile<16, uint16_t> t;
+  unpack(a, b, c, Value, Value, t);
+  float out[kM][kN];
+  compute_fp32(t, Dec, Dec, out);
+  pack_d<16>(out, d);
+}
+
+// Values of all 256 codes of an FP8 format, from the exact decoder (built once, thread-safe).
+const float *fp8_values(Fp8Type type) {
+  struct Tables {
+    float v[2][256];
+    Tables() {
+      for (int i = 0; i < 256; ++i) {
+        v[0][i] = detail::to_float(detail::decode_e4m3(static_cast<uint8_t>(i)));
+        v[1][i] = detail::to_float(detail::decode_e5m2(static_cast<uint8_t>(i)));
+      }
+    }
+  };
+  static const Tables tables;
+  return tables.v[type == Fp8Type::kE4M3 ? 0 : 1];
 }
 }  // namespace
 
 void mma_m16n8k16_f16_f32(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4],
                           float (*d)[4]) {
-  mma_m16n8k16<detail::decode_f16>(a, b, c, d);
+  mma_m16n8k16<f16_value, detail::decode_f16>(a, b, c, d);
 }
 
 void mma_m16n8k16_bf16_f32(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4],
                            float (*d)[4]) {
-  mma_m16n8k16<detail::decode_bf16>(a, b, c, d);
+  mma_m16n8k16<bf16_value, detail::decode_bf16>(a, b, c, d);
 }
 
 void mma_m16n8k32_fp8_f32(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
@@ -218,28 +353,33 @@ void mma_m16n8k32_fp8_f32(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
     throw std::invalid_argument("Fp8MmaModel.product_fraction_bits must be in 1..60");
   if (model.accum_mantissa_bits < 1 || model.accum_mantissa_bits > 23)
     throw std::invalid_argument("Fp8MmaModel.accum_mantissa_bits must be in 1..23");
-  Tile<32> t;
-  for (int lane = 0; lane < kWarpSize; ++lane) {
-    for (int r = 0; r < 4; ++r) {
-      for (int e = 0; e < 4; ++e) {
-        const RowCol rc = frag_m16n8k32_a(lane, r, e);
-        t.a[rc.row][rc.col] = decode_fp8(atype, static_cast<uint8_t>(a[lane][r] >> (8 * e)));
-      }
-    }
-    for (int r = 0; r < 2; ++r) {
-      for (int e = 0; e < 4; ++e) {
-        const RowCol rc = frag_m16n8k32_b(lane, r, e);
-        t.b[rc.row][rc.col] = decode_fp8(btype, static_cast<uint8_t>(b[lane][r] >> (8 * e)));
-      }
-    }
+  const bool hopper = model.accum == Fp8Accum::kHopper;
+  if (hopper && (!model.align_with_c || model.product_fraction_bits > 56)) {
+    detail::mma_m16n8k32_fp8_f32_reference(atype, btype, a, b, c, d, model);  // no fast form
+    return;
   }
-  unpack_c(c, frag_m16n8k32_c, t.c);
-  if (model.accum == Fp8Accum::kFp32) {
-    compute(t, d, frag_m16n8k32_c, sum_fp32);
+  const float *aval = fp8_values(atype);
+  const float *bval = fp8_values(btype);
+  Tile<32, uint8_t> t;
+  unpack(a, b, c, [aval](uint8_t x) { return aval[x]; }, [bval](uint8_t x) { return bval[x]; }, t);
+  auto deca = [atype](uint8_t x) { return detail::decode_fp8(atype, x); };
+  auto decb = [btype](uint8_t x) { return detail::decode_fp8(btype, x); };
+  float out[kM][kN];
+  if (!hopper) {
+    compute_fp32(t, deca, decb, out);
   } else {
-    compute(t, d, frag_m16n8k32_c,
-            [&model](const Decoded *terms, int n) { return sum_hopper(terms, n, model); });
+    for (int i = 0; i < kM; ++i) {
+      bool ok[kN];
+      sum_hopper_row<32>(t.a[i], t.b, t.c[i], model, out[i], ok);
+      for (int j = 0; j < kN; ++j) {
+        if (ok[j]) continue;
+        Decoded terms[33];
+        reference_terms(t, i, j, deca, decb, terms);
+        out[i][j] = detail::sum_hopper_reference(terms, 33, model);
+      }
+    }
   }
+  pack_d<32>(out, d);
 }
 
 void mma_m16n8k32_e4m3_f32(const uint32_t (*a)[4], const uint32_t (*b)[2], const float (*c)[4],
