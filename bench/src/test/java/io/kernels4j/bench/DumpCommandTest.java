@@ -21,8 +21,9 @@ class DumpCommandTest {
     void listNamesOneCasePerOpWithoutGpu() {
         MainTest.Run r = MainTest.run("dump", "--list", "--out", dir.toString());
         assertEquals(0, r.code(), r.err());
-        List<String> lines = r.out().strip().lines().toList();
-        assertEquals(PeerDump.cases().size() + " cases", lines.getLast());
+        // The case count goes to stderr, as for check/bench --list: stdout holds only the case lines.
+        assertEquals(PeerDump.cases().size() + " cases", r.err().strip().lines().toList().getLast());
+        assertEquals(PeerDump.cases().size(), r.out().strip().lines().count());
         for (String op : List.of("Fp8Gemm.dense", "Fp8Gemm.groupedContiguous", "Fp8Gemm.groupedMasked", "MlaDecode.forward",
                 "MoeDispatch.contiguous", "MoeCombine.contiguous"))
             assertTrue(r.out().contains(op), op + " missing from " + r.out());
@@ -35,7 +36,8 @@ class DumpCommandTest {
     void filterSelectsCases() {
         MainTest.Run r = MainTest.run("dump", "--list", "--out", dir.toString(), "--filter", "^mla_");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().strip().endsWith("2 cases"), r.out());
+        assertTrue(r.err().strip().endsWith("2 cases"), r.err());
+        assertEquals(2, r.out().strip().lines().count(), r.out());
         assertFalse(r.out().contains("gemm"), r.out());
     }
 
