@@ -28,7 +28,8 @@ import java.util.SplittableRandom;
  * 2): issue 3's case list. Gates: {@code diff < 1e-5} against the reference on the dequantised
  * inputs, no NaN, every computed output written (outputs poisoned before the call), rows that must
  * not be touched (padding, past maskedM) still poisoned, the expected device error bits, and
- * DeepGEMM's own gate against the unquantised inputs ({@code diff < 1e-3}); relL2 and maxAbs are
+ * DeepGEMM's own gate against the unquantised inputs ({@code diff < 1e-3}, where at least
+ * {@value #UNQUANTISED_GATE_MIN_OUTPUTS} outputs are checked; reported only below that); relL2 and maxAbs are
  * reported. Quantiser cases must match the Java quantiser bit for bit (values and scales, padding
  * included).
  *
@@ -44,6 +45,13 @@ public final class Fp8GemmChecks implements CheckSuite {
     static final long REF_MACS = 3_000_000_000L;
     static final double DIFF_TOL = 1e-5;
     static final double DIFF_UNQUANTISED_TOL = 1e-3;
+    /**
+     * The unquantised gate applies from this many checked outputs on. FP8 quantisation alone gives a
+     * diff of about 7e-4 whose spread shrinks with the number of outputs: with 8 outputs about a quarter
+     * of random inputs exceed 1e-3, with 128 about 2%, with 4096 none (spread about 3e-5); below this
+     * count the gate would fail correct kernels, so the value is reported only.
+     */
+    static final int UNQUANTISED_GATE_MIN_OUTPUTS = 4096;
     static final short BF16_POISON = 0x7FC0;
     static final int FP32_POISON = 0x7FC0_0001;
 
@@ -481,8 +489,11 @@ public final class Fp8GemmChecks implements CheckSuite {
                 b.metric("diff", diff).metric("relL2", Metrics.relL2(ref, got)).metric("maxAbs", Metrics.maxAbs(ref, got))
                         .metric("diffVsUnquantised", diffUnq);
                 b.gate(diff < DIFF_TOL, "diff " + diff + " >= " + DIFF_TOL + " (or NaN)");
-                b.gate(diffUnq < DIFF_UNQUANTISED_TOL, "DeepGEMM gate vs unquantised inputs: diff " + diffUnq + " >= "
-                        + DIFF_UNQUANTISED_TOL);
+                if (got.length >= UNQUANTISED_GATE_MIN_OUTPUTS)
+                    b.gate(diffUnq < DIFF_UNQUANTISED_TOL, "DeepGEMM gate vs unquantised inputs: diff " + diffUnq + " >= "
+                            + DIFF_UNQUANTISED_TOL);
+                else
+                    b.metric("unquantisedGate", "reported only (" + got.length + " outputs < " + UNQUANTISED_GATE_MIN_OUTPUTS + ")");
             }
             b.metric("nan", nan).metric("unwritten", unwritten).metric("untouchedClobbered", clobbered).metric("errFlags", errBits);
             b.gate(nan == 0, nan + " NaN outputs");
