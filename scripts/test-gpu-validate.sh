@@ -52,15 +52,15 @@ files_ok() { local n; n=$(ls "$1" | wc -l); [ "$n" -le 8 ] && [ -f "$1/summary.m
   python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1/summary.json"; }
 gv="$fake/bin/gpu-validate"
 
-# 1. A full run: every step but the tests finishes; the tests hit the budget (timeout), the peer passes.
-o="$tmp/o1"; FAKE_TESTS_SLEEP=1000 "$gv" "$o" --budget-seconds 60 >"$tmp/log1" 2>&1; rc=$?
+# 1. A full run (90 s: room for a loaded machine): every step but the tests finishes; the tests hit the budget (timeout), the peer passes.
+o="$tmp/o1"; FAKE_TESTS_SLEEP=1000 "$gv" "$o" --budget-seconds 90 >"$tmp/log1" 2>&1; rc=$?
 if [ $rc = 1 ] && files_ok "$o" && grep -q '| check gemm | pass' "$o/summary.md" && grep -q '| peer torch | pass' "$o/summary.md" &&
    grep -q '| tests junit-gpu | TIMEOUT' "$o/summary.md" && grep -q '| bench gemm | pass' "$o/summary.md" &&
    tar -tzf "$o/peer.tar.gz" | grep 'peer/peer.json' >/dev/null && tar -tzf "$o/check.tar.gz" | grep 'check-moe.json' >/dev/null; then
   ok "full run: steps pass, tests time out within the budget, <= 8 files, peer PASS"
 else bad "full run (rc $rc)"; cat "$o/summary.md" 2>/dev/null; tail -20 "$tmp/log1"; fi
 secs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["usedSeconds"])' "$o/summary.json" 2>/dev/null)
-if [ -n "$secs" ] && [ "$secs" -le 62 ]; then ok "full run stayed within its 60 s budget ($secs s)"; else bad "budget overrun: $secs s"; fi
+if [ -n "$secs" ] && [ "$secs" -le 92 ]; then ok "full run stayed within its 90 s budget ($secs s)"; else bad "budget overrun: $secs s"; fi
 
 # 2. No device: exit 2, summary names it, nothing else run.
 o="$tmp/o2"; FAKE_NODEV=1 "$gv" "$o" --budget-seconds 60 >"$tmp/log2" 2>&1; rc=$?
@@ -77,6 +77,13 @@ o="$tmp/o4"; KERNELS4J_DEVICE=emulator "$gv" "$o" --budget-seconds 60 --steps ch
 if [ $rc = 0 ] && files_ok "$o" && grep -q 'EMULATED' "$o/summary.md" && grep -q '| bench | skipped' "$o/summary.md" &&
    grep -q '| sanitize | skipped' "$o/summary.md" && grep -q '"emulated": true' "$o/summary.json"; then ok "emulated: labelled, GPU-only steps skipped, exit 0"
 else bad "emulated (rc $rc)"; cat "$o/summary.md"; fi
+
+# 4b. Emulated: the GPU-sized caps are scaled (gemm's 150 s x 3), a bad scale is bad usage.
+o="$tmp/o4b"; KERNELS4J_DEVICE=emulator KERNELS4J_EMULATED_CAP_SCALE=3 "$gv" "$o" --budget-seconds 900 --steps check >"$tmp/log4b" 2>&1; rc=$?
+KERNELS4J_DEVICE=emulator KERNELS4J_EMULATED_CAP_SCALE=x "$gv" "$tmp/o4c" --steps check >"$tmp/log4c" 2>&1; rc_bad=$?
+if [ $rc = 0 ] && grep -q '== check gemm (timeout 450 s' "$tmp/log4b" && [ $rc_bad = 2 ] && grep -q 'CAP_SCALE must be' "$tmp/log4c"
+then ok "emulated: caps scaled, bad scale refused"
+else bad "emulated cap scale (rc $rc, bad $rc_bad)"; grep '== check' "$tmp/log4b"; cat "$tmp/log4c"; fi
 
 # 5. A failing family fails the run; the other families still run.
 o="$tmp/o5"; FAKE_FAIL=mla "$gv" "$o" --budget-seconds 60 --steps check >"$tmp/log5" 2>&1; rc=$?
