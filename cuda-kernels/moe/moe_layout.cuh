@@ -8,6 +8,7 @@
 // is the chunk's prefix + the counts of earlier steps + of earlier warps in this step + of earlier
 // lanes of its warp (__match_any_sync). So rows within an expert follow ascending (token, k).
 #pragma once
+#include "common/block_scan.cuh"
 #include "moe/moe_common.cuh"
 
 namespace k4j::kernels::moe {
@@ -79,31 +80,12 @@ __global__ void __launch_bounds__(1024)
     num_tokens_per_expert[e] = n;
   }
   const int padded = e < num_experts ? (n + alignment - 1) / alignment * alignment : 0;
-  // Block-wide inclusive scan of `padded` over threads.
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  int x = padded;
-#pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    const int y = __shfl_up_sync(0xffffffffu, x, o);
-    if (lane >= o) x += y;
-  }
-  if (lane == 31) warp_sums[warp] = x;
-  __syncthreads();
-  if (warp == 0) {
-    int s = lane < (int)(blockDim.x >> 5) ? warp_sums[lane] : 0;
-#pragma unroll
-    for (int o = 1; o < 32; o <<= 1) {
-      const int y = __shfl_up_sync(0xffffffffu, s, o);
-      if (lane >= o) s += y;
-    }
-    warp_sums[lane] = s;
-  }
-  __syncthreads();
-  const int inclusive = x + (warp > 0 ? warp_sums[warp - 1] : 0);
-  if (e < num_experts) expert_offsets[e] = inclusive - padded;
-  if (e == num_experts - 1) {
-    expert_offsets[num_experts] = inclusive;
-    if (total_rows != nullptr) *total_rows = inclusive;
+  int total;
+  const int offset = ::k4j::kernels::block_exclusive_sum<int, 1024>(padded, warp_sums, total);
+  if (e < num_experts) expert_offsets[e] = offset;
+  if (e == 0) {
+    expert_offsets[num_experts] = total;
+    if (total_rows != nullptr) *total_rows = total;
   }
 }
 

@@ -149,15 +149,19 @@ void sum_fp32_row(const double (&a)[K], const double (&b)[K][kN], const double (
 
 // The kHopper model with align_with_c and product_fraction_bits <= 56 for one row: the truncated
 // addends are integers below 2^57 in units of 2^q, so 33 of them sum exactly in int64, and
-// double -> int64 conversion truncates toward zero, which is the model's truncation. ok[j] false
-// leaves the element to the reference (Inf/NaN addends, a zero sum and its sign rule).
+// double -> int64 conversion truncates toward zero, which is the model's truncation. A zero sum
+// follows the reference's sign rule: -0 only when every addend is a negative zero (a product's
+// zero carries the XOR of its factors' signs, as the double product does). ok[j] false leaves the
+// element to the reference (Inf/NaN addends).
 template <int K>
 void sum_hopper_row(const double (&a)[K], const double (&b)[K][kN], const double (&c)[kN],
                     const Fp8MmaModel &m, float (&out)[kN], bool (&ok)[kN]) {
   double amax[kN], check[kN];
+  bool all_neg[kN];  // every addend so far has its sign bit set
   for (int j = 0; j < kN; ++j) {
     amax[j] = std::fabs(c[j]);
     check[j] = c[j];
+    all_neg[j] = std::signbit(c[j]);
   }
   for (int k = 0; k < K; ++k) {
 #pragma GCC unroll 8
@@ -166,17 +170,27 @@ void sum_hopper_row(const double (&a)[K], const double (&b)[K][kN], const double
       const double ap = std::fabs(p);
       amax[j] = ap > amax[j] ? ap : amax[j];  // the largest exponent is the largest |addend|'s
       check[j] += p;                          // not finite iff some addend is Inf/NaN
+      all_neg[j] = all_neg[j] && std::signbit(p);
     }
   }
   for (int j = 0; j < kN; ++j) {
     ok[j] = false;
-    if (!std::isfinite(check[j]) || amax[j] == 0.0) continue;
+    if (!std::isfinite(check[j])) continue;
+    if (amax[j] == 0.0) {  // every addend a zero (zero rows and tails of a tile)
+      out[j] = all_neg[j] ? -0.0f : 0.0f;
+      ok[j] = true;
+      continue;
+    }
     const int emax = static_cast<int>((bits_of(amax[j]) >> 52) & 0x7FF) - 1023;  // all normal
     const int q = emax - m.product_fraction_bits;
     const double scale = pow2(-q);  // exact scaling: q in [-205, 126]
     int64_t sum = static_cast<int64_t>(c[j] * scale);
     for (int k = 0; k < K; ++k) sum += static_cast<int64_t>(a[k] * b[k][j] * scale);
-    if (sum == 0) continue;
+    if (sum == 0) {  // some addend is non-zero: not every addend is a negative zero
+      out[j] = 0.0f;
+      ok[j] = true;
+      continue;
+    }
     // Truncation toward zero to accum_mantissa_bits, as detail::round_u128(..., nearest = false).
     const bool neg = sum < 0;
     const uint64_t mag = neg ? 0 - static_cast<uint64_t>(sum) : static_cast<uint64_t>(sum);

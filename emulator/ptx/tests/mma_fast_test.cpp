@@ -88,7 +88,7 @@ void generate(const Format &f, std::mt19937_64 &rng, Call<K> &call) {
     std::memcpy(&v, &bits, sizeof v);
     return v;
   };
-  const int mode = static_cast<int>(u(6));
+  const int mode = static_cast<int>(u(7));
   const int lo = f.min_pow2, hi = f.max_pow2;
   for (int i = 0; i < 16; ++i)
     for (int k = 0; k < K; ++k) call.A[i][k] = mode <= 1 ? u(f.codes) : finite_code(-3, 3);
@@ -125,6 +125,31 @@ void generate(const Format &f, std::mt19937_64 &rng, Call<K> &call) {
           call.C[i][j] = -static_cast<float>(s);
           if (mode == 4) call.C[i][j] = std::nextafter(call.C[i][j], u(2) ? 1.0f : -1.0f);
         }
+      break;
+    }
+    case 6: {  // zero rows of A and zero columns of B (tile tails, padding rows), signed zeros in c,
+               // and rows whose truncated sum cancels to zero
+      // Zeros mostly of one sign per row / column, so that every product of a zero row and a zero
+      // column can be a negative zero (the sum is then -0 when c is -0 too).
+      for (int i = 0; i < 16; ++i)
+        if (u(2)) {
+          const uint32_t z = u(2) ? 0 : (f.codes >> 1);
+          for (int k = 0; k < K; ++k) call.A[i][k] = u(8) ? z : (z ^ (f.codes >> 1));
+        }
+      for (int j = 0; j < 8; ++j)
+        if (u(3) == 0) {
+          const uint32_t z = u(2) ? 0 : (f.codes >> 1);
+          for (int k = 0; k < K; ++k) call.B[k][j] = u(8) ? z : (z ^ (f.codes >> 1));
+        }
+      for (int i = 0; i < 16; ++i) {
+        if (u(4) == 0) {  // a cancelling pair: v*w - v*w, the rest zero
+          for (int k = 0; k < K; ++k) call.A[i][k] = 0;
+          call.A[i][0] = finite_code(-3, 3);
+          call.A[i][1] = call.A[i][0] ^ (f.codes >> 1);
+          for (int j = 0; j < 8; ++j) call.B[1][j] = call.B[0][j];
+        }
+        for (int j = 0; j < 8; ++j) call.C[i][j] = u(3) == 0 ? call.C[i][j] : (u(2) ? 0.0f : -0.0f);
+      }
       break;
     }
     case 5: {  // exact ties and near-ties: c + (+-2^x) + sticky (+-2^(x-d) or 0) + cancelling pairs

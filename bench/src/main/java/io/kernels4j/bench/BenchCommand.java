@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Time the registered benchmarks (CUDA events, L2 flushed, median of >= 30 runs) and write a report.",
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:done", "1:a benchmark failed", "2:no GPU, or bad usage"})
+        exitCodeList = {"0:done", "1:a benchmark failed", "2:no GPU, bad usage, or an --out that cannot be written"})
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = "Run every registered op check (op vs FP64 reference) on the GPU and write a report.",
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:all checks passed", "1:a check failed", "2:no GPU, or bad usage"})
+        exitCodeList = {"0:all checks passed", "1:a check failed", "2:no GPU, bad usage, or an --out that cannot be written"})
 final class CheckCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         description = "Run one representative case per op on the GPU and write inputs and outputs (.npy) with a"
                 + " manifest.json, for the PyTorch peer check (bin/torch-peer.py).",
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:every case dumped", "1:a case failed to run", "2:no GPU, or bad usage"})
+        exitCodeList = {"0:every case dumped", "1:a case failed to run", "2:no GPU, bad usage, or an --out that cannot be written"})
 final class DumpCommand implements Callable<Integer> {
     static final String MANIFEST = "manifest.json";
 

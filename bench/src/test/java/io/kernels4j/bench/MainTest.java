@@ -153,4 +153,17 @@ class MainTest {
         assertEquals(2, run("check", "--filter", "(").code());
         assertEquals(2, run("frobnicate").code());
     }
+
+    @Test
+    void anUnwritableOutIsOneLineAndExitCode2() throws Exception {
+        picocli.CommandLine cmd = new picocli.CommandLine(new Main()).getSubcommands().get("check");
+        java.io.StringWriter err = new java.io.StringWriter();
+        cmd.setErr(new java.io.PrintWriter(err, true));
+        int code = Main.fileError(new java.nio.file.FileSystemException("/tmp/bench/results", null, "Not a directory"), cmd, null);
+        assertEquals(2, code);
+        assertEquals("kernels4j check: cannot write /tmp/bench/results: Not a directory", err.toString().strip());
+        // Anything else is not a file problem: picocli's default handling (a stack trace, exit 1) stays.
+        IllegalStateException bug = new IllegalStateException("bug");
+        assertSame(bug, assertThrows(IllegalStateException.class, () -> Main.fileError(bug, cmd, null)));
+    }
 }

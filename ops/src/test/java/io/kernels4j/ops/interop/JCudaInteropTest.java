@@ -43,6 +43,8 @@ class JCudaInteropTest {
     }
 
     private static void requireJCudaNatives() {
+        // JCuda calls the real CUDA runtime: memory it allocates is not the emulated device's.
+        Assumptions.assumeFalse(GpuTestSupport.emulated(), "needs a real GPU: JCuda talks to the CUDA runtime, not to the CPU emulator");
         try {
             int[] n = new int[1];
             JCuda.cudaGetDeviceCount(n);

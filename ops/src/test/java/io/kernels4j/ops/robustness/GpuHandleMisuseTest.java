@@ -30,6 +30,11 @@ import org.junit.jupiter.api.Test;
 class GpuHandleMisuseTest {
     private static final int CANARY = 0x5A5A5A5A;
 
+    /** Elements each worker fills per launch (fewer on the emulator: the races, not the bandwidth, matter). */
+    private static int fill() {
+        return GpuTestSupport.scaled(1 << 18, 1 << 12);
+    }
+
     private static Device dev() {
         return GpuTestSupport.device();
     }
@@ -128,7 +133,7 @@ class GpuHandleMisuseTest {
         for (int round = 0; round < 20; round++) {
             Stream s = Stream.create(dev());
             List<DeviceTensor> ts = new ArrayList<>();
-            for (int i = 0; i < 4; i++) ts.add(DeviceTensor.allocate(dev(), DType.INT32, 1 << 18));
+            for (int i = 0; i < 4; i++) ts.add(DeviceTensor.allocate(dev(), DType.INT32, fill()));
             AtomicReference<Throwable> unexpected = new AtomicReference<>();
             List<Thread> workers = new ArrayList<>();
             for (DeviceTensor t : ts) {
@@ -159,14 +164,14 @@ class GpuHandleMisuseTest {
         Stream shared = GpuTestSupport.stream();
         try (DeviceTensor c = canary(shared)) {
             for (int round = 0; round < 20; round++) {
-                DeviceTensor t = DeviceTensor.allocate(dev(), DType.INT32, 1 << 20);
+                DeviceTensor t = DeviceTensor.allocate(dev(), DType.INT32, 4L * fill());
                 AtomicReference<Throwable> unexpected = new AtomicReference<>();
                 List<Thread> workers = new ArrayList<>();
                 List<Stream> streams = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
                     Stream s = Stream.create(dev());
                     streams.add(s);
-                    DeviceTensor part = t.slice(i * (1 << 18), (i + 1) * (1 << 18));
+                    DeviceTensor part = t.slice(i * (long) fill(), (i + 1) * (long) fill());
                     Thread w = new Thread(() -> {
                         try {
                             for (int it = 0; ; it++) part.fill(it, s);
@@ -183,7 +188,7 @@ class GpuHandleMisuseTest {
                 t.close();
                 // Freed memory may be handed out again at once: fill the new tensor now, and check
                 // after every worker stream drained that no late kernel of theirs wrote into it.
-                DeviceTensor reuse = DeviceTensor.allocate(dev(), DType.INT32, 1 << 20);
+                DeviceTensor reuse = DeviceTensor.allocate(dev(), DType.INT32, 4L * fill());
                 reuse.fill(0x11111111, shared);
                 shared.synchronize();
                 for (Thread w : workers) w.join(30_000);

@@ -74,7 +74,8 @@ class MlaConcurrencyGpuTest {
             ExecutorService pool = Executors.newFixedThreadPool(8);
             try {
                 List<Future<short[]>> par = new ArrayList<>();
-                for (int rep = 0; rep < 4; rep++)
+                int reps = GpuTestSupport.scaled(4, 2); // fewer repetitions on the emulator, every configuration still
+                for (int rep = 0; rep < reps; rep++)
                     for (Cfg c : cfgs)
                         par.add(pool.submit(() -> {
                             try (Stream s = Stream.create(d)) {

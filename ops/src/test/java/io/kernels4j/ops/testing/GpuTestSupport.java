@@ -1,6 +1,7 @@
 package io.kernels4j.ops.testing;
 
 import io.kernels4j.ops.Device;
+import io.kernels4j.ops.Kernels4j;
 import io.kernels4j.ops.Stream;
 
 /** Shared state for GPU tests: device 0 and one stream per test class (JVM-wide, closed at exit). */
@@ -21,6 +22,19 @@ public final class GpuTestSupport {
             }));
         }
         return stream;
+    }
+
+    /**
+     * Whether the tests run on the CPU emulated device. Repetition counts and fill sizes that only add
+     * load (not new paths) are cut there, so that every test runs on every emulated architecture in CI.
+     */
+    public static boolean emulated() {
+        return Kernels4j.emulatorDescription() != null;
+    }
+
+    /** {@code onGpu} on a GPU, {@code onEmulator} on the CPU emulated device. */
+    public static int scaled(int onGpu, int onEmulator) {
+        return emulated() ? onEmulator : onGpu;
     }
 
     /** Fresh seed per run, printed so a failure can be replayed with -Dkernels4j.seed. */

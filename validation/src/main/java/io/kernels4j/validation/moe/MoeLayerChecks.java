@@ -18,6 +18,7 @@ import io.kernels4j.validation.CheckCase;
 import io.kernels4j.validation.CheckContext;
 import io.kernels4j.validation.CheckResult;
 import io.kernels4j.validation.CheckSuite;
+import io.kernels4j.validation.EmulatorSizes;
 import io.kernels4j.validation.Metrics;
 import io.kernels4j.validation.RandomTensors;
 import io.kernels4j.validation.moe.MoeRouting.Kind;
@@ -73,15 +74,25 @@ public final class MoeLayerChecks implements CheckSuite {
     public List<CheckCase> cases() {
         List<CheckCase> c = new ArrayList<>();
         for (boolean masked : new boolean[] {false, true}) {
-            c.add(new Layer(masked, 64, 2, 8, MoeChecks.emuH(2048), 512, Kind.UNIFORM, null));
-            c.add(new Layer(masked, 128, 6, 16, MoeChecks.emuH(512), 256, Kind.SKEWED, null));
-            c.add(new Layer(masked, 7, 8, 32, MoeChecks.emuH(1024), 384, Kind.UNIFORM, null));
+            c.add(new Layer(masked, 64, 2, 8, layerH(2048), layerI(512), Kind.UNIFORM, null));
+            c.add(new Layer(masked, 128, 6, 16, layerH(512), layerI(256), Kind.SKEWED, null));
+            c.add(new Layer(masked, 7, 8, 32, layerH(1024), layerI(384), Kind.UNIFORM, null));
         }
         // The same chain through the MoeLayer object, with PyTorch's INT64 ids and with INT32 ids.
-        c.add(new Layer(false, 128, 6, 16, MoeChecks.emuH(512), 256, Kind.SKEWED, DType.INT64));
-        c.add(new Layer(true, 7, 8, 32, MoeChecks.emuH(1024), 384, Kind.UNIFORM, DType.INT64));
-        c.add(new Layer(true, 64, 2, 8, MoeChecks.emuH(2048), 512, Kind.UNIFORM, DType.INT32));
+        c.add(new Layer(false, 128, 6, 16, layerH(512), layerI(256), Kind.SKEWED, DType.INT64));
+        c.add(new Layer(true, 7, 8, 32, layerH(1024), layerI(384), Kind.UNIFORM, DType.INT64));
+        c.add(new Layer(true, 64, 2, 8, layerH(2048), layerI(512), Kind.UNIFORM, DType.INT32));
         return c;
+    }
+
+    // Emulator-sized hidden and intermediate sizes (EmulatorSizes): a layer holds E experts' two weight
+    // matrices, which on the CPU cost more than the tokens; the 128-granule tails are kept.
+    private static int layerH(int h) {
+        return EmulatorSizes.dim(h, 512, 128);
+    }
+
+    private static int layerI(int inter) {
+        return EmulatorSizes.dim(inter, 256, 128);
     }
 
     /** Dense FP64 y[rows, n] = a[rows, k] . w[e(row), n, k]^T over the listed rows. */
