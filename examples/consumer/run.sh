@@ -32,8 +32,11 @@ case "$(uname -m)" in
 esac
 
 echo "consumer: building examples/consumer against the installed kernels4j $version"
-"$mvn" -B -q -Dstyle.color=never -f "$here/pom.xml" "$@" compile ||
-  { echo "consumer: build failed (did \`mvn install\` run first, with this version?)" >&2; exit 1; }
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+"$mvn" -B -q -f "$here/pom.xml" "$@" compile >"$log" 2>&1 ||
+  { cat "$log" >&2; echo "consumer: build failed (did \`mvn install\` run first, with this version?)" >&2; exit 1; }
+
 deps="$(cat "$here/target/runtime-path.txt")"
 natives_jar="$(tr ':' '\n' <<<"$deps" | grep -E 'kernels4j-java-bindings-.*-linux-[a-z0-9_]+\.jar$' || true)"
 [ -n "$natives_jar" ] || { echo "consumer: the platform jar is not among the runtime dependencies: $deps" >&2; exit 1; }
