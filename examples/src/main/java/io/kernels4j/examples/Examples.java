@@ -17,12 +17,21 @@ public final class Examples {
     /** An example body: prints what it does to {@code out}, returns {@link #OK} or {@link #MISMATCH}. */
     @FunctionalInterface
     public interface Body {
+        /**
+         * Runs the example.
+         *
+         * @param out where it prints what it does
+         * @return {@link #OK} or {@link #MISMATCH}
+         * @throws Exception if it cannot run
+         */
         int run(PrintStream out) throws Exception;
     }
 
     /**
      * Null when a device is usable, else why not. Never throws: a native library that cannot load
      * here (no CUDA runtime, other platform) is a reason like any other.
+     *
+     * @return null, or the reason there is no usable device
      */
     public static String noDeviceReason() {
         try {
@@ -33,7 +42,16 @@ public final class Examples {
         }
     }
 
-    /** Runs {@code body} when a device is usable; returns the exit code (see the constants). */
+    /**
+     * Runs {@code body} when a device is usable; returns the exit code (see the constants).
+     *
+     * @param name the example's name, for the printed lines
+     * @param body the example
+     * @param out where the example prints what it does
+     * @param err where the reason goes when there is no usable device
+     * @return {@link #OK}, {@link #MISMATCH} or {@link #NO_GPU}
+     * @throws Exception if the example cannot run
+     */
     public static int run(String name, Body body, PrintStream out, PrintStream err) throws Exception {
         String reason = noDeviceReason();
         if (reason != null) {
@@ -46,7 +64,13 @@ public final class Examples {
         return rc;
     }
 
-    /** For a main: runs and exits with the code (2 without a GPU, 1 on a mismatch). */
+    /**
+     * For a main: runs and exits with the code (2 without a GPU, 1 on a mismatch).
+     *
+     * @param name the example's name, for the printed lines
+     * @param body the example
+     */
+
     public static void main(String name, Body body) {
         int rc;
         try {

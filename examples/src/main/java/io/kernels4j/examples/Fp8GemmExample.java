@@ -22,11 +22,23 @@ import java.io.PrintStream;
 public final class Fp8GemmExample {
     private Fp8GemmExample() {}
 
+    /**
+     * Runs the example on the selected device; exits 0 (matches), 1 (does not match) or 2 (no usable GPU).
+     *
+     * @param args none
+     */
     public static void main(String[] args) {
         Examples.main("Fp8GemmExample", Fp8GemmExample::run);
     }
 
+    /**
+     * The example's body (see the class comment), on a device the caller knows to be usable.
+     *
+     * @param out where it prints what it does and the gates
+     * @return {@link Examples#OK} or {@link Examples#MISMATCH}
+     */
     public static int run(PrintStream out) {
+
         int m = 256, n = 512, k = 1024;
         long seed = 42;
         float[] a = RandomTensors.normal(RandomTensors.derive(seed, "a"), m * k, 1.0);

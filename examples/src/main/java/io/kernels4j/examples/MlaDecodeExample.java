@@ -27,11 +27,23 @@ import java.util.SplittableRandom;
 public final class MlaDecodeExample {
     private MlaDecodeExample() {}
 
+    /**
+     * Runs the example on the selected device; exits 0 (matches), 1 (does not match) or 2 (no usable GPU).
+     *
+     * @param args none
+     */
     public static void main(String[] args) {
         Examples.main("MlaDecodeExample", MlaDecodeExample::run);
     }
 
+    /**
+     * The example's body (see the class comment), on a device the caller knows to be usable.
+     *
+     * @param out where it prints what it does and the gates
+     * @return {@link Examples#OK} or {@link Examples#MISMATCH}
+     */
     public static int run(PrintStream out) {
+
         int batch = 4, sQ = 1, hQ = 16, hKV = 1, page = 64, maxBlocks = 8, layers = 2;
         long seed = 11;
         SplittableRandom r = new SplittableRandom(seed);

@@ -30,11 +30,23 @@ public final class MoeLayerExample {
 
     static final int H = 1024, E = 32, K = 8, I = 256, T = 24;
 
+    /**
+     * Runs the example on the selected device; exits 0 (matches), 1 (does not match) or 2 (no usable GPU).
+     *
+     * @param args none
+     */
     public static void main(String[] args) {
         Examples.main("MoeLayerExample", MoeLayerExample::run);
     }
 
+    /**
+     * The example's body (see the class comment), on a device the caller knows to be usable.
+     *
+     * @param out where it prints what it does and the gates
+     * @return {@link Examples#OK} or {@link Examples#MISMATCH}
+     */
     public static int run(PrintStream out) {
+
         long seed = 7;
         // Routing as a gate would produce it: K distinct experts per token, softmax-normalised weights.
         SplittableRandom r = new SplittableRandom(seed);

@@ -38,17 +38,36 @@ public final class Safetensors implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One tensor of the header. {@code begin}/{@code end} are offsets into the data section. */
+    /**
+     * One tensor of the header. {@code begin}/{@code end} are offsets into the data section.
+     *
+     * @param name the tensor's name
+     * @param dtype its safetensors dtype, e.g. {@code F8_E4M3}
+     * @param shape its shape (copied)
+     * @param begin the offset of its first byte in the data section
+     * @param end the offset past its last byte
+     */
     public record Entry(String name, String dtype, long[] shape, long begin, long end) {
+        /** Copies the shape. */
         public Entry {
             shape = shape.clone();
         }
 
+        /**
+         * The shape.
+         *
+         * @return a copy of the shape
+         */
         @Override
         public long[] shape() {
             return shape.clone();
         }
 
+        /**
+         * The tensor's size in the file.
+         *
+         * @return {@code end - begin}
+         */
         public long bytes() {
             return end - begin;
         }
@@ -66,7 +85,14 @@ public final class Safetensors implements AutoCloseable {
         this.metadata = metadata;
     }
 
-    /** Maps {@code file} and checks its header; throws IllegalArgumentException naming what is wrong. */
+    /**
+     * Maps {@code file} and checks its header.
+     *
+     * @param file a safetensors file
+     * @return the open file (close it to unmap)
+     * @throws IOException if the file cannot be read or its header is not JSON
+     * @throws IllegalArgumentException naming what is wrong, if the header is malformed
+     */
     public static Safetensors open(Path file) throws IOException {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -132,7 +158,12 @@ public final class Safetensors implements AutoCloseable {
         return out;
     }
 
-    /** Bytes per element of a safetensors dtype, 0 when unknown. */
+    /**
+     * Bytes per element of a safetensors dtype, 0 when unknown.
+     *
+     * @param dtype a safetensors dtype, e.g. {@code BF16}
+     * @return its element size in bytes, or 0
+     */
     public static int bytesOf(String dtype) {
         return switch (dtype) {
             case "F8_E4M3", "F8_E5M2", "U8", "I8", "BOOL" -> 1;
@@ -143,7 +174,13 @@ public final class Safetensors implements AutoCloseable {
         };
     }
 
-    /** The kernels4j dtype of a safetensors dtype; IllegalArgumentException when there is none. */
+    /**
+     * The kernels4j dtype of a safetensors dtype.
+     *
+     * @param dtype a safetensors dtype, e.g. {@code F8_E4M3}
+     * @return the matching {@link DType}
+     * @throws IllegalArgumentException when there is none
+     */
     public static DType dtypeOf(String dtype) {
         return switch (dtype) {
             case "F8_E4M3" -> DType.FP8_E4M3;
@@ -155,22 +192,44 @@ public final class Safetensors implements AutoCloseable {
         };
     }
 
-    /** The tensors, in header order. */
+    /**
+     * The tensors, in header order.
+     *
+     * @return the entries by name (unmodifiable)
+     */
     public Map<String, Entry> entries() {
         return Collections.unmodifiableMap(entries);
     }
 
+    /**
+     * The header's {@code __metadata__}.
+     *
+     * @return the metadata (unmodifiable; empty when the file has none)
+     */
     public Map<String, String> metadata() {
         return Collections.unmodifiableMap(metadata);
     }
 
+    /**
+     * One tensor's header entry.
+     *
+     * @param name the tensor's name
+     * @return its entry
+     * @throws IllegalArgumentException if the file has no such tensor
+     */
     public Entry entry(String name) {
         Entry e = entries.get(name);
         if (e == null) throw new IllegalArgumentException("name: no tensor '" + name + "' in this file (has " + entries.keySet() + ")");
         return e;
     }
 
-    /** The raw bytes of tensor {@code name} (a view of the mapped file, valid until close()). */
+    /**
+     * The raw bytes of tensor {@code name} (a view of the mapped file, valid until close()).
+     *
+     * @param name the tensor's name
+     * @return its bytes
+     * @throws IllegalArgumentException if the file has no such tensor
+     */
     public MemorySegment bytes(String name) {
         Entry e = entry(name);
         return data.asSlice(e.begin(), e.bytes());
@@ -179,6 +238,12 @@ public final class Safetensors implements AutoCloseable {
     /**
      * Copies tensor {@code name} into a new device tensor on {@code device} (the caller closes it),
      * stream-ordered on {@code stream}; synchronise the stream before closing this file.
+     *
+     * @param name the tensor's name
+     * @param device the device to allocate on
+     * @param stream the stream the copy is ordered on
+     * @return the new device tensor, of the file's dtype and shape
+     * @throws IllegalArgumentException if the file has no such tensor or its dtype has no {@link DType}
      */
     public DeviceTensor toDevice(String name, Device device, Stream stream) {
         Entry e = entry(name);
@@ -197,30 +262,66 @@ public final class Safetensors implements AutoCloseable {
         if (arena.scope().isAlive()) arena.close();
     }
 
-    /** A tensor to write: safetensors dtype, shape and little-endian bytes. */
+    /**
+     * A tensor to write: safetensors dtype, shape and little-endian bytes.
+     *
+     * @param dtype the safetensors dtype
+     * @param shape the shape (copied)
+     * @param data the little-endian bytes
+     */
     public record Tensor(String dtype, long[] shape, byte[] data) {
+        /** Copies the shape. */
         public Tensor {
             shape = shape.clone();
         }
 
+        /**
+         * An F32 tensor.
+         *
+         * @param shape the shape
+         * @param values the values, row-major
+         * @return the tensor
+         */
         public static Tensor f32(long[] shape, float[] values) {
             ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
             b.asFloatBuffer().put(values);
             return new Tensor("F32", shape, b.array());
         }
 
+        /**
+         * A BF16 tensor.
+         *
+         * @param shape the shape
+         * @param bits the raw BF16 bits, row-major
+         * @return the tensor
+         */
         public static Tensor bf16(long[] shape, short[] bits) {
             ByteBuffer b = ByteBuffer.allocate(bits.length * 2).order(ByteOrder.LITTLE_ENDIAN);
             b.asShortBuffer().put(bits);
             return new Tensor("BF16", shape, b.array());
         }
 
+        /**
+         * An F8_E4M3 tensor.
+         *
+         * @param shape the shape
+         * @param codes the e4m3 codes, row-major (copied)
+         * @return the tensor
+         */
         public static Tensor e4m3(long[] shape, byte[] codes) {
             return new Tensor("F8_E4M3", shape, codes.clone());
         }
     }
 
-    /** Writes {@code tensors} (in iteration order) and {@code metadata} as a safetensors file. */
+    /**
+     * Writes {@code tensors} (in iteration order) and {@code metadata} as a safetensors file.
+     *
+     * @param file the file to write (replaced if it exists)
+     * @param tensors the tensors by name
+     * @param metadata the {@code __metadata__} strings (none written when empty)
+     * @throws IOException if the file cannot be written
+     */
+
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         ObjectNode root = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
@@ -253,7 +354,13 @@ public final class Safetensors implements AutoCloseable {
         while (b.hasRemaining()) ch.write(b);
     }
 
-    /** Little-endian FP32 values of a tensor's bytes (host side). */
+    /**
+     * Little-endian FP32 values of a tensor's bytes (host side).
+     *
+     * @param bytes an F32 tensor's bytes, e.g. {@link #bytes(String)}
+     * @return the values
+     */
+
     public static float[] floats(MemorySegment bytes) {
         return bytes.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
     }

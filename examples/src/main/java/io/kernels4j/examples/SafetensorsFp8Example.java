@@ -38,15 +38,35 @@ public final class SafetensorsFp8Example {
 
     static final String PREFIX = "model.layers.3.mlp.experts.0.down_proj.";
 
+    /**
+     * Runs the example on the selected device; exits 0 (matches), 1 (does not match) or 2 (no usable GPU).
+     *
+     * @param args optional: the safetensors file to write (else a temporary file, deleted afterwards)
+     */
     public static void main(String[] args) {
         Examples.main("SafetensorsFp8Example", o -> run(o, args.length > 0 ? Path.of(args[0]) : null));
     }
 
+    /**
+     * {@link #run(PrintStream, Path)} with a temporary file.
+     *
+     * @param out where it prints what it does and the gates
+     * @return {@link Examples#OK} or {@link Examples#MISMATCH}
+     * @throws Exception if the file cannot be written or read
+     */
     public static int run(PrintStream out) throws Exception {
         return run(out, null);
     }
 
-    /** {@code file} null: a temporary file, deleted afterwards. */
+    /**
+     * The example's body (see the class comment), on a device the caller knows to be usable.
+     *
+     * @param out where it prints what it does and the gates
+     * @param file the safetensors file to write, or null for a temporary file, deleted afterwards
+     * @return {@link Examples#OK} or {@link Examples#MISMATCH}
+     * @throws Exception if the file cannot be written or read
+     */
+
     public static int run(PrintStream out, Path file) throws Exception {
         int n = 320, k = 640, m = 64;
         long seed = 3;

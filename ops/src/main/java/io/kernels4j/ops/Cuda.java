@@ -178,7 +178,10 @@ public final class Cuda {
         try {
             requireLibrary();
         } catch (GpuUnavailableException e) {
-            return new Kernels4j.Availability(false, oneLine(e.getMessage()), e.reason(), null, 0, false);
+            // The loader's own message: requireAvailable() and the examples put their prefix before it.
+            String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+            return new Kernels4j.Availability(false, oneLine(why), e.reason(), null, 0, false);
+
         } catch (RuntimeException | LinkageError e) { // whatever else the platform throws: still an answer
             return new Kernels4j.Availability(false, oneLine("the native library could not be loaded: " + e),
                     GpuUnavailableException.Reason.LIBRARY_NOT_LOADABLE, null, 0, false);

@@ -357,7 +357,11 @@ public final class DeviceTensor implements AutoCloseable {
      * @param src the values, {@link #numel()} of them (elements of the matching width)
      */
     public void copyFrom(int[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_INT, src.length, "src", DType.INT32); }
-    /** Synchronous copy from a Java array (INT64 tensors, e.g. PyTorch-style top-k ids). */
+    /**
+     * Synchronous copy from a Java array (INT64 tensors, e.g. PyTorch-style top-k ids).
+     *
+     * @param src the values, {@link #numel()} of them (elements of the matching width)
+     */
     public void copyFrom(long[] src) { Checks.requireNonNull(src, "src"); fromArray(MemorySegment.ofArray(src), ValueLayout.JAVA_LONG, src.length, "src", DType.INT64); }
 
     /**
@@ -384,7 +388,13 @@ public final class DeviceTensor implements AutoCloseable {
      * @return the elements, read as {@code int} values of the element width
      */
     public int[] toIntArray() { int[] a = new int[checkedLength(4)]; toArray(MemorySegment.ofArray(a)); return a; }
-    public long[] toLongArray() { long[] a = new long[checkedLength(8)]; toArray(MemorySegment.ofArray(a)); return a; }
+    /**
+     * Copies the tensor to a new Java array (synchronous: waits for the copy).
+     *
+     * @return the elements, read as {@code long} values of the element width
+     */
+    public long[] toLongArray() {
+ long[] a = new long[checkedLength(8)]; toArray(MemorySegment.ofArray(a)); return a; }
 
     private int checkedLength(int elemBytes) {
         if (byteSize() % elemBytes != 0 || byteSize() / elemBytes > Integer.MAX_VALUE - 8)

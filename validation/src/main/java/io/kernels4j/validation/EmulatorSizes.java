@@ -24,7 +24,11 @@ public final class EmulatorSizes {
     }
 
     /**
+     * A dimension of a check shape, on the emulator shrunk to at most about {@code cap} with its
+     * remainder modulo {@code granule} kept.
+     *
      * @param d       the GPU size
+
      * @param cap     the largest size the emulator runs for this dimension
      * @param granule the tile or block size whose remainder must be kept
      * @return {@code d} on a GPU or when {@code d <= cap}; else {@code cap / granule * granule + d % granule}

@@ -28,7 +28,15 @@ public final class RandomTensors {
         return x.length > 0;
     }
 
-    /** {@code n} values from N(0, std^2), rounded to FP32. {@code std} must be finite and > 0. */
+    /**
+     * {@code n} values from N(0, std^2), rounded to FP32. {@code std} must be finite and > 0.
+     *
+     * @param seed the seed
+     * @param n how many
+     * @param std the standard deviation
+     * @return the values, never all zero
+     * @throws IllegalArgumentException if n is negative or std is not finite and positive
+     */
     public static float[] normal(long seed, int n, double std) {
         checkN(n);
         if (!(std > 0) || Double.isInfinite(std)) throw new IllegalArgumentException("std: must be finite and > 0, got " + std);
@@ -42,7 +50,16 @@ public final class RandomTensors {
         return x;
     }
 
-    /** {@code n} values uniform in {@code [lo, hi)}, rounded to FP32. Needs {@code lo < hi}, both finite, not both 0. */
+    /**
+     * {@code n} values uniform in {@code [lo, hi)}, rounded to FP32. Needs {@code lo < hi}, both finite, not both 0.
+     *
+     * @param seed the seed
+     * @param n how many
+     * @param lo the lower bound
+     * @param hi the upper bound (exclusive)
+     * @return the values, never all zero
+     * @throws IllegalArgumentException if n is negative or the range is not as required
+     */
     public static float[] uniform(long seed, int n, double lo, double hi) {
         checkN(n);
         if (!(lo < hi) || Double.isInfinite(lo) || Double.isInfinite(hi))
@@ -65,6 +82,13 @@ public final class RandomTensors {
     /**
      * {@code n} ints uniform in {@code [lo, hiExclusive)}. Unlike the float generators this returns
      * zeros when the range is {@code [0, 1)}; callers choose ranges (expert ids, lengths) themselves.
+     *
+     * @param seed the seed
+     * @param n how many
+     * @param lo the lower bound
+     * @param hiExclusive the upper bound (exclusive)
+     * @return the values
+     * @throws IllegalArgumentException if n is negative or {@code lo >= hiExclusive}
      */
     public static int[] uniformInts(long seed, int n, int lo, int hiExclusive) {
         checkN(n);
@@ -75,7 +99,15 @@ public final class RandomTensors {
         return x;
     }
 
-    /** {@link #normal} rounded to BF16, as raw BF16 bits (BF16 input tensors). */
+    /**
+     * {@link #normal} rounded to BF16, as raw BF16 bits (BF16 input tensors).
+     *
+     * @param seed the seed
+     * @param n how many
+     * @param std the standard deviation
+     * @return BF16 bits, never all zero
+     * @throws IllegalArgumentException as {@link #normal}, or if every value underflows BF16
+     */
     public static short[] normalBf16(long seed, int n, double std) {
         float[] x = normal(seed, n, std);
         short[] b = Bf16.encode(x);
@@ -84,7 +116,14 @@ public final class RandomTensors {
         throw new IllegalArgumentException("std: " + std + " gives only zeros in BF16");
     }
 
-    /** A uniformly random permutation of {@code 0 .. n-1} (e.g. shuffled page tables). */
+    /**
+     * A uniformly random permutation of {@code 0 .. n-1} (e.g. shuffled page tables).
+     *
+     * @param seed the seed
+     * @param n how many
+     * @return the permutation
+     * @throws IllegalArgumentException if n is negative
+     */
     public static int[] permutation(long seed, int n) {
         checkN(n);
         int[] p = new int[n];
@@ -99,7 +138,14 @@ public final class RandomTensors {
         return p;
     }
 
-    /** A seed derived from {@code seed} and a label, for independent streams of one test (e.g. "a", "b"). */
+    /**
+     * A seed derived from {@code seed} and a label, for independent streams of one test (e.g. "a", "b").
+     *
+     * @param seed the test's seed
+     * @param label names the stream
+     * @return the derived seed
+     */
+
     public static long derive(long seed, String label) {
         long h = seed ^ 0x9E3779B97F4A7C15L;
         for (int i = 0; i < label.length(); i++) h = (h ^ label.charAt(i)) * 0x100000001B3L;

@@ -15,7 +15,12 @@ public final class Bf16 {
 
     private Bf16() {}
 
-    /** Round to nearest even, as {@code __float2bfloat16_rn}; any NaN becomes {@link #NAN}. */
+    /**
+     * Round to nearest even, as {@code __float2bfloat16_rn}; any NaN becomes {@link #NAN}.
+     *
+     * @param x a float
+     * @return its BF16 bits
+     */
     public static short encode(float x) {
         if (Float.isNaN(x)) return NAN;
         int bits = Float.floatToRawIntBits(x);
@@ -26,6 +31,9 @@ public final class Bf16 {
      * Rounds a double straight to bfloat16 (one rounding, nearest even; no double-to-float step
      * first), for comparing outputs with FP64 references. NaN gives {@link #NAN}; magnitudes that
      * round past the largest finite bfloat16 give +-infinity.
+     *
+     * @param x a double
+     * @return its BF16 bits
      */
     public static short encode(double x) {
         if (Double.isNaN(x)) return NAN;
@@ -38,50 +46,90 @@ public final class Bf16 {
         return (short) (Float.floatToRawIntBits((float) r) >>> 16);
     }
 
-    /** Exact value of a bfloat16 bit pattern. */
+    /**
+     * Exact value of a bfloat16 bit pattern.
+     *
+     * @param bits BF16 bits
+     * @return the value
+     */
     public static float decode(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);
     }
 
-    /** True when {@code bits} is a NaN pattern (any sign or payload). */
+    /**
+     * True when {@code bits} is a NaN pattern (any sign or payload).
+     *
+     * @param bits BF16 bits
+     * @return whether they are a NaN
+     */
     public static boolean isNaN(short bits) {
         return (bits & 0x7F80) == 0x7F80 && (bits & 0x7F) != 0;
     }
 
-    /** Element-wise {@link #encode(float)}. */
+    /**
+     * Element-wise {@link #encode(float)}.
+     *
+     * @param x floats
+     * @return their BF16 bits
+     */
     public static short[] encode(float[] x) {
         short[] out = new short[x.length];
         for (int i = 0; i < x.length; i++) out[i] = encode(x[i]);
         return out;
     }
 
-    /** Element-wise {@link #encode(double)}. */
+    /**
+     * Element-wise {@link #encode(double)}.
+     *
+     * @param x doubles
+     * @return their BF16 bits
+     */
     public static short[] encode(double[] x) {
         short[] out = new short[x.length];
         for (int i = 0; i < x.length; i++) out[i] = encode(x[i]);
         return out;
     }
 
-    /** Element-wise {@link #decode(short)}. */
+    /**
+     * Element-wise {@link #decode(short)}.
+     *
+     * @param bits BF16 bits
+     * @return the values
+     */
     public static float[] decode(short[] bits) {
         float[] out = new float[bits.length];
         for (int i = 0; i < bits.length; i++) out[i] = decode(bits[i]);
         return out;
     }
 
-    /** Element-wise {@link #decode(short)} widened to double (exact). */
+    /**
+     * Element-wise {@link #decode(short)} widened to double (exact).
+     *
+     * @param bits BF16 bits
+     * @return the values
+     */
     public static double[] decodeToDouble(short[] bits) {
         double[] out = new double[bits.length];
         for (int i = 0; i < bits.length; i++) out[i] = decode(bits[i]);
         return out;
     }
 
-    /** Rounds {@code x} to the nearest bfloat16 value (encode then decode). */
+    /**
+     * Rounds {@code x} to the nearest bfloat16 value (encode then decode).
+     *
+     * @param x a float
+     * @return the nearest BF16 value
+     */
     public static float round(float x) {
         return decode(encode(x));
     }
 
-    /** Element-wise {@link #round(float)}: inputs as a BF16 tensor would hold them. */
+    /**
+     * Element-wise {@link #round(float)}: inputs as a BF16 tensor would hold them.
+     *
+     * @param x floats
+     * @return the nearest BF16 values
+     */
     public static float[] round(float[] x) {
         float[] out = new float[x.length];
         for (int i = 0; i < x.length; i++) out[i] = round(x[i]);
@@ -91,7 +139,12 @@ public final class Bf16 {
     /**
      * Number of bfloat16 values strictly between {@code a} and {@code b}, plus one (0 when equal;
      * +0 and -0 count as equal). {@link Integer#MAX_VALUE} when either is NaN.
+     *
+     * @param a BF16 bits
+     * @param b BF16 bits
+     * @return the distance in ulps
      */
+
     public static int ulpDistance(short a, short b) {
         if (isNaN(a) || isNaN(b)) return Integer.MAX_VALUE;
         return Math.abs(ordered(a) - ordered(b));

@@ -51,7 +51,12 @@ public final class E4m3 {
         return neg ? -v : v;
     }
 
-    /** docs/CONTRACT.md section 1: RNE, saturate to +-448 ({@code __NV_SATFINITE}), NaN stays NaN (code 0x7F). */
+    /**
+     * docs/CONTRACT.md section 1: RNE, saturate to +-448 ({@code __NV_SATFINITE}), NaN stays NaN (code 0x7F).
+     *
+     * @param x a float
+     * @return its e4m3 code
+     */
     public static byte encode(float x) {
         if (Float.isNaN(x)) return NAN;
         int bits = Float.floatToRawIntBits(x);
@@ -74,38 +79,69 @@ public final class E4m3 {
         return (byte) (sign | mag);
     }
 
-    /** Exact value of {@code code}; NaN codes give the NaN with bits {@link #DECODED_NAN_BITS}. */
+    /**
+     * Exact value of {@code code}; NaN codes give the NaN with bits {@link #DECODED_NAN_BITS}.
+     *
+     * @param code an e4m3 code
+     * @return the value
+     */
     public static float decode(byte code) {
         return DECODE[code & 0xFF];
     }
 
-    /** True for the two NaN codes 0x7F and 0xFF. */
+    /**
+     * True for the two NaN codes 0x7F and 0xFF.
+     *
+     * @param code an e4m3 code
+     * @return whether it is a NaN
+     */
     public static boolean isNaN(byte code) {
         return (code & 0x7F) == 0x7F;
     }
 
-    /** Element-wise {@link #encode(float)}. */
+    /**
+     * Element-wise {@link #encode(float)}.
+     *
+     * @param x floats
+     * @return their e4m3 codes
+     */
     public static byte[] encode(float[] x) {
         byte[] out = new byte[x.length];
         for (int i = 0; i < x.length; i++) out[i] = encode(x[i]);
         return out;
     }
 
-    /** Element-wise {@link #decode(byte)}. */
+    /**
+     * Element-wise {@link #decode(byte)}.
+     *
+     * @param q e4m3 codes
+     * @return the values
+     */
     public static float[] decode(byte[] q) {
         float[] out = new float[q.length];
         for (int i = 0; i < q.length; i++) out[i] = DECODE[q[i] & 0xFF];
         return out;
     }
 
-    /** Element-wise {@link #decode(byte)} widened to double (exact). */
+    /**
+     * Element-wise {@link #decode(byte)} widened to double (exact).
+     *
+     * @param q e4m3 codes
+     * @return the values
+     */
     public static double[] decodeToDouble(byte[] q) {
         double[] out = new double[q.length];
         for (int i = 0; i < q.length; i++) out[i] = DECODE[q[i] & 0xFF];
         return out;
     }
 
-    /** Rounds {@code x} to the nearest e4m3 value (encode then decode). */
+    /**
+     * Rounds {@code x} to the nearest e4m3 value (encode then decode).
+     *
+     * @param x a float
+     * @return the nearest e4m3 value (saturated to +-448)
+     */
+
     public static float round(float x) {
         return decode(encode(x));
     }

@@ -44,21 +44,45 @@ public final class Fp8Quantizer {
     /**
      * Quantised values and their scales. {@code q} is row-major like the input; the layout of
      * {@code scales} depends on the method that made it (see its Javadoc).
+     *
+     * @param q the e4m3 codes, row-major like the input
+     * @param scales the FP32 scales
      */
     public record Quantized(byte[] q, float[] scales) {}
 
-    /** Smallest multiple of {@code a} that is {@code >= v} ({@code v >= 0}, {@code a > 0}). */
+    /**
+     * Smallest multiple of {@code a} that is {@code >= v} ({@code v >= 0}, {@code a > 0}).
+     *
+     * @param v the value
+     * @param a the alignment
+     * @return v rounded up to a multiple of a
+     * @throws IllegalArgumentException if {@code v < 0} or {@code a <= 0}
+     */
     public static int alignUp(int v, int a) {
         if (v < 0 || a <= 0) throw new IllegalArgumentException("alignUp: expected v >= 0 and a > 0, got v=" + v + ", a=" + a);
         return Math.addExact(v, a - 1) / a * a;
     }
 
-    /** Index of activation scale {@code (row, kb)} in the MN-major layout for {@code m} rows: {@code kb * alignUp(m, 4) + row}. */
+    /**
+     * Index of activation scale {@code (row, kb)} in the MN-major layout for {@code m} rows: {@code kb * alignUp(m, 4) + row}.
+     *
+     * @param row the row
+     * @param kb the group along K
+     * @param m the rows
+     * @return the index into the scales
+     */
     public static int mnMajorIndex(int row, int kb, int m) {
         return kb * alignUp(m, SCALE_ROW_ALIGN) + row;
     }
 
-    /** {@code ceil(v / d)} for {@code v >= 0}, {@code d > 0}. */
+    /**
+     * {@code ceil(v / d)} for {@code v >= 0}, {@code d > 0}.
+     *
+     * @param v the dividend
+     * @param d the divisor
+     * @return the quotient rounded up
+     * @throws IllegalArgumentException if {@code v < 0} or {@code d <= 0}
+     */
     public static int ceilDiv(int v, int d) {
         if (v < 0 || d <= 0) throw new IllegalArgumentException("ceilDiv: expected v >= 0 and d > 0, got v=" + v + ", d=" + d);
         return (int) (((long) v + d - 1) / d);
@@ -67,6 +91,10 @@ public final class Fp8Quantizer {
     /**
      * Scale of a group with the given amax (docs/CONTRACT.md section 1): {@code max(amax, 1e-4) / 448} in
      * FP32, or with {@code pow2} the smallest power of two {@code >=} that quotient.
+     *
+     * @param amax the group's largest absolute value
+     * @param pow2 whether the scale is rounded up to a power of two
+     * @return the scale
      */
     public static float groupScale(float amax, boolean pow2) {
         // amax > floor is false for NaN, so a NaN amax becomes the floor (fmaxf semantics).
@@ -80,6 +108,10 @@ public final class Fp8Quantizer {
      * {@code v} itself when it is a power of two, else the next power of two above it. Subnormal
      * inputs are handled; {@code v} past {@code 2^127} gives +infinity; NaN, zero and negative
      * inputs are rejected.
+     *
+     * @param v a positive float
+     * @return the smallest power of two {@code >= v}
+     * @throws IllegalArgumentException if v is NaN, zero or negative
      */
     public static float ceilPow2(float v) {
         if (!(v > 0)) throw new IllegalArgumentException("v: expected > 0, got " + v);
@@ -119,6 +151,14 @@ public final class Fp8Quantizer {
      * Quantises one group in place: {@code out[outOff + i] = e4m3(x[off + i] / scale)} for
      * {@code i < len}, with the scale of docs/CONTRACT.md section 1. Returns the scale. The building block for
      * layouts this class does not cover (e.g. the FP8 MLA cache row: 4 groups of 128, pow2).
+     *
+     * @param x the values
+     * @param off the group's first value in x
+     * @param len the group's length
+     * @param pow2 whether the scale is rounded up to a power of two
+     * @param out receives the {@code len} codes
+     * @param outOff the first code's index in out
+     * @return the scale
      */
     public static float quantizeGroup(float[] x, int off, int len, boolean pow2, byte[] out, int outOff) {
         float scale = groupScale(amax(x, 0, 0, 1, off, off + len), pow2);
@@ -138,6 +178,13 @@ public final class Fp8Quantizer {
      * 1x128 per-token-group quantisation of row-major {@code x[m, k]} (docs/CONTRACT.md section 1).
      * Returns {@code q[m * k]} row-major and FP32 scales MN-major {@code [ceil(k/128)][alignUp(m, 4)]}
      * (element {@code (row, kb)} at {@code kb * alignUp(m, 4) + row}; padding rows hold 0).
+     *
+     * @param x row-major {@code [m, k]}
+     * @param m the rows
+     * @param k the columns
+     * @param pow2 whether scales are rounded up to powers of two
+     * @return the codes and MN-major scales
+     * @throws IllegalArgumentException if x is null or does not hold {@code m * k} values
      */
     public static Quantized perTokenGroup(float[] x, int m, int k, boolean pow2) {
         checkShape(x, "x", m, k);
@@ -159,6 +206,13 @@ public final class Fp8Quantizer {
     /**
      * Like {@link #perTokenGroup} but with the scales row-major {@code [m][ceil(k/128)]} (no
      * padding), the layout of e.g. the FP8 MLA cache and of most Python reference code.
+     *
+     * @param x row-major {@code [m, k]}
+     * @param m the rows
+     * @param k the columns
+     * @param pow2 whether scales are rounded up to powers of two
+     * @return the codes and row-major scales
+     * @throws IllegalArgumentException if x is null or does not hold {@code m * k} values
      */
     public static Quantized perTokenGroupRowMajor(float[] x, int m, int k, boolean pow2) {
         Quantized mn = perTokenGroup(x, m, k, pow2);
@@ -168,6 +222,13 @@ public final class Fp8Quantizer {
     /**
      * 128x128 per-block quantisation of row-major weights {@code w[n, k]} (docs/CONTRACT.md section 1).
      * Returns {@code q[n * k]} row-major and FP32 scales row-major {@code [ceil(n/128)][ceil(k/128)]}.
+     *
+     * @param w row-major {@code [n, k]}
+     * @param n the rows
+     * @param k the columns
+     * @param pow2 whether scales are rounded up to powers of two
+     * @return the codes and block scales
+     * @throws IllegalArgumentException if w is null or does not hold {@code n * k} values
      */
     public static Quantized perBlock(float[] w, int n, int k, boolean pow2) {
         checkShape(w, "w", n, k);
@@ -190,6 +251,12 @@ public final class Fp8Quantizer {
      * Converts row-major {@code [m][groups]} scales to the MN-major layout
      * {@code [groups][alignUp(m, 4)]} with zero padding (docs/CONTRACT.md section 1, "a helper converts
      * row-major [M, ceil(K/128)] scales").
+     *
+     * @param rowMajor {@code [m, groups]} scales
+     * @param m the rows
+     * @param groups the groups per row
+     * @return {@code [groups, alignUp(m, 4)]} scales
+     * @throws IllegalArgumentException if rowMajor does not hold {@code m * groups} values
      */
     public static float[] scalesToMnMajor(float[] rowMajor, int m, int groups) {
         checkShape(rowMajor, "rowMajor", m, groups);
@@ -200,7 +267,15 @@ public final class Fp8Quantizer {
         return out;
     }
 
-    /** Inverse of {@link #scalesToMnMajor}: drops the padding and returns row-major {@code [m][groups]}. */
+    /**
+     * Inverse of {@link #scalesToMnMajor}: drops the padding and returns row-major {@code [m][groups]}.
+     *
+     * @param mnMajor {@code [groups, alignUp(m, 4)]} scales
+     * @param m the rows
+     * @param groups the groups per row
+     * @return {@code [m, groups]} scales
+     * @throws IllegalArgumentException if mnMajor does not hold {@code groups * alignUp(m, 4)} values
+     */
     public static float[] scalesToRowMajor(float[] mnMajor, int m, int groups) {
         int ma = alignUp(m, SCALE_ROW_ALIGN);
         checkShape(mnMajor, "mnMajor", groups, ma);
@@ -218,7 +293,15 @@ public final class Fp8Quantizer {
             throw new IllegalArgumentException("quantized.scales: expected " + scaleCount + " values, got " + qz.scales().length);
     }
 
-    /** {@code float(q) * scale} (FP32 product, docs/CONTRACT.md section 1) for {@link #perTokenGroup} output. */
+    /**
+     * {@code float(q) * scale} (FP32 product, docs/CONTRACT.md section 1) for {@link #perTokenGroup} output.
+     *
+     * @param qz the output of {@link #perTokenGroup}
+     * @param m the rows
+     * @param k the columns
+     * @return row-major {@code [m, k]}
+     * @throws IllegalArgumentException if qz does not have the sizes of that shape
+     */
     public static float[] dequantizePerTokenGroup(Quantized qz, int m, int k) {
         int ma = alignUp(m, SCALE_ROW_ALIGN), groups = ceilDiv(k, GROUP);
         checkQuantized(qz, m, k, groups * ma);
@@ -231,6 +314,12 @@ public final class Fp8Quantizer {
     /**
      * Exact {@code q * scale} in double for {@link #perTokenGroup} output (4 significant bits times
      * 24 fit a double exactly): the dequantised inputs of FP64 references (docs/CONTRACT.md section 2).
+     *
+     * @param qz the output of {@link #perTokenGroup}
+     * @param m the rows
+     * @param k the columns
+     * @return row-major {@code [m, k]}
+     * @throws IllegalArgumentException if qz does not have the sizes of that shape
      */
     public static double[] dequantizePerTokenGroupExact(Quantized qz, int m, int k) {
         int ma = alignUp(m, SCALE_ROW_ALIGN), groups = ceilDiv(k, GROUP);
@@ -242,7 +331,15 @@ public final class Fp8Quantizer {
         return out;
     }
 
-    /** {@code float(q) * scale} (FP32 product) for {@link #perBlock} output. */
+    /**
+     * {@code float(q) * scale} (FP32 product) for {@link #perBlock} output.
+     *
+     * @param qz the output of {@link #perBlock}
+     * @param n the rows
+     * @param k the columns
+     * @return row-major {@code [n, k]}
+     * @throws IllegalArgumentException if qz does not have the sizes of that shape
+     */
     public static float[] dequantizePerBlock(Quantized qz, int n, int k) {
         int kbs = ceilDiv(k, GROUP);
         checkQuantized(qz, n, k, ceilDiv(n, GROUP) * kbs);
@@ -252,7 +349,16 @@ public final class Fp8Quantizer {
         return out;
     }
 
-    /** Exact {@code q * scale} in double for {@link #perBlock} output (see {@link #dequantizePerTokenGroupExact}). */
+    /**
+     * Exact {@code q * scale} in double for {@link #perBlock} output (see {@link #dequantizePerTokenGroupExact}).
+     *
+     * @param qz the output of {@link #perBlock}
+     * @param n the rows
+     * @param k the columns
+     * @return row-major {@code [n, k]}
+     * @throws IllegalArgumentException if qz does not have the sizes of that shape
+     */
+
     public static double[] dequantizePerBlockExact(Quantized qz, int n, int k) {
         int kbs = ceilDiv(k, GROUP);
         checkQuantized(qz, n, k, ceilDiv(n, GROUP) * kbs);

@@ -113,7 +113,8 @@ public final class MoeShapes {
     }
 
     /** topkIdx INT64[T, K] (PyTorch's index dtype) and its INT32 copy topkIdx32[T, K]. */
-    public static void topkIds(Arg topkIdx, Arg topkIdx32) {
+    static void topkIds(Arg topkIdx, Arg topkIdx32) {
+
         require(topkIdx, "topkIdx", DType.INT64, ANY, ANY);
         long t = topkIdx.dim(0), k = topkIdx.dim(1);
         if (k < 1 || k > MAX_TOP_K) fail("topkIdx: topK (dimension 1) must be in [1, " + MAX_TOP_K + "], got " + k);

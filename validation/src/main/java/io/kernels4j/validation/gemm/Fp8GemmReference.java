@@ -33,7 +33,18 @@ public final class Fp8GemmReference {
         }
     }
 
-    /** Dense: {@code a[m, k]}, {@code b[n, k]}, optional {@code c[m, n]}; returns {@code [m, n]}. */
+    /**
+     * Dense: {@code a[m, k]}, {@code b[n, k]}, optional {@code c[m, n]}; returns {@code [m, n]}.
+     *
+     * @param a the dequantised {@code [m, k]}
+     * @param b the dequantised {@code [n, k]}
+     * @param c {@code [m, n]} added to the product, or null
+     * @param m the rows of a
+     * @param n the rows of b
+     * @param k the reduction length
+     * @return {@code [m, n]}
+     * @throws IllegalArgumentException if an array's length does not match the shape
+     */
     public static double[] dense(double[] a, double[] b, float[] c, int m, int n, int k) {
         check(a, (long) m * k, "a");
         check(b, (long) n * k, "b");
@@ -46,6 +57,16 @@ public final class Fp8GemmReference {
     /**
      * Dense, only the listed rows (for shapes too large for a full FP64 reference): returns
      * {@code [rows.length, n]}, row i holding output row {@code rows[i]}.
+     *
+     * @param a the dequantised {@code [m, k]}
+     * @param b the dequantised {@code [n, k]}
+     * @param c {@code [m, n]} added to the product, or null
+     * @param m the rows of a
+     * @param n the rows of b
+     * @param k the reduction length
+     * @param rows the output rows to compute, each in {@code [0, m)}
+     * @return {@code [rows.length, n]}
+     * @throws IllegalArgumentException if an array's length does not match the shape or a row is out of range
      */
     public static double[] denseRows(double[] a, double[] b, float[] c, int m, int n, int k, int[] rows) {
         check(a, (long) m * k, "a");
@@ -71,6 +92,16 @@ public final class Fp8GemmReference {
     /**
      * Grouped contiguous with {@code mIndices[sumM]}: row r uses expert {@code mIndices[r]}; rows whose
      * id is outside {@code [0, groups)} (padding {@code -1}, or invalid) are left untouched in {@code out}.
+     *
+     * @param a the dequantised {@code [sumM, k]}
+     * @param b the dequantised {@code [groups, n, k]}
+     * @param c {@code [sumM, n]} added to the product, or null
+     * @param mIndices {@code [sumM]}: the group of each row
+     * @param groups the number of groups
+     * @param n the rows of each group of b
+     * @param k the reduction length
+     * @param out {@code [sumM, n]}: receives the computed rows
+     * @throws IllegalArgumentException if an array's length does not match the shape
      */
     public static void groupedContiguous(double[] a, double[] b, float[] c, int[] mIndices, int groups, int n, int k,
                                          double[] out) {
@@ -88,6 +119,10 @@ public final class Fp8GemmReference {
      * Expert of each row in the {@code groupEnds} form, -1 for rows past every end: the first g whose
      * end, clamped to {@code [0, sumM]}, exceeds the row (for valid, non-decreasing ends: group g owns
      * rows {@code [groupEnds[g-1], groupEnds[g])}). Also defines the kernel's clamping of bad ends.
+     *
+     * @param groupEnds {@code [groups]}: the end row of each group
+     * @param sumM the rows
+     * @return {@code [sumM]}: the group of each row, or -1
      */
     public static int[] rowGroupsFromEnds(int[] groupEnds, int sumM) {
         int[] rowGroup = new int[sumM];
@@ -104,7 +139,19 @@ public final class Fp8GemmReference {
         return rowGroup;
     }
 
-    /** Grouped contiguous with {@code groupEnds[groups]} (prefix sums, no padding); rows past the last end untouched. */
+    /**
+     * Grouped contiguous with {@code groupEnds[groups]} (prefix sums, no padding); rows past the last end untouched.
+     *
+     * @param a the dequantised {@code [sumM, k]}
+     * @param b the dequantised {@code [groups, n, k]}
+     * @param c {@code [sumM, n]} added to the product, or null
+     * @param groupEnds {@code [groups]}: the end row of each group ({@link #rowGroupsFromEnds})
+     * @param sumM the rows
+     * @param n the rows of each group of b
+     * @param k the reduction length
+     * @param out {@code [sumM, n]}: receives the computed rows
+     * @throws IllegalArgumentException if an array's length does not match the shape
+     */
     public static void groupedEnds(double[] a, double[] b, float[] c, int[] groupEnds, int sumM, int n, int k, double[] out) {
         groupedContiguous(a, b, c, rowGroupsFromEnds(groupEnds, sumM), groupEnds.length, n, k, out);
     }
@@ -112,6 +159,16 @@ public final class Fp8GemmReference {
     /**
      * Grouped masked: {@code a[groups, maxM, k]}, {@code b[groups, n, k]}, {@code c/out[groups, maxM, n]};
      * rows {@code < clamp(maskedM[g], 0, maxM)} of group g are computed, the others left untouched.
+     *
+     * @param a the dequantised {@code [groups, maxM, k]}
+     * @param b the dequantised {@code [groups, n, k]}
+     * @param c {@code [groups, maxM, n]} added to the product, or null
+     * @param maskedM {@code [groups]}: the valid rows of each group
+     * @param maxM the rows of each group of a
+     * @param n the rows of each group of b
+     * @param k the reduction length
+     * @param out {@code [groups, maxM, n]}: receives the computed rows
+     * @throws IllegalArgumentException if an array's length does not match the shape
      */
     public static void groupedMasked(double[] a, double[] b, float[] c, int[] maskedM, int maxM, int n, int k, double[] out) {
         int groups = maskedM.length;
@@ -124,7 +181,15 @@ public final class Fp8GemmReference {
         });
     }
 
-    /** Dequantised 128x128-scaled weights of several groups, concatenated as {@code [groups, n, k]} doubles. */
+    /**
+     * Dequantised 128x128-scaled weights of several groups, concatenated as {@code [groups, n, k]} doubles.
+     *
+     * @param perGroup the quantised {@code [n, k]} weights of each group
+     * @param n the rows of each group
+     * @param k the columns of each group
+     * @return {@code [groups, n, k]}
+     */
+
     public static double[] dequantizeGroups(Fp8Quantizer.Quantized[] perGroup, int n, int k) {
         double[] out = new double[perGroup.length * n * k];
         for (int g = 0; g < perGroup.length; g++)

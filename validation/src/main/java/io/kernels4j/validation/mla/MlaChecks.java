@@ -39,7 +39,22 @@ public final class MlaChecks implements CheckSuite {
     static final short OUT_POISON = (short) 0x7FA1; // a NaN pattern the kernel never produces
     static final int LSE_POISON = 0x7FA00001;
 
-    /** One case: a fixed list of seqlens, or a random mix in [0, mixMax] whose first values are 0, 1, 63, 64, 65. */
+    /**
+     * One case: a fixed list of seqlens, or a random mix in [0, mixMax] whose first values are 0, 1, 63, 64, 65.
+     *
+     * @param label the case's name in reports
+     * @param b the requests
+     * @param sQ the query tokens per request
+     * @param hQ the query heads
+     * @param hKV the KV heads
+     * @param pageSize the tokens per cache page
+     * @param seqlens the sequence length of each request, or null for a random mix
+     * @param mixMax the largest seqlen of a random mix
+     * @param fixedSplits the fixed number of KV splits per request, 0 for the scheduler's choice
+     * @param fp8 whether the cache is FP8 (656-byte rows, {@link MlaFp8Row}) rather than BF16
+     * @param causal whether queries with {@code sQ > 1} are masked causally (end-aligned)
+     * @param badData whether the case feeds out-of-range page ids and seqlens on purpose
+     */
     public record Spec(String label, int b, int sQ, int hQ, int hKV, int pageSize, int[] seqlens, int mixMax, int fixedSplits,
             boolean fp8, boolean causal, boolean badData) {
         int[] seqlens(long seed) {
@@ -102,14 +117,45 @@ public final class MlaChecks implements CheckSuite {
 
     /** Host side of one case: inputs, the expected cache image and what the reference sees. */
     public static final class Problem {
-        public int b, maxBlocks, numBlocks, numTokens;
-        public int[] seqlens, refSeqlens, table, slots;
-        public short[] q, kvNew, cacheBf16;
+        /** Filled by {@link MlaChecks#build}. */
+        Problem() {}
+
+        /** The requests. */
+        public int b;
+        /** The block-table entries per request. */
+        public int maxBlocks;
+        /** The pages of the cache. */
+        public int numBlocks;
+        /** The tokens written into the cache ({@code kvNew}'s rows). */
+        public int numTokens;
+        /** The sequence length of each request, as given to the op. */
+        public int[] seqlens;
+        /** The sequence length of each request as the reference sees it (bad data clamped as the kernel does). */
+        public int[] refSeqlens;
+        /** {@code [b, maxBlocks]}: the page of each block of each request; unused entries hold garbage. */
+        public int[] table;
+        /** {@code [numTokens]}: the cache slot ({@code page * pageSize + offset}) of each new token, -1 to skip it. */
+        public int[] slots;
+        /** BF16 {@code [b, sQ, hQ, 576]}: the queries. */
+        public short[] q;
+        /** BF16 {@code [numTokens, hKV, 576]}: the rows written into the cache. */
+        public short[] kvNew;
+        /** BF16 {@code [numBlocks, pageSize, hKV, 576]}: the cache image the writes must produce (null for FP8). */
+        public short[] cacheBf16;
+        /** {@code [numBlocks, pageSize, hKV, 656]}: the FP8 cache image the writes must produce (null for BF16). */
         public byte[] cacheFp8;
+        /** The device error bits the case must raise (0 unless {@link Spec#badData()}). */
         public int expectedErrors;
     }
 
-    /** The inputs of a case and the cache image the writes must produce (also used by {@code kernels4j dump}). */
+    /**
+     * The inputs of a case and the cache image the writes must produce (also used by {@code kernels4j dump}).
+     *
+     * @param s the case
+     * @param seed the seed of the random inputs
+     * @return the problem
+     */
+
     public static Problem build(Spec s, long seed) {
         Problem p = new Problem();
         p.b = s.b();

@@ -11,9 +11,13 @@ import io.kernels4j.ops.host.E4m3;
  * q = e4m3 (RNE, saturating) of x / scale (FP32 division, exact for a power of two).
  */
 public final class MlaFp8Row {
+    /** Bytes of one FP8 row. */
     public static final int ROW_BYTES = 656;
+    /** Values of a row stored as e4m3 (the latent part; the rest is the BF16 RoPE part). */
     public static final int NOPE = 512;
+    /** Values of a row. */
     public static final int DIM = 576;
+    /** Values sharing one scale. */
     public static final int GROUP = 128;
 
     private MlaFp8Row() {}
@@ -25,12 +29,24 @@ public final class MlaFp8Row {
         return p == x ? p : Math.scalb(1f, e + 1);
     }
 
-    /** The scale of one group: 2^ceil(log2(max(amax, 1e-4) / 448)). */
+    /**
+     * The scale of one group: 2^ceil(log2(max(amax, 1e-4) / 448)).
+     *
+     * @param amax the group's largest absolute value
+     * @return the scale, a power of two
+     */
     public static float scale(float amax) {
         return pow2Ceil(Math.max(amax, 1e-4f) / E4m3.MAX);
     }
 
-    /** Encodes one row of 576 BF16 values (raw bits at {@code src[srcOff..]}) into {@code dst[dstOff..+656)}. */
+    /**
+     * Encodes one row of 576 BF16 values (raw bits at {@code src[srcOff..]}) into {@code dst[dstOff..+656)}.
+     *
+     * @param src BF16 bits
+     * @param srcOff the row's first value in src
+     * @param dst receives the row
+     * @param dstOff the row's first byte in dst
+     */
     public static void encode(short[] src, int srcOff, byte[] dst, int dstOff) {
         for (int g = 0; g < NOPE / GROUP; g++) {
             float amax = 0f;
@@ -50,14 +66,28 @@ public final class MlaFp8Row {
         }
     }
 
-    /** Scale g of the row at {@code src[off..]}. */
+    /**
+     * Scale g of the row at {@code src[off..]}.
+     *
+     * @param src FP8 rows
+     * @param off the row's first byte
+     * @param g the group, 0..3
+     * @return the scale
+     */
     public static float scaleAt(byte[] src, int off, int g) {
         int p = off + NOPE + 4 * g;
         int bits = (src[p] & 0xFF) | (src[p + 1] & 0xFF) << 8 | (src[p + 2] & 0xFF) << 16 | (src[p + 3] & 0xFF) << 24;
         return Float.intBitsToFloat(bits);
     }
 
-    /** Decodes the row at {@code src[off..]} into 576 values: float(e4m3) * scale, then the RoPE BF16 values. */
+    /**
+     * Decodes the row at {@code src[off..]} into 576 values: float(e4m3) * scale, then the RoPE BF16 values.
+     *
+     * @param src FP8 rows
+     * @param off the row's first byte
+     * @param dst receives the 576 values
+     */
+
     public static void decode(byte[] src, int off, double[] dst) {
         for (int g = 0; g < NOPE / GROUP; g++) {
             float s = scaleAt(src, off, g);

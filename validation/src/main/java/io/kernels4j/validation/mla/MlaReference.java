@@ -13,15 +13,29 @@ import java.util.stream.IntStream;
  * below a request's seqlen are read.
  */
 public final class MlaReference {
+    /** Values of a query or key row (512 latent + 64 RoPE). */
     public static final int DIM = 576;
+    /** Values of a value row and of an output row (the latent part of the key). */
     public static final int VDIM = 512;
 
     private MlaReference() {}
 
     /** Row source: row {@code (page * pageSize + offset) * hKV + head}, 576 values. */
     public interface Cache {
+        /**
+         * Reads one row.
+         *
+         * @param row the row index
+         * @param dst receives its 576 values
+         */
         void row(long row, double[] dst);
 
+        /**
+         * A BF16 cache.
+         *
+         * @param cache BF16 bits {@code [numBlocks, pageSize, hKV, 576]}
+         * @return its rows
+         */
         static Cache bf16(short[] cache) {
             return (row, dst) -> {
                 int base = Math.toIntExact(row * DIM);
@@ -29,15 +43,43 @@ public final class MlaReference {
             };
         }
 
+        /**
+         * An FP8 cache, dequantised row by row ({@link MlaFp8Row#decode}).
+         *
+         * @param cache {@code [numBlocks, pageSize, hKV, 656]} bytes
+         * @return its rows
+         */
         static Cache fp8(byte[] cache) {
             return (row, dst) -> MlaFp8Row.decode(cache, Math.toIntExact(row * MlaFp8Row.ROW_BYTES), dst);
         }
     }
 
-    /** {@code out [b, sQ, hQ, 512]}, {@code lse [b, hQ, sQ]} (natural log). */
+    /**
+     * {@code out [b, sQ, hQ, 512]}, {@code lse [b, hQ, sQ]} (natural log).
+     *
+     * @param out {@code [b, sQ, hQ, 512]} attention outputs
+     * @param lse {@code [b, hQ, sQ]} log-sum-exp of the scaled scores, +inf where no key is visible
+     */
     public record Result(double[] out, double[] lse) {}
 
-    public static Result decode(short[] q, Cache cache, int pageSize, int hKV, int[] blockTable, int maxBlocksPerSeq,
+    /**
+     * Decodes in FP64.
+     *
+     * @param q BF16 bits {@code [b, sQ, hQ, 576]}
+     * @param cache the cache rows
+     * @param pageSize the tokens per page
+     * @param hKV the KV heads ({@code hQ} a multiple of it)
+     * @param blockTable {@code [b, maxBlocksPerSeq]}: the page of each block of each request
+     * @param maxBlocksPerSeq the block-table entries per request
+     * @param seqlens {@code [b]}: the keys of each request
+     * @param sQ the query tokens per request
+     * @param hQ the query heads
+     * @param scale the softmax scale applied to {@code q . k}
+     * @param causal whether queries with {@code sQ > 1} are masked causally (end-aligned)
+     * @return out and lse
+     */
+    public static Result decode(
+short[] q, Cache cache, int pageSize, int hKV, int[] blockTable, int maxBlocksPerSeq,
             int[] seqlens, int sQ, int hQ, double scale, boolean causal) {
         int b = seqlens.length;
         int hPer = hQ / hKV;

@@ -18,7 +18,17 @@ public final class MoeRouting {
         SKEWED
     }
 
-    /** topkIdx[T, K] for the given kind. */
+    /**
+     * topkIdx[T, K] for the given kind.
+     *
+     * @param seed the seed
+     * @param numTokens T
+     * @param topK K
+     * @param numExperts E
+     * @param kind how tokens are spread
+     * @return {@code [T * K]} expert ids (-1: not routed)
+     * @throws IllegalArgumentException if {@code kind} is {@link Kind#UNIFORM} and {@code topK > numExperts}
+     */
     public static int[] topkIdx(long seed, int numTokens, int topK, int numExperts, Kind kind) {
         SplittableRandom r = new SplittableRandom(seed);
         int[] idx = new int[numTokens * topK];
@@ -47,7 +57,15 @@ public final class MoeRouting {
         return idx;
     }
 
-    /** Routing weights in [0.05, 1), like softmax/sigmoid gates (positive, not normalised). */
+    /**
+     * Routing weights in [0.05, 1), like softmax/sigmoid gates (positive, not normalised).
+     *
+     * @param seed the seed
+     * @param numTokens T
+     * @param topK K
+     * @return {@code [T * K]} weights
+     */
+
     public static float[] weights(long seed, int numTokens, int topK) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] w = new float[numTokens * topK];
