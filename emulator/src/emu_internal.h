@@ -132,7 +132,9 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
 
 // ---- shared-memory sanitizer state (sanitizer.cpp)
 void shared_reset(Block &b);  // poison and forget everything at block start
-void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic);
+// record_read false: a read checked (initcheck, read-after-write) but not remembered for
+// write-after-read checks (wgmma's reads, whose end wgmma.cpp tracks itself).
+void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic, bool record_read = true);
 bool is_shared(const void *p, size_t n);  // fully inside static or dynamic shared memory
 void check_global(const void *p, size_t n, bool write, const char *what);
 void pending_flush(Thread &t);  // settle a deferred same-value write check

@@ -135,7 +135,7 @@ void pending_flush(Thread &t) {
   g_pending.p = nullptr;
 }
 
-void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic) {
+void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic, bool record_read) {
   pending_flush(t);
   if (write) hopper_shared_write(t, p, n);  // --- Hopper: wgmma operands still being read
   Block &b = *current_block();
@@ -184,7 +184,7 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
       s->w_warp_epoch = wepoch;
       s->writer = me;
       s->w_atomic = atomic;
-    } else {
+    } else if (record_read) {
       if (s->r_epoch == epoch && s->reader != me) s->reader_many = true;
       else if (s->r_epoch != epoch) s->reader_many = false;
       s->r_epoch = epoch;

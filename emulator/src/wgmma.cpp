@@ -6,8 +6,8 @@
 // A warpgroup is warps 4g..4g+3. wgmma.mma_async and setmaxnreg are warpgroup collectives here:
 // all 128 threads must arrive (a missing, exited or absent warp is reported); the last to arrive
 // performs the operation for all. wgmma.mma_async reads its shared-memory operands when it is
-// issued (as reads by the warpgroup's first thread, for racecheck and initcheck) and computes D at
-// once, but each thread's accumulator registers receive D only when that thread's
+// issued (checked as reads by the warpgroup's first thread by initcheck and read-after-write
+// racecheck) and computes D at once, but each thread's accumulator registers receive D only when that thread's
 // wgmma.wait_group retires the op's group: a kernel that reads them earlier sees the old values.
 // Racecheck also knows which shared bytes each op in flight reads: a write to them by a thread of
 // the warpgroup that has not waited for the op, or by any other thread before the op completed
@@ -148,7 +148,8 @@ ptx::WgmmaDesc check_desc(uint64_t raw, char which) {
 }
 
 // Gathers rows x 32 bytes of a K-major operand from the block's dynamic shared memory. record:
-// also report the reads to the sanitizers, as reads by thread `reader`.
+// also check the reads (initcheck, read-after-write) as reads by thread `reader`; write-after-read
+// against them is hopper_shared_write's, which knows when the op completes.
 void gather(const ptx::WgmmaDesc &d, int rows, char which, std::vector<uint8_t> &out, Thread *reader,
             std::vector<uint32_t> *chunks = nullptr) {
   Block &b = *current_block();
@@ -162,7 +163,7 @@ void gather(const ptx::WgmmaDesc &d, int rows, char which, std::vector<uint8_t> 
                "dynamic shared memory",
                operand_name(which), r, 16 * half, 16 * half + 15, addr, b.dyn_bytes);
       const uint8_t *p = b.dyn + addr;
-      if (reader) shared_access(*reader, p, 16, false, false);
+      if (reader) shared_access(*reader, p, 16, false, false, /*record_read=*/false);
       if (chunks) chunks->push_back(addr);
       std::memcpy(&out[(size_t)r * 32 + 16 * half], p, 16);
     }

@@ -213,8 +213,8 @@ TEST(HopperWgmmaNegative, AWarpgroupWithAMissingWarpIsReported) {
   expect_clean();
 }
 
-// A stage overwritten between the wgmma and its wgmma.wait_group (the producer's bug of refilling
-// a buffer still being read): thread 0 (whose reads racecheck records for the warpgroup) rewrites A.
+// A stage overwritten between the wgmma and its wgmma.wait_group: thread 5 of the warpgroup rewrites
+// a byte of A before its own wait (a race), or after it (fine: the op has completed for it).
 template <bool kOverwriteEarly>
 __global__ void overwrite_kernel(float *out) {
   K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
@@ -223,17 +223,49 @@ __global__ void overwrite_kernel(float *out) {
   ptx::wgmma_fence();
   ptx::wgmma_e4m3_m64k32<8>(d, small_a(smem), small_b(smem), 0);
   ptx::wgmma_commit_group();
-  if (kOverwriteEarly && threadIdx.x == 0) smem[5] = 0x40;
+  if (kOverwriteEarly && threadIdx.x == 5) smem[5] = 0x40;
   ptx::wgmma_wait_group<0>();
-  if (!kOverwriteEarly && threadIdx.x == 0) smem[5] = 0x40;
+  if (!kOverwriteEarly && threadIdx.x == 5) smem[5] = 0x40;
   out[threadIdx.x] = d[0];
 }
 
 TEST(HopperWgmmaNegative, AnOperandOverwrittenBeforeTheWaitIsARace) {
   DeviceBuffer<float> out(128);
   k4j::launch("overwrite_kernel<early>", overwrite_kernel<true>, 1, 128, kSmallSmem, nullptr, out.p);
-  expect_report("overwrites an operand of a wgmma.mma_async of warpgroup 0 that it has not waited for");
+  expect_report("thread 5 overwrites an operand of a wgmma.mma_async of warpgroup 0 that it has not waited for");
   k4j::launch("overwrite_kernel<after wait>", overwrite_kernel<false>, 1, 128, kSmallSmem, nullptr, out.p);
+  expect_clean();
+  for (float v : out.download()) EXPECT_EQ(v, 32.f);
+}
+
+// The producer's bug: warpgroup 0 refills a stage that warpgroup 1's wgmma still reads, released by
+// a named barrier that warpgroup 1 passes before (bug) or after (fine) its wgmma.wait_group.
+template <bool kReleaseBeforeWait>
+__global__ void refill_kernel(float *out) {
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
+  fill_ones(smem);
+  if (threadIdx.x >= 128) {
+    float d[4];
+    ptx::wgmma_fence();
+    ptx::wgmma_e4m3_m64k32<8>(d, small_a(smem), small_b(smem), 0);
+    ptx::wgmma_commit_group();
+    if (!kReleaseBeforeWait) ptx::wgmma_wait_group<0>();
+    ptx::named_barrier_arrive(1, 256);  // "stage free"
+    ptx::named_barrier_sync(2, 256);    // "next stage full"
+    ptx::wgmma_wait_group<0>();
+    out[threadIdx.x - 128] = d[0];
+  } else {
+    ptx::named_barrier_sync(1, 256);
+    if (threadIdx.x == 0) smem[16] = 0x40;  // the refill (row 0, K byte 16 of A)
+    ptx::named_barrier_arrive(2, 256);
+  }
+}
+
+TEST(HopperWgmmaNegative, AStageRefilledBeforeTheWgmmaCompletedIsARace) {
+  DeviceBuffer<float> out(128);
+  k4j::launch("refill_kernel<release before wait>", refill_kernel<true>, 1, 256, kSmallSmem, nullptr, out.p);
+  expect_report("thread 0 overwrites an operand of a wgmma.mma_async of warpgroup 1 that has not completed yet");
+  k4j::launch("refill_kernel<release after wait>", refill_kernel<false>, 1, 256, kSmallSmem, nullptr, out.p);
   expect_clean();
   for (float v : out.download()) EXPECT_EQ(v, 32.f);
 }
