@@ -48,6 +48,7 @@ struct WgmmaOp {
 struct NamedBarrier {
   int count = 0, arrived = 0;
   std::vector<int> waiting;
+  std::vector<int> arrivals;  // threads arrived in the current phase
 };
 
 // State of the running block (one block runs at a time; reset by hopper_block_reset).
@@ -55,6 +56,7 @@ struct HopperBlock {
   std::vector<std::unique_ptr<WgmmaOp>> ops;  // by id
   std::vector<uint32_t> inflight;             // ids of ops some thread has not retired
   NamedBarrier bars[16];
+  std::vector<int> maxnreg;  // per warpgroup: the count of its last setmaxnreg (0: none yet)
 };
 HopperBlock g_hb;
 
@@ -325,7 +327,20 @@ void perform_setmaxnreg(int first) {
       break;
     }
   }
-  // Registers are not a resource here: a valid setmaxnreg changes nothing the emulator models.
+  // .dec must not raise and .inc must not lower the warpgroup's count (known after its first
+  // setmaxnreg; the compiled count before that is not). Registers are not a resource here: a valid
+  // setmaxnreg changes nothing else the emulator models.
+  const size_t g = (size_t)(first / kWarpgroupThreads);
+  if (g_hb.maxnreg.size() <= g) g_hb.maxnreg.resize(g + 1, 0);
+  const int cur = g_hb.maxnreg[g], want = t0.op_arg;
+  if (cur != 0 && (t0.op_arg2 ? want < cur : want > cur))
+    report(Check::kSync, false,
+           "setmaxnreg.%s %d (warpgroup %d): the warpgroup holds %d registers per thread; .%s must not %s the count "
+           "(PTX ISA \"setmaxnreg\"); ignored",
+           t0.op_arg2 ? "inc" : "dec", want, first / kWarpgroupThreads, cur, t0.op_arg2 ? "inc" : "dec",
+           t0.op_arg2 ? "lower" : "raise");
+  else if (want >= 24 && want <= 256 && want % 8 == 0)
+    g_hb.maxnreg[g] = want;
 }
 
 }  // namespace
@@ -335,6 +350,7 @@ void perform_setmaxnreg(int first) {
 void hopper_block_reset(Block &) {
   g_hb.ops.clear();
   g_hb.inflight.clear();
+  g_hb.maxnreg.clear();
   for (NamedBarrier &nb : g_hb.bars) nb = NamedBarrier{};
 }
 
@@ -511,6 +527,13 @@ void named_barrier(bool sync, int id, int thread_count) {
            "bar.%s %d, %d: thread %d arrives with count %d while barrier %d already counts to %d (mismatched thread "
            "counts)",
            sync ? "sync" : "arrive", id, thread_count, t.linear, thread_count, id, nb.count);
+  for (int a : nb.arrivals)
+    if (a == t.linear)
+      report(Check::kSync, true,
+             "bar.%s %d: thread %d arrives again before the barrier completed (PTX ISA \"bar, barrier\": a warp "
+             "must not execute more barrier instructions on it than intended before it resets)",
+             sync ? "sync" : "arrive", id, t.linear);
+  nb.arrivals.push_back(t.linear);
   nb.count = thread_count;
   ++nb.arrived;
   if (nb.arrived == nb.count) {

@@ -360,6 +360,7 @@ __global__ void setmaxnreg_kernel(int *out) {
   else if (kCase == 1 && threadIdx.x / 32 == 5) ptx::setmaxnreg_inc<224>();
   else ptx::setmaxnreg_inc<232>();
   if (kCase == 2 && threadIdx.x < 128) ::k4j::emu::setmaxnreg(false, 20);  // below 24 (the wrapper static_asserts)
+  if (kCase == 3 && threadIdx.x >= 128) ptx::setmaxnreg_inc<200>();  // after inc 232
   out[threadIdx.x] = 1;
 }
 
@@ -372,6 +373,8 @@ TEST(HopperSetmaxnreg, ValidatesTheIsaConstraints) {
   expect_report("must be the same across the warpgroup");
   k4j::launch("setmaxnreg_kernel<20>", setmaxnreg_kernel<2>, 1, 256, 0, nullptr, out.p);
   expect_report("multiple of 8 in [24, 256]");
+  k4j::launch("setmaxnreg_kernel<inc below the count>", setmaxnreg_kernel<3>, 1, 256, 0, nullptr, out.p);
+  expect_report("must not lower the count");
 }
 
 // ---- named barriers: warpgroup 1 produces, warpgroup 0 (which runs first here) must wait.
@@ -387,6 +390,7 @@ __global__ void named_barrier_kernel(int *out) {
     out[threadIdx.x] = s[127 - threadIdx.x];
   }
   if (kCase == 2 && wg == 0) ptx::named_barrier_sync(2, 256);  // warpgroup 1 never comes
+  if (kCase == 3 && wg == 1) ptx::named_barrier_arrive(1, 256);  // a second arrival, same phase
 }
 
 TEST(HopperNamedBarrier, SyncWaitsForArrivingProducers) {
@@ -403,6 +407,8 @@ TEST(HopperNamedBarrierNegative, MismatchedCountsAndMissingArrivalsAreReported) 
   expect_report("mismatched thread counts");
   k4j::launch("named_barrier_kernel<never completes>", named_barrier_kernel<2>, 1, 256, 512, nullptr, out.p);
   expect_report("named barrier 2 waits for 256 threads, 128 arrived");
+  k4j::launch("named_barrier_kernel<arrives twice>", named_barrier_kernel<3>, 1, 256, 512, nullptr, out.p);
+  expect_report("arrives again before the barrier completed");
 }
 
 // Two consumer warpgroups, each its own 64 rows of A, the same B; a named barrier among the 256
