@@ -1,6 +1,7 @@
 // Compile-only check (no GPU needed): every Hopper wgmma wrapper of cuda-kernels/common/ptx.cuh is
-// accepted by nvcc and ptxas for sm_90a, and the file still compiles for sm_80/sm_89 (the wrappers
-// trap there). Run by ctest as k4j_nvcc_hopper_wgmma_compile when nvcc is found.
+// accepted by nvcc and ptxas for sm_90a, and the file still compiles for sm_80, sm_89 and the
+// compute_90 PTX the library embeds (where the sm_90a-only wrappers trap). Run by ctest as
+// k4j_nvcc_hopper_wgmma_compile when nvcc is found.
 #include "common/ptx.cuh"
 
 namespace ptx = k4j::kernels::ptx;
