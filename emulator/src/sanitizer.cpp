@@ -137,6 +137,7 @@ void pending_flush(Thread &t) {
 
 void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic) {
   pending_flush(t);
+  if (g_async_ranges) async_shared_check(t, p, n, write);
   Block &b = *current_block();
   const Options &o = options();
   const uint32_t epoch = b.barrier_epoch + 1;
@@ -190,6 +191,17 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
       s->r_warp_epoch = wepoch;
       s->reader = me;
     }
+  }
+}
+
+void shared_async_write(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    ByteShadow *s = shadow_of(p + i);
+    if (!s) continue;
+    s->initialized = true;
+    s->w_epoch = s->r_epoch = 0;  // ordered by the mbarrier wait, not by a barrier interval
+    s->writer = s->reader = kNobody;
+    s->reader_many = s->w_atomic = false;
   }
 }
 
