@@ -148,5 +148,10 @@ extern int g_async_ranges;
 void async_shared_check(Thread &t, const uint8_t *p, size_t n, bool write);
 // The async proxy wrote [p, p + n): initialised, ordered by the mbarrier wait (not a generic race).
 void shared_async_write(const uint8_t *p, size_t n);
+// Racecheck of generic accesses ordered by mbarrier arrive (release) -> wait (acquire): each thread
+// has a clock, advanced at its arrivals; an access recorded at clock c of thread w is ordered before
+// thread r's access once r observed the completion of a phase that w arrived on at clock >= c.
+uint32_t mbarrier_clock(int thread);  // 0 when the block uses no mbarrier
+bool ordered_by_mbarrier(int reader, int writer, uint32_t writer_clock);
 
 }  // namespace k4j::emu

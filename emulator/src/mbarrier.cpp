@@ -18,7 +18,9 @@
 // "system-dependent time limit" of try_wait is unbounded here, so the usual spin loop makes
 // progress. If no thread of the block can run and no TMA copy is in flight, the block is
 // deadlocked and the waiters are reported (not a hang).
+#include <algorithm>
 #include <unordered_map>
+#include <vector>
 
 #include "emu_internal.h"
 
@@ -33,6 +35,9 @@ struct Mbar {
   int32_t pending = 0;    // arrivals still missing in the current phase
   int32_t tx = 0;         // tx-count of the current phase
   uint64_t phase = 0;     // the current phase (its parity is phase & 1)
+  // racecheck: the clocks released by the arrivals of the current phase, and of the last completed
+  // phase (what a wait that observes its completion acquires)
+  std::vector<uint32_t> rel, done;
 };
 std::unordered_map<const uint64_t *, Mbar> g_bars;
 
@@ -41,6 +46,27 @@ struct Wait {
   uint32_t parity = 0;
 };
 std::vector<Wait> g_waits;  // per thread of the block (valid while kAtMbarrier)
+
+// Racecheck clocks (a vector clock restricted to mbarrier synchronisation): g_clock[t] is thread
+// t's current clock (from 1; advanced after each arrival), g_known[r * n + w] the latest clock of w
+// that r has acquired. Allocated when the block initialises its first mbarrier.
+int g_n = 0;
+std::vector<uint32_t> g_clock, g_known;
+
+void release(Mbar &m, int t) {
+  if (g_known.empty()) return;
+  if (m.rel.empty()) m.rel.assign(g_n, 0);
+  const uint32_t *k = &g_known[(size_t)t * g_n];
+  for (int w = 0; w < g_n; ++w) m.rel[w] = std::max(m.rel[w], k[w]);  // transitively acquired clocks
+  m.rel[t] = std::max(m.rel[t], g_clock[t]);
+  ++g_clock[t];  // later accesses of t are not covered by this arrival
+}
+
+void acquire(const Mbar &m, int t) {
+  if (g_known.empty() || m.done.empty()) return;
+  uint32_t *k = &g_known[(size_t)t * g_n];
+  for (int w = 0; w < g_n; ++w) k[w] = std::max(k[w], m.done[w]);
+}
 
 void require_sm90(const char *what) {
   if (options().arch < 900)
@@ -71,6 +97,8 @@ void try_complete(const uint64_t *bar, Mbar &m) {
   if (m.pending != 0 || m.tx != 0) return;
   ++m.phase;
   m.pending = (int32_t)m.expected;
+  m.done.swap(m.rel);
+  m.rel.clear();
   Block *b = current_block();
   for (int i = 0; i < b->nthreads; ++i) {
     Thread &t = b->threads[i];
@@ -86,6 +114,7 @@ void arrive(uint64_t *bar, const char *what) {
            "%s on mbarrier %p: more arrivals than the %u the phase expects (pending count already 0, tx-count %d)",
            what, (const void *)bar, m.expected, m.tx);
   --m.pending;
+  release(m, current_thread()->linear);
   try_complete(bar, m);
 }
 
@@ -104,6 +133,7 @@ void mbarrier_init(uint64_t *bar, uint32_t arrive_count) {
   if (arrive_count < 1 || arrive_count > (uint32_t)kCountMax)
     report(Check::kSync, true, "mbarrier.init on %p: count %u is outside [1, 2^20 - 1]", (const void *)bar,
            arrive_count);
+  if (g_known.empty()) g_known.assign((size_t)g_n * g_n, 0);
   Mbar &m = g_bars[bar];
   m = Mbar{};
   m.expected = arrive_count;
@@ -136,11 +166,15 @@ void mbarrier_complete_tx(uint64_t *bar, uint32_t bytes) {
 bool mbarrier_try_wait_parity(uint64_t *bar, uint32_t phase_parity) {
   require_sm90("mbarrier.try_wait.parity");
   Mbar &m = lookup(bar, "mbarrier.try_wait.parity");
-  if (phase_done(m, phase_parity)) return true;
   Thread &t = *current_thread();
-  g_waits[t.linear] = Wait{bar, phase_parity};
-  t.state = ThreadState::kAtMbarrier;
-  suspend_current_thread();  // made runnable by try_complete, or never (deadlock report)
+  if (!phase_done(m, phase_parity)) {
+    g_waits[t.linear] = Wait{bar, phase_parity};
+    t.state = ThreadState::kAtMbarrier;
+    suspend_current_thread();  // made runnable by try_complete, or never (deadlock report)
+  }
+  // The observed phase is the last completed one (the parity is the current or the preceding
+  // phase's): acquire what its arrivals released.
+  acquire(g_bars[bar], t.linear);
   return true;
 }
 
@@ -167,6 +201,15 @@ bool mbarrier_diagnose_deadlock(Block &b) {
 void mbarrier_block_begin(Block &b) {
   g_bars.clear();
   g_waits.assign(b.nthreads, Wait{});
+  g_n = b.nthreads;
+  g_clock.assign(b.nthreads, 1);
+  g_known.clear();
+}
+
+uint32_t mbarrier_clock(int thread) { return g_known.empty() ? 0 : g_clock[thread]; }
+
+bool ordered_by_mbarrier(int reader, int writer, uint32_t writer_clock) {
+  return writer_clock != 0 && !g_known.empty() && writer < g_n && g_known[(size_t)reader * g_n + writer] >= writer_clock;
 }
 
 }  // namespace k4j::emu

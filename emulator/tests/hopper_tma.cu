@@ -411,6 +411,39 @@ TEST(Mbarrier, MisuseIsReported) {
   expect_clean();
 }
 
+// Generic shared-memory accesses ordered by an mbarrier: a write before the arrival (release) is
+// visible to a thread whose wait (acquire) observed the phase; racecheck knows it. mode 0: correct;
+// 1: the reader does not wait; 2: the write comes after the arrival.
+__global__ void mbarrier_orders_generic_kernel(int mode, int slot, int *out) {
+  __shared__ uint64_t bar;
+  __shared__ int values[4];  // through an index: GCC does not instrument a static scalar named directly
+  int &value = values[slot];
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_init(&bar, 1);
+    ptx::fence_mbarrier_init();
+  }
+  __syncthreads();
+  if (threadIdx.x == 2) {
+    if (mode != 1) ptx::mbarrier_wait_parity(&bar, 0);
+    out[0] = value;
+  } else if (threadIdx.x == 1) {
+    if (mode != 2) value = 42;
+    ptx::mbarrier_arrive(&bar);
+    if (mode == 2) value = 42;
+  }
+}
+
+TEST(Mbarrier, OrdersGenericSharedMemoryAccessesForRacecheck) {
+  DeviceBuffer<int> out(1);
+  k4j::launch("mbarrier_orders_generic_kernel", mbarrier_orders_generic_kernel, 1, 32, 0, nullptr, 0, 1, out.p);
+  expect_clean();
+  EXPECT_EQ(out.download()[0], 42);
+  k4j::launch("mbarrier_orders_generic_kernel", mbarrier_orders_generic_kernel, 1, 32, 0, nullptr, 1, 1, out.p);
+  expect_report("read-after-write hazard");
+  k4j::launch("mbarrier_orders_generic_kernel", mbarrier_orders_generic_kernel, 1, 32, 0, nullptr, 2, 1, out.p);
+  expect_report("read-after-write hazard");
+}
+
 // ------------------------------------------------------------------ TMA stores
 // Load a box, store it elsewhere (same layout and swizzle) with clipping at the tensor's edge.
 __global__ void tma_copy_kernel(const __grid_constant__ CUtensorMap src, const __grid_constant__ CUtensorMap dst,
