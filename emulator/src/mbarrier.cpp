@@ -16,7 +16,7 @@
 // the word itself is not touched (its contents are opaque on the GPU too). A thread whose
 // try_wait finds the phase incomplete is suspended (kAtMbarrier) until the phase completes: the
 // "system-dependent time limit" of try_wait is unbounded here, so the usual spin loop makes
-// progress. If no thread of the block can run and no TMA copy is in flight, the block is
+// progress. A thread yields to the others after mbarrier.arrive (see there). If no thread of the block can run and no TMA copy is in flight, the block is
 // deadlocked and the waiters are reported (not a hang).
 #include <algorithm>
 #include <unordered_map>
@@ -142,7 +142,14 @@ void mbarrier_init(uint64_t *bar, uint32_t arrive_count) {
 
 void fence_mbarrier_init() { require_sm90("fence.mbarrier_init"); }
 
-void mbarrier_arrive(uint64_t *bar) { arrive(bar, "mbarrier.arrive"); }
+void mbarrier_arrive(uint64_t *bar) {
+  arrive(bar, "mbarrier.arrive");
+  // Let the other threads run now (a legal interleaving): a waiter released by this arrival acts
+  // before the arriving thread continues, so work wrongly placed after the arrival (reading a
+  // stage after releasing it to the producer) overlaps what the arrival allowed. (Not after
+  // arrive.expect_tx: its thread usually issues the copies next.)
+  suspend_current_thread();
+}
 
 // mbarrier.arrive.expect_tx: expect-tx(tx) first, then the arrive (9.7.12.15.12).
 void mbarrier_arrive_expect_tx(uint64_t *bar, uint32_t tx_bytes) {

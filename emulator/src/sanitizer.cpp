@@ -73,6 +73,7 @@ struct ByteShadow {
   uint16_t writer, reader;  // thread ids (kNobody)
   bool reader_many, w_atomic, initialized;
   uint32_t w_clock, r_clock;  // the writer's / reader's mbarrier clock (mbarrier.cpp)
+  uint32_t w_fence;           // the writer's fence.proxy.async count when it wrote (tma.cpp)
 };
 std::vector<ByteShadow> g_static_shadow, g_dyn_shadow;
 uint32_t g_block_serial = 0;
@@ -85,7 +86,7 @@ ByteShadow *shadow_of(const uint8_t *p) {
   ByteShadow *s = nullptr;
   if (p >= static_shared_begin() && p < static_shared_end()) s = &g_static_shadow[p - static_shared_begin()];
   else if (b && p >= b->dyn && p < b->dyn + b->dyn_bytes) s = &g_dyn_shadow[p - b->dyn];
-  if (s && s->block != g_block_serial) *s = ByteShadow{g_block_serial, 0, 0, 0, 0, kNobody, kNobody, false, false, false, 0, 0};
+  if (s && s->block != g_block_serial) *s = ByteShadow{g_block_serial, 0, 0, 0, 0, kNobody, kNobody, false, false, false, 0, 0, 0};
   return s;
 }
 
@@ -189,6 +190,7 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
       s->writer = me;
       s->w_atomic = atomic;
       s->w_clock = clock;
+      s->w_fence = proxy_fence_count(t.linear);
     } else {
       if (s->r_epoch == epoch && s->reader != me) s->reader_many = true;
       else if (s->r_epoch != epoch) s->reader_many = false;
@@ -208,6 +210,20 @@ void shared_async_write(const uint8_t *p, size_t n) {
     s->w_epoch = s->r_epoch = 0;  // ordered by the mbarrier wait, not by a barrier interval
     s->writer = s->reader = kNobody;
     s->reader_many = s->w_atomic = false;
+  }
+}
+
+void async_proxy_read(const uint8_t *p, size_t n, const char *what) {
+  for (size_t i = 0; i < n; ++i) {
+    ByteShadow *s = shadow_of(p + i);
+    if (!s || s->writer == kNobody || s->w_atomic) continue;
+    if (proxy_fence_count(s->writer) <= s->w_fence) {
+      report(Check::kRacecheck, false,
+             "%s reads shared memory %p, which thread %d wrote without a fence.proxy.async after the write (the "
+             "async proxy may not see it)",
+             what, (const void *)(p + i), s->writer);
+      return;
+    }
   }
 }
 

@@ -277,6 +277,7 @@ struct ThreadBulk {
 };
 std::vector<LoadTx> g_loads;         // in flight, in issue order
 std::vector<ThreadBulk> g_bulk;      // per thread of the block
+std::vector<uint32_t> g_proxy_fences;  // fence.proxy.async executed, per thread
 uint64_t g_progress_draws = 0;
 
 void require_sm90(const char *what) {
@@ -342,8 +343,11 @@ void hopper_tma_block_begin(Block &b) {
   mbarrier_block_begin(b);
   g_loads.clear();
   g_bulk.assign(b.nthreads, ThreadBulk{});
+  g_proxy_fences.assign(b.nthreads, 0);
   g_async_ranges = 0;
 }
+
+uint32_t proxy_fence_count(int thread) { return thread < (int)g_proxy_fences.size() ? g_proxy_fences[thread] : 0; }
 
 void hopper_tma_block_end(Block &b) {
   (void)b;
@@ -412,7 +416,10 @@ void async_shared_check(Thread &t, const uint8_t *p, size_t n, bool write) {
 }
 
 // ---------------------------------------------------------------- the device-side interface
-void fence_proxy_async_shared() { require_sm90("fence.proxy.async"); }
+void fence_proxy_async_shared() {
+  require_sm90("fence.proxy.async");
+  ++g_proxy_fences[current_thread()->linear];
+}
 
 void prefetch_tensormap(const void *tensor_map) {
   require_sm90("prefetch.tensormap");
@@ -464,6 +471,7 @@ void tma_store(const void *tensor_map, const void *smem_src, int rank, const int
   // Sanitizers: the source is read on behalf of the issuing thread (a race with generic writes of
   // other threads not ordered by a barrier, or an uninitialised source, is reported now).
   shared_access(t, op.src, op.box.bytes, false, false);
+  if (options().racecheck) async_proxy_read(op.src, op.box.bytes, what);
   for_rows(op.map, op.box, op.c, [&](uint32_t, uint8_t *g, uint32_t, uint32_t ne) {
     if (ne) check_global(g, (size_t)ne * op.box.eb, true, what);
   });
