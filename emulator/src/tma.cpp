@@ -278,6 +278,7 @@ struct ThreadBulk {
 std::vector<LoadTx> g_loads;         // in flight, in issue order
 std::vector<ThreadBulk> g_bulk;      // per thread of the block
 std::vector<uint32_t> g_proxy_fences;  // fence.proxy.async executed, per thread
+int g_pending_stores = 0;           // bulk stores not yet performed, all threads
 uint64_t g_progress_draws = 0;
 
 void require_sm90(const char *what) {
@@ -333,6 +334,7 @@ void perform_store(const StoreOp &op) {
     if (ne) std::memcpy(g, &lin[(size_t)r * b.row_bytes + (size_t)e0 * b.eb], (size_t)ne * b.eb);
   });
   --g_async_ranges;
+  --g_pending_stores;
 }
 
 }  // namespace
@@ -345,6 +347,7 @@ void hopper_tma_block_begin(Block &b) {
   g_bulk.assign(b.nthreads, ThreadBulk{});
   g_proxy_fences.assign(b.nthreads, 0);
   g_async_ranges = 0;
+  g_pending_stores = 0;
 }
 
 uint32_t proxy_fence_count(int thread) { return thread < (int)g_proxy_fences.size() ? g_proxy_fences[thread] : 0; }
@@ -398,7 +401,7 @@ void async_shared_check(Thread &t, const uint8_t *p, size_t n, bool write) {
              write ? "write" : "read", (const void *)p, t.linear, (const void *)tx.dst, tx.box.bytes, tx.issuer,
              (const void *)tx.bar);
     }
-  if (!write) return;
+  if (!write || g_pending_stores == 0) return;
   for (ThreadBulk &tb : g_bulk) {
     auto check = [&](StoreOp &op) {
       if (!op.reported && overlaps(p, n, op.src, op.box.bytes)) {
@@ -477,6 +480,7 @@ void tma_store(const void *tensor_map, const void *smem_src, int rank, const int
   });
   g_bulk[t.linear].open.push_back(op);
   ++g_async_ranges;
+  ++g_pending_stores;
 }
 
 void tma_store_commit() {
