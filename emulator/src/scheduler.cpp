@@ -389,7 +389,8 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
   // Guard zones on both sides of the arena: an access there is reported as out of bounds.
   // 1024-aligned as on the GPU: the TMA swizzle patterns repeat every 1024 bytes of address.
   dyn_storage.resize(smem + 2 * kGuardBytes + 1024);
-  uint8_t *aligned = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
+  uint8_t *aligned =
+      reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
   b.dyn = aligned;
 
   // Blocks run in an order drawn from the seed: CUDA promises no order.

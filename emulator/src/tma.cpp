@@ -143,7 +143,8 @@ const char *violation(const void *map, int dtype, uint32_t rank, const void *gad
     return "interleave 32B requires swizzle 32B";
   if (dtype == 15 && interleave != CU_TENSOR_MAP_INTERLEAVE_NONE) return "16U6_ALIGN16B requires interleave NONE";
   if (is_align16b_packed(dtype) && swizzle != CU_TENSOR_MAP_SWIZZLE_NONE && swizzle != CU_TENSOR_MAP_SWIZZLE_128B &&
-      swizzle != CU_TENSOR_MAP_SWIZZLE_128B_ATOM_32B && !(dtype == 15 && swizzle == CU_TENSOR_MAP_SWIZZLE_128B_ATOM_64B))
+      swizzle != CU_TENSOR_MAP_SWIZZLE_128B_ATOM_32B &&
+      !(dtype == 15 && swizzle == CU_TENSOR_MAP_SWIZZLE_128B_ATOM_64B))
     return "swizzle mode not supported for 16U4/16U6_ALIGN16B";
   if (oob == CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA && (!is_float(dtype) || is_packed(dtype)))
     return "oobFill NAN_REQUEST_ZERO_FMA needs a floating-point tensorDataType";
