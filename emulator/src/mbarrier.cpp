@@ -214,6 +214,8 @@ void mbarrier_block_begin(Block &b) {
   g_known.clear();
 }
 
+bool mbarrier_initialised(const uint64_t *bar) { return g_bars.count(bar) != 0; }
+
 uint32_t mbarrier_clock(int thread) { return g_known.empty() ? 0 : g_clock[thread]; }
 
 bool ordered_by_mbarrier(int reader, int writer, uint32_t writer_clock) {

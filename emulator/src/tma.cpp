@@ -36,6 +36,7 @@
 namespace k4j::emu {
 
 void mbarrier_block_begin(Block &b);  // mbarrier.cpp
+bool mbarrier_initialised(const uint64_t *bar);
 
 namespace {
 
@@ -427,6 +428,7 @@ void fence_proxy_async_shared() {
 
 void prefetch_tensormap(const void *tensor_map) {
   require_sm90("prefetch.tensormap");
+  if (tensor_map == nullptr) report(Check::kMemcheck, true, "prefetch.tensormap: null tensor map");
   MapDesc m;
   std::memcpy(&m, tensor_map, sizeof m);
   if (m.magic != kMapMagic)
@@ -449,6 +451,9 @@ void tma_load(void *smem_dst, const void *tensor_map, uint64_t *bar, int rank, c
   if (((uintptr_t)bar & 7) != 0 || !is_shared(bar, 8))
     report(Check::kMemcheck, true, "%s: mbarrier address %p is not an 8-byte aligned shared-memory word", what,
            (const void *)bar);
+  if (!mbarrier_initialised(bar))
+    report(Check::kSync, true, "%s: complete-tx on mbarrier %p, which mbarrier.init has not initialised in this "
+           "block", what, (const void *)bar);
   // The global side is bounded by the tensor map: its in-bounds elements must be device memory.
   for_rows(tx.map, tx.box, tx.c, [&](uint32_t, const uint8_t *g, uint32_t, uint32_t ne) {
     if (ne) check_global(g, (size_t)ne * tx.box.eb, false, what);
