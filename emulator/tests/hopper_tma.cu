@@ -682,6 +682,29 @@ __global__ void bad_destination_kernel(const __grid_constant__ CUtensorMap map, 
   }
 }
 
+// Two TMA loads into overlapping shared memory in flight at once (a stage reused before its
+// previous load landed).
+__global__ void overlapping_loads_kernel(const __grid_constant__ CUtensorMap map, int second_offset) {
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
+  __shared__ uint64_t bar;
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_init(&bar, 1);
+    ptx::mbarrier_arrive_expect_tx(&bar, 2 * 128 * 16);
+    ptx::tma_load_2d(smem, &map, &bar, 0, 0);
+    ptx::tma_load_2d(smem + second_offset, &map, &bar, 0, 16);
+    ptx::mbarrier_wait_parity(&bar, 0);
+  }
+}
+
+TEST(NegativeControl, OverlappingTmaLoadsInFlightAreARace) {
+  DeviceBuffer<uint8_t> t(256 * 64);
+  const CUtensorMap map = make_map(k4j::TmaType::kFp8, t.p, {256, 64}, {128, 16}, k4j::TmaSwizzle::k128B);
+  k4j::launch("overlapping_loads_kernel", overlapping_loads_kernel, 1, 32, 4096, nullptr, map, 1024);
+  expect_report("while another TMA load into");
+  k4j::launch("overlapping_loads_kernel", overlapping_loads_kernel, 1, 32, 4096, nullptr, map, 2048);
+  expect_clean();
+}
+
 TEST(NegativeControl, TmaDestinationChecks) {
   DeviceBuffer<uint8_t> t(256 * 64);
   const CUtensorMap map = make_map(k4j::TmaType::kFp8, t.p, {256, 64}, {128, 16}, k4j::TmaSwizzle::k128B);
