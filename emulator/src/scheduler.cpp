@@ -387,7 +387,7 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
   b.dyn_bytes = smem;
   std::vector<uint8_t> dyn_storage;
   // Guard zones on both sides of the arena: an access there is reported as out of bounds.
-  // 1024-aligned as on the GPU: the TMA swizzle patterns repeat every 1024 bytes of address.
+  // 1024-aligned: Hopper kernels align their TMA stages to the 128B swizzle repeat (1024 bytes).
   dyn_storage.resize(smem + 2 * kGuardBytes + 1024);
   uint8_t *aligned =
       reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
