@@ -153,6 +153,9 @@ void shared_async_write(const uint8_t *p, size_t n);
 // thread r's access once r observed the completion of a phase that w arrived on at clock >= c.
 uint32_t mbarrier_clock(int thread);  // 0 when the block uses no mbarrier
 bool ordered_by_mbarrier(int reader, int writer, uint32_t writer_clock);
+// A barrier among `threads` (__syncwarp; a named barrier would do the same): each leaves knowing
+// every participant's clock and what they had acquired.
+void sync_clocks_merge(const int *threads, int count);
 // Cross-proxy ordering (PTX ISA "Proxies" / fence.proxy.async): generic writes of shared memory that
 // the async proxy (a TMA store, a wgmma operand) reads must be followed, in the writing thread, by
 // fence.proxy.async. proxy_fence_count(t) counts thread t's fences; async_proxy_read reports the

@@ -214,6 +214,22 @@ void mbarrier_block_begin(Block &b) {
   g_known.clear();
 }
 
+void sync_clocks_merge(const int *threads, int count) {
+  if (g_known.empty() || count < 2) return;
+  std::vector<uint32_t> all(g_n, 0);
+  for (int i = 0; i < count; ++i) {
+    const int t = threads[i];
+    const uint32_t *k = &g_known[(size_t)t * g_n];
+    for (int w = 0; w < g_n; ++w) all[w] = std::max(all[w], k[w]);
+    all[t] = std::max(all[t], g_clock[t]);
+  }
+  for (int i = 0; i < count; ++i) {
+    const int t = threads[i];
+    std::copy(all.begin(), all.end(), g_known.begin() + (size_t)t * g_n);
+    ++g_clock[t];
+  }
+}
+
 bool mbarrier_initialised(const uint64_t *bar) { return g_bars.count(bar) != 0; }
 
 uint32_t mbarrier_clock(int thread) { return g_known.empty() ? 0 : g_clock[thread]; }

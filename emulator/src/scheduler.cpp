@@ -188,8 +188,13 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
   switch (last.op) {
     case WarpOpKind::kSyncwarp: {
       const uint32_t e = ++b.warp_epochs[warp];
+      int ids[kWarpSize], n = 0;
       for (Thread *u : lanes)
-        if (u) u->warp_epoch = e;
+        if (u) {
+          u->warp_epoch = e;
+          ids[n++] = u->linear;
+        }
+      sync_clocks_merge(ids, n);  // mbarrier racecheck clocks travel through the __syncwarp
       break;
     }
     case WarpOpKind::kShfl: {

@@ -448,6 +448,37 @@ TEST(Mbarrier, OrdersGenericSharedMemoryAccessesForRacecheck) {
   expect_report("hazard on shared memory");  // the waiter runs right after the arrival: read, then write
 }
 
+// A warp writes, __syncwarp orders its lanes' writes before lane 0's arrival, a thread of another
+// warp waits and reads them all: ordered (the clocks travel through the __syncwarp). Without the
+// __syncwarp the other lanes' writes are not ordered.
+__global__ void warp_then_mbarrier_kernel(int with_syncwarp, int *out) {
+  __shared__ uint64_t bar;
+  __shared__ int values[32];
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_init(&bar, 1);
+    ptx::fence_mbarrier_init();
+  }
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    values[threadIdx.x] = (int)threadIdx.x * 5;
+    if (with_syncwarp) __syncwarp();
+    if (threadIdx.x == 0) ptx::mbarrier_arrive(&bar);
+  } else if (threadIdx.x == 32) {
+    ptx::mbarrier_wait_parity(&bar, 0);
+    for (int i = 0; i < 32; ++i) out[i] = values[i];
+  }
+}
+
+TEST(Mbarrier, ClocksTravelThroughSyncwarp) {
+  DeviceBuffer<int> out(32);
+  k4j::launch("warp_then_mbarrier_kernel", warp_then_mbarrier_kernel, 1, 64, 0, nullptr, 1, out.p);
+  expect_clean();
+  const std::vector<int> o = out.download();
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(o[i], i * 5);
+  k4j::launch("warp_then_mbarrier_kernel", warp_then_mbarrier_kernel, 1, 64, 0, nullptr, 0, out.p);
+  expect_report("read-after-write hazard");
+}
+
 // ------------------------------------------------------------------ TMA stores
 // Load a box, store it elsewhere (same layout and swizzle) with clipping at the tensor's edge.
 __global__ void tma_copy_kernel(const __grid_constant__ CUtensorMap src, const __grid_constant__ CUtensorMap dst,
