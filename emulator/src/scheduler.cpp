@@ -95,6 +95,7 @@ const char *state_name(ThreadState s) {
     case ThreadState::kAtBarrier: return "waiting at __syncthreads";
     case ThreadState::kAtWarp: return "waiting at a warp collective";
     case ThreadState::kAtNamedBarrier: return "waiting at a named barrier (bar.sync)";
+    case ThreadState::kAtMbarrier: return "waiting on an mbarrier";
     default: return "exited";
   }
 }
@@ -188,8 +189,13 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
   switch (last.op) {
     case WarpOpKind::kSyncwarp: {
       const uint32_t e = ++b.warp_epochs[warp];
+      int ids[kWarpSize], n = 0;
       for (Thread *u : lanes)
-        if (u) u->warp_epoch = e;
+        if (u) {
+          u->warp_epoch = e;
+          ids[n++] = u->linear;
+        }
+      sync_clocks_merge(ids, n);  // mbarrier racecheck clocks travel through the __syncwarp
       break;
     }
     case WarpOpKind::kShfl: {
@@ -290,6 +296,7 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
 
 void diagnose_deadlock(Block &b) {
   if (hopper_diagnose_deadlock(b)) return;
+  if (mbarrier_diagnose_deadlock(b)) return;
   for (Thread &t : b.threads) {
     if (t.state != ThreadState::kAtWarp) continue;
     for (int l = 0; l < kWarpSize; ++l) {
@@ -310,6 +317,7 @@ void diagnose_deadlock(Block &b) {
 bool run_block(Launch &L, Block &b) {
   shared_reset(b);
   hopper_block_reset(b);
+  hopper_tma_block_begin(b);
   for (int i = 0; i < b.nthreads; ++i) {
     Thread &t = b.threads[i];
     t = Thread{};
@@ -334,7 +342,10 @@ bool run_block(Launch &L, Block &b) {
       if (t.state != ThreadState::kExited) ++live;
       if (t.state == ThreadState::kAtBarrier) ++at_barrier;
     }
-    if (live == 0) return true;
+    if (live == 0) {
+      hopper_tma_block_end(b);
+      return !L.aborted;
+    }
     if (at_barrier == live) {  // exited threads count as arrived
       ++b.barrier_epoch;
       for (Thread &t : b.threads)
@@ -342,6 +353,10 @@ bool run_block(Launch &L, Block &b) {
       continue;
     }
     if (!ran) {
+      if (hopper_tma_progress(b)) {  // async copies land when nothing else can run
+        if (L.aborted) return false;
+        continue;
+      }
       diagnose_deadlock(b);
       L.aborted = true;
       return false;
@@ -389,7 +404,8 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
   // 1024 bytes: the 128-byte swizzle pattern of TMA and wgmma repeats there, and both read it from
   // address bits (wgmma descriptors hold offsets into this arena).
   dyn_storage.resize(smem + 2 * kGuardBytes + 1024);
-  uint8_t *aligned = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
+  uint8_t *aligned =
+      reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
   b.dyn = aligned;
 
   // Blocks run in an order drawn from the seed: CUDA promises no order.
@@ -424,6 +440,8 @@ dim3 block_dim() { return g_block->dim; }
 dim3 grid_dim() { return g_launch->grid; }
 void *dynamic_smem() { return g_block->dyn; }
 void fence() {}
+
+void suspend_current_thread() { yield(); }
 
 void syncthreads() {
   Thread &t = *g_thread;
@@ -520,8 +538,6 @@ void atomic_access(const void *p, unsigned bytes) {
 }
 
 // --- Hopper: wgmma hooks (the instructions themselves are in wgmma.cpp)
-void block_yield() { yield(); }
-
 unsigned elect_lane(unsigned mask) {
   unsigned out = 0;
   warp_arrive(WarpOpKind::kElect, mask, 0, 0, nullptr, &out, 0);

@@ -14,6 +14,7 @@
 // (before any thread of the warpgroup waited for it), is reported; so is any other change to them
 // found when the op completes.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -26,6 +27,22 @@ namespace k4j::emu {
 namespace {
 
 constexpr int kWarpgroupThreads = 128;
+
+// This file's code runs on the calling CUDA thread's fiber but is emulator code: while it runs, the
+// sanitizer must not check accesses (a std:: template it calls may be the copy the linker took from
+// an instrumented translation unit). Restored on return; again() after the fiber was resumed.
+struct EmulatorCode {
+  bool prev;
+  EmulatorCode() : prev(tls_in_kernel) { tls_in_kernel = false; }
+  ~EmulatorCode() { tls_in_kernel = prev; }
+  void again() { tls_in_kernel = false; }
+};
+
+// Back to the scheduler until made runnable again (resuming sets tls_in_kernel), then emulator code.
+void wait_here() {
+  suspend_current_thread();
+  tls_in_kernel = false;
+}
 
 struct Operand {
   ptx::WgmmaDesc desc;
@@ -104,7 +121,7 @@ bool wg_arrive(WarpOpKind kind) {
              u.lane, hopper_op_name(u.op), t.lane, name);
   }
   if (arrived < kWarpgroupThreads) {
-    block_yield();
+    wait_here();
     return false;
   }
   return true;
@@ -165,7 +182,10 @@ void gather(const ptx::WgmmaDesc &d, int rows, char which, std::vector<uint8_t> 
                "dynamic shared memory",
                operand_name(which), r, 16 * half, 16 * half + 15, addr, b.dyn_bytes);
       const uint8_t *p = b.dyn + addr;
-      if (reader) shared_access(*reader, p, 16, false, false, /*record_read=*/false);
+      if (reader) {
+        shared_access(*reader, p, 16, false, false, /*record_read=*/false);
+        async_proxy_read(p, 16, "wgmma.mma_async (an operand)");  // wgmma reads through the async proxy
+      }
       if (chunks) chunks->push_back(addr);
       std::memcpy(&out[(size_t)r * 32 + 16 * half], p, 16);
     }
@@ -356,7 +376,8 @@ void hopper_block_reset(Block &) {
 
 // A shared-memory write while a wgmma.mma_async may still read the bytes: by a thread of its
 // warpgroup that has not waited for it, or by any other thread before the op completed.
-void hopper_shared_write(Thread &t, const uint8_t *p, size_t n) {
+void hopper_shared_write(Thread *t, const uint8_t *p, size_t n) {
+  EmulatorCode in_emulator;
   if (g_hb.inflight.empty() || !options().racecheck) return;
   Block &b = *current_block();
   if (p + n <= b.dyn || p >= b.dyn + b.dyn_bytes) return;
@@ -365,16 +386,19 @@ void hopper_shared_write(Thread &t, const uint8_t *p, size_t n) {
   const uint32_t hi = (uint32_t)((p + n > end ? end : p + n) - b.dyn);
   for (uint32_t id : g_hb.inflight) {
     const WgmmaOp &op = *g_hb.ops[id];
-    const int i = t.linear - op.first;
+    const int i = t ? t->linear - op.first : -1;
     const bool member = i >= 0 && i < kWarpgroupThreads;
     if (member ? op.retired_by[i] : op.any_retired) continue;
     // The first chunk that ends after lo: does it start before hi?
     auto it = std::upper_bound(op.chunks.begin(), op.chunks.end(), lo, [](uint32_t v, uint32_t c) { return v < c + 16; });
     if (it == op.chunks.end() || *it >= hi) continue;
+    char who[48];
+    if (t) snprintf(who, sizeof who, "thread %d", t->linear);
+    else snprintf(who, sizeof who, "a TMA load");
     report(Check::kRacecheck, false,
-           "write-after-read hazard on shared memory %p: thread %d overwrites an operand of a wgmma.mma_async of "
+           "write-after-read hazard on shared memory %p: %s overwrites an operand of a wgmma.mma_async of "
            "warpgroup %d that %s (wgmma.wait_group): the wgmma may still be reading it",
-           (const void *)p, t.linear, op.first / kWarpgroupThreads,
+           (const void *)p, who, op.first / kWarpgroupThreads,
            member ? "it has not waited for" : "has not completed yet");
     return;
   }
@@ -425,6 +449,7 @@ bool hopper_diagnose_deadlock(Block &b) {
 // ---- wgmma (k4j_emu/runtime.h)
 
 uint64_t wgmma_desc(const void *smem, int swizzle_bytes, uint32_t lbo_bytes, uint32_t sbo_bytes) {
+  EmulatorCode in_emulator;
   require_sm90("a wgmma descriptor");
   Block &b = *current_block();
   const uint8_t *p = static_cast<const uint8_t *>(smem);
@@ -452,12 +477,14 @@ uint64_t wgmma_desc(const void *smem, int swizzle_bytes, uint32_t lbo_bytes, uin
 }
 
 void wgmma_fence() {
+  EmulatorCode in_emulator;
   require_sm90("wgmma.fence");
   Thread &t = *current_thread();
   t.wg.fenced = t.wg.ever_fenced = true;
 }
 
 void wgmma_commit_group() {
+  EmulatorCode in_emulator;
   require_sm90("wgmma.commit_group");
   Thread &t = *current_thread();
   t.wg.groups.push_back(std::move(t.wg.open));
@@ -465,6 +492,7 @@ void wgmma_commit_group() {
 }
 
 void wgmma_wait_group(int n) {
+  EmulatorCode in_emulator;
   require_sm90("wgmma.wait_group");
   Thread &t = *current_thread();
   while ((int)t.wg.groups.size() > n) {
@@ -475,6 +503,7 @@ void wgmma_wait_group(int n) {
 }
 
 void wgmma_e4m3_m64k32(int n, float *d, uint64_t desc_a, uint64_t desc_b, int scale_d) {
+  EmulatorCode in_emulator;
   require_sm90("wgmma.mma_async");
   if (n < 8 || n > 256 || n % 8 != 0)
     report(Check::kSync, true, "wgmma.mma_async m64nNk32: N = %d is not a multiple of 8 in [8, 256]", n);
@@ -490,11 +519,13 @@ void wgmma_e4m3_m64k32(int n, float *d, uint64_t desc_a, uint64_t desc_b, int sc
 // ---- elect.sync, setmaxnreg, named barriers
 
 bool elect_one_sync() {
+  EmulatorCode in_emulator;
   require_sm90("elect.sync");
   return elect_lane(0xffffffffu) == (unsigned)current_thread()->lane;
 }
 
 void setmaxnreg(bool inc, int regs) {
+  EmulatorCode in_emulator;
   require_sm90("setmaxnreg");
   Thread &t = *current_thread();
   t.op_arg = regs;
@@ -510,6 +541,7 @@ void setmaxnreg(bool inc, int regs) {
 // Completion orders shared-memory accesses for racecheck like __syncthreads (racecheck does not
 // check that two racing threads both took part).
 void named_barrier(bool sync, int id, int thread_count) {
+  EmulatorCode in_emulator;
   Thread &t = *current_thread();
   Block &b = *current_block();
   const int warps_threads = ((b.nthreads + 31) / 32) * 32;
@@ -538,6 +570,7 @@ void named_barrier(bool sync, int id, int thread_count) {
   ++nb.arrived;
   if (nb.arrived == nb.count) {
     for (int w : nb.waiting) b.threads[w].state = ThreadState::kRunnable;
+    sync_clocks_merge(nb.arrivals.data(), (int)nb.arrivals.size());  // mbarrier racecheck clocks
     nb = NamedBarrier{};
     ++b.barrier_epoch;
     return;
@@ -545,7 +578,7 @@ void named_barrier(bool sync, int id, int thread_count) {
   if (!sync) return;
   nb.waiting.push_back(t.linear);
   t.state = ThreadState::kAtNamedBarrier;
-  block_yield();
+  wait_here();
 }
 
 }  // namespace k4j::emu

@@ -43,21 +43,26 @@ int frag_col(int t, int i) { return 8 * (i / 4) + 2 * (t % 4) + i % 2; }
 // Small kernels: A of ones (e4m3 0x38), 64 rows of the 128-byte swizzle (8192 bytes)
 // at 0, B (8 rows) at 8192; every product of a k32 step is 1, so D = 32 (+ C).
 constexpr int kSmallSmem = 9216;
+// Operands written by generic stores: each writer fences them into the async proxy (wgmma reads
+// there; PTX ISA "Async Proxy" of wgmma), then a barrier orders them before the wgmma.
 __device__ inline void fill_ones(uint8_t *smem) {
   for (int i = threadIdx.x; i < kSmallSmem; i += blockDim.x) smem[i] = 0x38;
+  ptx::fence_proxy_async_shared();
   __syncthreads();
 }
 __device__ inline uint64_t small_a(uint8_t *smem) { return ptx::wgmma_desc(smem, 128, 0, 1024); }
 __device__ inline uint64_t small_b(uint8_t *smem) { return ptx::wgmma_desc(smem + 8192, 128, 0, 1024); }
 
 // One warpgroup computes D (64 x N) = A (64 x K) * B^T (B is N x K, K-major), K in k32 steps.
-// kEarlyRead: the bug of reading the accumulators before wgmma.wait_group.
-template <int N, int T, bool kEarlyRead = false>
+// kEarlyRead: the bug of reading the accumulators before wgmma.wait_group; kNoProxyFence: the bug of
+// writing the operands with generic stores and no fence.proxy.async.
+template <int N, int T, bool kEarlyRead = false, bool kNoProxyFence = false>
 __global__ void wgmma_tile_kernel(const uint8_t *A, const uint8_t *B, float *out) {
   K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
   const int K = T == 0 ? 64 : T;
   for (int i = threadIdx.x; i < 64 * K; i += blockDim.x) smem[place(T, 64, i / K, i % K)] = A[i];
   for (int i = threadIdx.x; i < N * K; i += blockDim.x) smem[64 * K + place(T, N, i / K, i % K)] = B[i];
+  if (!kNoProxyFence) ptx::fence_proxy_async_shared();
   __syncthreads();
   float d[N / 2];
   for (int i = 0; i < N / 2; ++i) d[i] = -1.f;
@@ -155,6 +160,17 @@ TEST(HopperWgmma, AccumulatorsChangeOnlyAtWaitGroup) {
   expect_clean();
   got = out.download();
   for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], p.want[i]);
+}
+
+TEST(HopperWgmmaNegative, OperandsWrittenWithoutFenceProxyAsyncAreReported) {
+  Problem p(64, 128, 22);
+  DeviceBuffer<uint8_t> a(p.a.size()), b(p.b.size());
+  DeviceBuffer<float> out(p.want.size());
+  a.upload(p.a);
+  b.upload(p.b);
+  k4j::launch("wgmma_tile_kernel<no fence.proxy.async>", wgmma_tile_kernel<64, 128, false, true>, 1, 128,
+              b_offset(128) + 64 * 128, nullptr, a.p, b.p, out.p);
+  expect_report("wgmma.mma_async (an operand) reads shared memory");
 }
 
 // wait_group N leaves the N most recent groups pending: two groups on two accumulators.
@@ -417,6 +433,7 @@ __global__ void two_warpgroups_kernel(const uint8_t *A, const uint8_t *B, float 
   K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
   for (int i = threadIdx.x; i < 128 * 128; i += blockDim.x) smem[place(128, 128, i / 128, i % 128)] = A[i];
   for (int i = threadIdx.x; i < 64 * 128; i += blockDim.x) smem[16384 + place(128, 64, i / 128, i % 128)] = B[i];
+  ptx::fence_proxy_async_shared();
   __syncthreads();
   const int wg = threadIdx.x / 128;
   ptx::setmaxnreg_inc<232>();
