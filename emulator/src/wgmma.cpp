@@ -262,6 +262,7 @@ void perform_wgmma(int first) {
                u.wg.ever_fenced ? "after its accumulator registers were written by other instructions"
                                 : "before its first wgmma.mma_async");
         fence_reported = true;
+        u.wg.ever_fenced = true;  // one report of a missing first fence per thread is enough
       }
     }
   }
