@@ -448,6 +448,7 @@ void tma_load(void *smem_dst, const void *tensor_map, uint64_t *bar, int rank, c
   tx.issuer = t.linear;
   for (int i = 0; i < rank; ++i) tx.c[i] = coords[i];
   check_smem(smem_dst, tx.box, what);
+  hopper_shared_write(&t, tx.dst, tx.box.bytes);  // --- Hopper: into a wgmma operand still being read?
   if (((uintptr_t)bar & 7) != 0 || !is_shared(bar, 8))
     report(Check::kMemcheck, true, "%s: mbarrier address %p is not an 8-byte aligned shared-memory word", what,
            (const void *)bar);

@@ -57,8 +57,14 @@ struct WgmmaOp {
   std::vector<float> result;  // [128][n/2]
   Operand a, b;
   int pending = 0;  // threads that have not retired it yet
-  bool retired_by[kWarpgroupThreads] = {};
   bool any_retired = false;      // the op has completed (some thread's wait_group returned)
+  // Who observed the completion, when: a later write by another thread is ordered after it through
+  // that thread's mbarrier arrivals (racecheck clock), or through a barrier completed since (epoch).
+  struct Retire {
+    int thread;
+    uint32_t clock, epoch;
+  };
+  std::vector<Retire> retires;
   std::vector<uint32_t> chunks;  // sorted shared offsets of the 16-byte chunks it reads
 };
 
@@ -288,7 +294,7 @@ void retire(Thread &t, uint32_t id) {
   WgmmaOp *op = g_hb.ops[id].get();
   const int i = t.linear - op->first;
   const int regs = op->n / 2;
-  op->retired_by[i] = true;
+  op->retires.push_back({t.linear, mbarrier_clock(t.linear), current_block()->barrier_epoch});
   if (!op->any_retired) {
     // The op completes here. Writes the sanitizer saw were checked as they happened
     // (hopper_shared_write); this also catches changes made by no thread (a copy engine).
@@ -375,8 +381,18 @@ void hopper_block_reset(Block &) {
   for (NamedBarrier &nb : g_hb.bars) nb = NamedBarrier{};
 }
 
-// A shared-memory write while a wgmma.mma_async may still read the bytes: by a thread of its
-// warpgroup that has not waited for it, or by any other thread before the op completed.
+// Whether thread w's accesses now are ordered after op's completion: w waited for it itself, or a
+// barrier completed since some thread waited for it, or w acquired (mbarrier wait) what such a
+// thread released after its wait.
+bool ordered_after_completion(const WgmmaOp &op, int w) {
+  const Block &b = *current_block();
+  for (const WgmmaOp::Retire &e : op.retires)
+    if (e.thread == w || b.barrier_epoch > e.epoch || ordered_by_mbarrier(w, e.thread, e.clock)) return true;
+  return false;
+}
+
+// A shared-memory write while a wgmma.mma_async may still read the bytes: by a thread not ordered
+// after the op's completion (see ordered_after_completion), or by a TMA load landing before it.
 void hopper_shared_write(Thread *t, const uint8_t *p, size_t n) {
   EmulatorCode in_emulator;
   if (g_hb.inflight.empty() || !options().racecheck) return;
@@ -389,7 +405,7 @@ void hopper_shared_write(Thread *t, const uint8_t *p, size_t n) {
     const WgmmaOp &op = *g_hb.ops[id];
     const int i = t ? t->linear - op.first : -1;
     const bool member = i >= 0 && i < kWarpgroupThreads;
-    if (member ? op.retired_by[i] : op.any_retired) continue;
+    if (t ? ordered_after_completion(op, t->linear) : op.any_retired) continue;
     // The first chunk that ends after lo: does it start before hi?
     auto it = std::upper_bound(op.chunks.begin(), op.chunks.end(), lo, [](uint32_t v, uint32_t c) { return v < c + 16; });
     if (it == op.chunks.end() || *it >= hi) continue;
@@ -398,9 +414,12 @@ void hopper_shared_write(Thread *t, const uint8_t *p, size_t n) {
     else snprintf(who, sizeof who, "a TMA load");
     report(Check::kRacecheck, false,
            "write-after-read hazard on shared memory %p: %s overwrites an operand of a wgmma.mma_async of "
-           "warpgroup %d that %s (wgmma.wait_group): the wgmma may still be reading it",
+           "warpgroup %d %s: the wgmma may still be reading it",
            (const void *)p, who, op.first / kWarpgroupThreads,
-           member ? "it has not waited for" : "has not completed yet");
+           member ? "before waiting for it (wgmma.wait_group)"
+           : t    ? "with nothing ordering the write after a wgmma.wait_group that retired it (a wait of its own, "
+                    "a barrier since, or an mbarrier released after such a wait)"
+                  : "before any thread waited for it");
     return;
   }
 }

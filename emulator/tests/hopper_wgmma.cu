@@ -248,7 +248,7 @@ __global__ void overwrite_kernel(float *out) {
 TEST(HopperWgmmaNegative, AnOperandOverwrittenBeforeTheWaitIsARace) {
   DeviceBuffer<float> out(128);
   k4j::launch("overwrite_kernel<early>", overwrite_kernel<true>, 1, 128, kSmallSmem, nullptr, out.p);
-  expect_report("thread 5 overwrites an operand of a wgmma.mma_async of warpgroup 0 that it has not waited for");
+  expect_report("thread 5 overwrites an operand of a wgmma.mma_async of warpgroup 0 before waiting for it");
   k4j::launch("overwrite_kernel<after wait>", overwrite_kernel<false>, 1, 128, kSmallSmem, nullptr, out.p);
   expect_clean();
   for (float v : out.download()) EXPECT_EQ(v, 32.f);
@@ -280,7 +280,7 @@ __global__ void refill_kernel(float *out) {
 TEST(HopperWgmmaNegative, AStageRefilledBeforeTheWgmmaCompletedIsARace) {
   DeviceBuffer<float> out(128);
   k4j::launch("refill_kernel<release before wait>", refill_kernel<true>, 1, 256, kSmallSmem, nullptr, out.p);
-  expect_report("thread 0 overwrites an operand of a wgmma.mma_async of warpgroup 1 that has not completed yet");
+  expect_report("thread 0 overwrites an operand of a wgmma.mma_async of warpgroup 1 with nothing ordering");
   k4j::launch("refill_kernel<release after wait>", refill_kernel<false>, 1, 256, kSmallSmem, nullptr, out.p);
   expect_clean();
   for (float v : out.download()) EXPECT_EQ(v, 32.f);
@@ -474,6 +474,74 @@ TEST(HopperWgmma, TwoWarpgroupsWithSetmaxnregNamedBarrierAndElect) {
       bad += o[t * 32 + i] != (float)s;
     }
   EXPECT_EQ(bad, 0);
+}
+
+}  // namespace
+
+// ---- with TMA: tiles loaded by cp.async.bulk.tensor with the 128-byte swizzle feed the wgmma
+// descriptors directly (one swizzle map: what TMA writes is what wgmma reads); a producer that
+// refills a stage the consumer released before its wgmma.wait_group is a race.
+#include "k4j_tensor_map.h"
+
+namespace {
+
+// Warpgroup 0's thread 0 produces: A (64 x 128) and B (64 x 128) into stage 0, then, once the
+// consumer released the stage, B2 over B. Warpgroup 1 consumes: D = A * B^T over 4 k32 steps.
+__global__ void tma_wgmma_kernel(const __grid_constant__ CUtensorMap ma, const __grid_constant__ CUtensorMap mb,
+                                 const __grid_constant__ CUtensorMap mb2, int release_early, float *out) {
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
+  __shared__ uint64_t full, empty;
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_init(&full, 1);
+    ptx::mbarrier_init(&empty, 1);
+    ptx::fence_mbarrier_init();
+  }
+  __syncthreads();
+  if (threadIdx.x < 128) {
+    if (threadIdx.x == 0) {
+      ptx::mbarrier_arrive_expect_tx(&full, 2 * 8192);
+      ptx::tma_load_2d(smem, &ma, &full, 0, 0);
+      ptx::tma_load_2d(smem + 8192, &mb, &full, 0, 0);
+      ptx::mbarrier_wait_parity(&empty, 0);
+      ptx::mbarrier_arrive_expect_tx(&full, 8192);
+      ptx::tma_load_2d(smem + 8192, &mb2, &full, 0, 0);  // the next "stage" reuses B's buffer
+    }
+    return;
+  }
+  ptx::mbarrier_wait_parity(&full, 0);
+  float d[32];
+  ptx::wgmma_fence();
+  for (int ks = 0; ks < 4; ++ks)
+    ptx::wgmma_e4m3_m64k32<64>(d, desc_at(128, smem, 64, ks), desc_at(128, smem + 8192, 64, ks), ks > 0);
+  ptx::wgmma_commit_group();
+  if (release_early && threadIdx.x == 128) ptx::mbarrier_arrive(&empty);  // the bug: before the wait
+  ptx::wgmma_wait_group<0>();
+  ptx::wgmma_fence_operand(d);
+  if (!release_early && threadIdx.x == 128) ptx::mbarrier_arrive(&empty);
+  for (int i = 0; i < 32; ++i) out[(threadIdx.x - 128) * 32 + i] = d[i];
+  ptx::mbarrier_wait_parity(&full, 1);
+}
+
+TEST(HopperWgmmaTma, SwizzledTmaTilesFeedWgmmaAndAnEarlyReleaseIsARace) {
+  Problem p(64, 128, 41), q(64, 128, 42);
+  DeviceBuffer<uint8_t> a(p.a.size()), b(p.b.size()), b2(q.b.size());
+  DeviceBuffer<float> out(p.want.size());
+  a.upload(p.a);
+  b.upload(p.b);
+  b2.upload(q.b);
+  CUtensorMap ma, mb, mb2;
+  ASSERT_EQ(k4j::make_tensor_map_2d(&ma, k4j::TmaType::kFp8, a.p, 128, 64, 128, 128, 64, k4j::TmaSwizzle::k128B), K4J_OK);
+  ASSERT_EQ(k4j::make_tensor_map_2d(&mb, k4j::TmaType::kFp8, b.p, 128, 64, 128, 128, 64, k4j::TmaSwizzle::k128B), K4J_OK);
+  ASSERT_EQ(k4j::make_tensor_map_2d(&mb2, k4j::TmaType::kFp8, b2.p, 128, 64, 128, 128, 64, k4j::TmaSwizzle::k128B),
+            K4J_OK);
+  k4j::launch("tma_wgmma_kernel", tma_wgmma_kernel, 1, 256, 16384, nullptr, ma, mb, mb2, 0, out.p);
+  expect_clean();
+  const std::vector<float> got = out.download();
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) bad += got[i] != p.want[i];
+  EXPECT_EQ(bad, 0);
+  k4j::launch("tma_wgmma_kernel<early release>", tma_wgmma_kernel, 1, 256, 16384, nullptr, ma, mb, mb2, 1, out.p);
+  expect_report("thread 0 overwrites an operand of a wgmma.mma_async of warpgroup 1 with nothing ordering");
 }
 
 }  // namespace
