@@ -208,17 +208,22 @@ struct Box {
   uint32_t span = 0;           // swizzle span (0: none)
 };
 
-Box box_of(const MapDesc &m) {
+Box box_of(const MapDesc &m, const char *what) {
   Box b;
   b.rank = m.rank;
   b.eb = m.elem_bits / 8;
   b.rows = 1;
+  uint64_t bytes = b.eb;
   for (int i = 0; i < m.rank; ++i) {
     // Interleave NONE: elementStrides[0] is ignored (the documentation's note); others traverse
     // ceil(boxDim / elementStride) elements.
     b.n[i] = i == 0 ? m.box[0] : (m.box[i] + m.elem_strides[i] - 1) / m.elem_strides[i];
     if (i > 0) b.rows *= b.n[i];
+    bytes *= b.n[i];
   }
+  if (bytes > (1u << 20))
+    report(Check::kMemcheck, true, "%s: a box of %llu bytes is larger than any shared memory", what,
+           (unsigned long long)bytes);
   b.row_bytes = b.n[0] * b.eb;
   b.bytes = b.row_bytes * b.rows;
   b.span = swizzle_span(m.swizzle);
@@ -289,7 +294,7 @@ void require_sm90(const char *what) {
 }
 
 // The tensor map operand: this emulator's encoding, of the instruction's rank, a mode it copies.
-MapDesc read_map(const void *p, int rank, const char *what) {
+MapDesc read_map(const void *p, int rank, bool load, const char *what) {
   if (p == nullptr || ((uintptr_t)p & 63) != 0)
     report(Check::kMemcheck, true, "%s: tensor map address %p is not 64-byte aligned", what, p);
   MapDesc m;
@@ -301,6 +306,8 @@ MapDesc read_map(const void *p, int rank, const char *what) {
   if (m.interleave != CU_TENSOR_MAP_INTERLEAVE_NONE || is_packed(m.dtype) || m.swizzle > CU_TENSOR_MAP_SWIZZLE_128B)
     report(Check::kSync, true,
            "%s: the emulator copies only interleave NONE, byte-sized types and the NONE/32B/64B/128B swizzles", what);
+  if (load && m.oob_fill != CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
+    report(Check::kSync, true, "%s: the emulator fills out-of-bounds elements with zeros only (OOB fill NONE)", what);
   return m;
 }
 
@@ -441,8 +448,8 @@ void tma_load(void *smem_dst, const void *tensor_map, uint64_t *bar, int rank, c
   require_sm90(what);
   Thread &t = *current_thread();
   LoadTx tx{};
-  tx.map = read_map(tensor_map, rank, what);
-  tx.box = box_of(tx.map);
+  tx.map = read_map(tensor_map, rank, true, what);
+  tx.box = box_of(tx.map, what);
   tx.dst = static_cast<uint8_t *>(smem_dst);
   tx.bar = bar;
   tx.issuer = t.linear;
@@ -472,8 +479,8 @@ void tma_store(const void *tensor_map, const void *smem_src, int rank, const int
   require_sm90(what);
   Thread &t = *current_thread();
   StoreOp op{};
-  op.map = read_map(tensor_map, rank, what);
-  op.box = box_of(op.map);
+  op.map = read_map(tensor_map, rank, false, what);
+  op.box = box_of(op.map, what);
   op.src = static_cast<const uint8_t *>(smem_src);
   op.issuer = t.linear;
   for (int i = 0; i < rank; ++i) op.c[i] = coords[i];
