@@ -56,13 +56,33 @@ std::string take_reports();
 
 // ---- the running block: threads as fibers
 constexpr int kWarpSize = 32;
-enum class ThreadState : uint8_t { kRunnable, kAtBarrier, kAtWarp, kExited };
-enum class WarpOpKind : uint8_t { kNone, kSyncwarp, kShfl, kVote, kMatch, kLdmatrix, kMma };
+enum class ThreadState : uint8_t {
+  kRunnable,
+  kAtBarrier,
+  kAtWarp,
+  kExited,
+  kAtMbarrier,      // Hopper: in mbarrier.try_wait for a phase that has not completed (mbarrier.cpp)
+  kAtNamedBarrier,  // Hopper: at bar.sync of a named barrier (wgmma.cpp)
+};
+enum class WarpOpKind : uint8_t {
+  kNone, kSyncwarp, kShfl, kVote, kMatch, kLdmatrix, kMma,
+  kElect, kWgmma, kSetmaxnreg  // Hopper (wgmma.cpp): elect.sync per warp, the other two per warpgroup
+};
 
 struct PendingCopy {
   uint8_t *dst;
   const uint8_t *src;
   int src_bytes;
+};
+
+// --- Hopper: wgmma (wgmma.cpp): a thread's wgmma.mma_async operations (ids) not yet retired.
+struct WgmmaThread {
+  std::vector<uint32_t> open;                   // issued, not committed
+  std::vector<std::vector<uint32_t>> groups;    // committed wgmma-groups, oldest first
+  std::vector<std::pair<float *, uint32_t>> chained;  // accumulator array -> newest pending op on it
+  std::vector<std::pair<float *, std::vector<float>>> retired;  // what wait_group last wrote there
+  bool fenced = false;       // a wgmma.fence since the last wgmma.wait_group
+  bool ever_fenced = false;  // a wgmma.fence since the thread started
 };
 
 struct Thread {
@@ -83,6 +103,7 @@ struct Thread {
   std::vector<std::vector<PendingCopy>> groups;
   // racecheck: the warp synchronisation epoch this thread has seen
   uint32_t warp_epoch = 0;
+  WgmmaThread wg;  // --- Hopper: wgmma
 };
 
 struct Block {
@@ -118,13 +139,53 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
 
 // ---- shared-memory sanitizer state (sanitizer.cpp)
 void shared_reset(Block &b);  // poison and forget everything at block start
-void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic);
+// record_read false: a read checked (initcheck, read-after-write) but not remembered for
+// write-after-read checks (wgmma's reads, whose end wgmma.cpp tracks itself).
+void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic, bool record_read = true);
 bool is_shared(const void *p, size_t n);  // fully inside static or dynamic shared memory
 void check_global(const void *p, size_t n, bool write, const char *what);
 void pending_flush(Thread &t);  // settle a deferred same-value write check
 
+// --- Hopper: wgmma (wgmma.cpp) hooks into the scheduler
+unsigned elect_lane(unsigned mask);       // elect.sync over mask: the elected lane (scheduler.cpp)
+void hopper_block_reset(Block &b);        // at the start of every block
+bool hopper_diagnose_deadlock(Block &b);  // true when it reported why the block cannot go on
+const char *hopper_op_name(WarpOpKind k);
+// Racecheck of a shared write against the wgmma ops in flight; t null: the async proxy (a TMA load).
+void hopper_shared_write(Thread *t, const uint8_t *p, size_t n);
+
 // static shared memory: the device code module's data segment (see sanitizer.cpp)
 uint8_t *static_shared_begin();
 uint8_t *static_shared_end();
+
+// ---- Hopper: TMA and mbarrier (mbarrier.cpp, tma.cpp; hooks called by scheduler.cpp/sanitizer.cpp)
+void hopper_tma_block_begin(Block &b);  // forget the previous block's barriers and copies
+void hopper_tma_block_end(Block &b);    // bulk stores still pending are performed
+// No thread of the block can run: the TMA loads in flight into one mbarrier (drawn from the seed)
+// land now. True if any did (the scheduler tries again), false if none was in flight.
+bool hopper_tma_progress(Block &b);
+// Deadlock report when threads wait on mbarriers whose phase cannot complete; false if none does.
+bool mbarrier_diagnose_deadlock(Block &b);
+void mbarrier_complete_tx(uint64_t *bar, uint32_t bytes);  // a TMA load's complete-tx
+void suspend_current_thread();  // back to the scheduler until the thread is made runnable again
+// Shared-memory ranges a TMA copy has in flight: a generic access to them is a hazard (sanitizer).
+extern int g_async_ranges;
+void async_shared_check(Thread &t, const uint8_t *p, size_t n, bool write);
+// The async proxy wrote [p, p + n): initialised, ordered by the mbarrier wait (not a generic race).
+void shared_async_write(const uint8_t *p, size_t n);
+// Racecheck of generic accesses ordered by mbarrier arrive (release) -> wait (acquire): each thread
+// has a clock, advanced at its arrivals; an access recorded at clock c of thread w is ordered before
+// thread r's access once r observed the completion of a phase that w arrived on at clock >= c.
+uint32_t mbarrier_clock(int thread);  // 0 when the block uses no mbarrier
+bool ordered_by_mbarrier(int reader, int writer, uint32_t writer_clock);
+// A barrier among `threads` (__syncwarp; a named barrier would do the same): each leaves knowing
+// every participant's clock and what they had acquired.
+void sync_clocks_merge(const int *threads, int count);
+// Cross-proxy ordering (PTX ISA "Proxies" / fence.proxy.async): generic writes of shared memory that
+// the async proxy (a TMA store, a wgmma operand) reads must be followed, in the writing thread, by
+// fence.proxy.async. proxy_fence_count(t) counts thread t's fences; async_proxy_read reports the
+// first byte of [p, p + n) whose generic writer has not fenced since writing it.
+uint32_t proxy_fence_count(int thread);
+void async_proxy_read(const uint8_t *p, size_t n, const char *what);
 
 }  // namespace k4j::emu

@@ -85,7 +85,7 @@ const char *op_name(WarpOpKind k) {
     case WarpOpKind::kMatch: return "__match_any_sync";
     case WarpOpKind::kLdmatrix: return "ldmatrix.sync.aligned";
     case WarpOpKind::kMma: return "mma.sync.aligned";
-    default: return "?";
+    default: return hopper_op_name(k);
   }
 }
 
@@ -94,6 +94,8 @@ const char *state_name(ThreadState s) {
     case ThreadState::kRunnable: return "running";
     case ThreadState::kAtBarrier: return "waiting at __syncthreads";
     case ThreadState::kAtWarp: return "waiting at a warp collective";
+    case ThreadState::kAtNamedBarrier: return "waiting at a named barrier (bar.sync)";
+    case ThreadState::kAtMbarrier: return "waiting on an mbarrier";
     default: return "exited";
   }
 }
@@ -187,8 +189,13 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
   switch (last.op) {
     case WarpOpKind::kSyncwarp: {
       const uint32_t e = ++b.warp_epochs[warp];
+      int ids[kWarpSize], n = 0;
       for (Thread *u : lanes)
-        if (u) u->warp_epoch = e;
+        if (u) {
+          u->warp_epoch = e;
+          ids[n++] = u->linear;
+        }
+      sync_clocks_merge(ids, n);  // mbarrier racecheck clocks travel through the __syncwarp
       break;
     }
     case WarpOpKind::kShfl: {
@@ -277,11 +284,19 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
       for (int l = 0; l < kWarpSize; ++l) std::memcpy(lanes[l]->op_out, d[l], sizeof d[l]);
       break;
     }
+    case WarpOpKind::kElect: {  // elect.sync (PTX ISA "elect.sync"): the lowest lane of the mask
+      const unsigned leader = (unsigned)__builtin_ctz(mask);
+      for (Thread *u : lanes)
+        if (u) *static_cast<unsigned *>(u->op_out) = leader;
+      break;
+    }
     default: break;
   }
 }
 
 void diagnose_deadlock(Block &b) {
+  if (hopper_diagnose_deadlock(b)) return;
+  if (mbarrier_diagnose_deadlock(b)) return;
   for (Thread &t : b.threads) {
     if (t.state != ThreadState::kAtWarp) continue;
     for (int l = 0; l < kWarpSize; ++l) {
@@ -301,6 +316,8 @@ void diagnose_deadlock(Block &b) {
 
 bool run_block(Launch &L, Block &b) {
   shared_reset(b);
+  hopper_block_reset(b);
+  hopper_tma_block_begin(b);
   for (int i = 0; i < b.nthreads; ++i) {
     Thread &t = b.threads[i];
     t = Thread{};
@@ -325,7 +342,10 @@ bool run_block(Launch &L, Block &b) {
       if (t.state != ThreadState::kExited) ++live;
       if (t.state == ThreadState::kAtBarrier) ++at_barrier;
     }
-    if (live == 0) return true;
+    if (live == 0) {
+      hopper_tma_block_end(b);
+      return !L.aborted;
+    }
     if (at_barrier == live) {  // exited threads count as arrived
       ++b.barrier_epoch;
       for (Thread &t : b.threads)
@@ -333,6 +353,10 @@ bool run_block(Launch &L, Block &b) {
       continue;
     }
     if (!ran) {
+      if (hopper_tma_progress(b)) {  // async copies land when nothing else can run
+        if (L.aborted) return false;
+        continue;
+      }
       diagnose_deadlock(b);
       L.aborted = true;
       return false;
@@ -376,9 +400,12 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
   b.warp_epochs.assign((b.nthreads + kWarpSize - 1) / kWarpSize, 0);
   b.dyn_bytes = smem;
   std::vector<uint8_t> dyn_storage;
-  // Guard zones on both sides of the arena: an access there is reported as out of bounds.
-  dyn_storage.resize(smem + 2 * kGuardBytes + 128);
-  uint8_t *aligned = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 127) & ~(uintptr_t)127);
+  // Guard zones on both sides of the arena: an access there is reported as out of bounds. Aligned to
+  // 1024 bytes: the 128-byte swizzle pattern of TMA and wgmma repeats there, and both read it from
+  // address bits (wgmma descriptors hold offsets into this arena).
+  dyn_storage.resize(smem + 2 * kGuardBytes + 1024);
+  uint8_t *aligned =
+      reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
   b.dyn = aligned;
 
   // Blocks run in an order drawn from the seed: CUDA promises no order.
@@ -413,6 +440,8 @@ dim3 block_dim() { return g_block->dim; }
 dim3 grid_dim() { return g_launch->grid; }
 void *dynamic_smem() { return g_block->dyn; }
 void fence() {}
+
+void suspend_current_thread() { yield(); }
 
 void syncthreads() {
   Thread &t = *g_thread;
@@ -506,6 +535,13 @@ void atomic_access(const void *p, unsigned bytes) {
   if (g_thread == nullptr) return;
   if (is_shared(p, bytes)) shared_access(*g_thread, static_cast<const uint8_t *>(p), bytes, true, true);
   else check_global(p, bytes, true, "atomic");
+}
+
+// --- Hopper: wgmma hooks (the instructions themselves are in wgmma.cpp)
+unsigned elect_lane(unsigned mask) {
+  unsigned out = 0;
+  warp_arrive(WarpOpKind::kElect, mask, 0, 0, nullptr, &out, 0);
+  return out;
 }
 
 }  // namespace k4j::emu
