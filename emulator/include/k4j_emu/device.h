@@ -30,6 +30,9 @@
 #define __host__
 #undef __launch_bounds__
 #define __launch_bounds__(...)
+// Kernel parameters are values copied for the launch (a CUtensorMap too): nothing to mark.
+#undef __grid_constant__
+#define __grid_constant__
 #undef __noinline__
 #define __noinline__ __attribute__((noinline))
 // Static shared memory: one static per declaration. Only one block executes at a time, so that is

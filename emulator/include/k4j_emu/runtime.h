@@ -77,6 +77,21 @@ enum class MmaKind { kF16, kBf16, kE4m3, kE5m2 };
 void mma_16816(MmaKind kind, float *d, const uint32_t *a, const uint32_t *b);  // d += a * b, m16n8k16
 void mma_16832(MmaKind kind, float *d, const uint32_t *a, const uint32_t *b);  // d += a * b, m16n8k32
 
+// ---- Hopper: TMA and mbarrier (emulator/src/mbarrier.cpp, emulator/src/tma.cpp; PTX ISA sections
+// cited in cuda-kernels/common/ptx.cuh). Tensor maps are the CUtensorMap the emulator's
+// cuTensorMapEncodeTiled wrote (its decoded form, see tma.cpp).
+void mbarrier_init(uint64_t *bar, uint32_t arrive_count);
+void mbarrier_arrive(uint64_t *bar);
+void mbarrier_arrive_expect_tx(uint64_t *bar, uint32_t tx_bytes);
+bool mbarrier_try_wait_parity(uint64_t *bar, uint32_t phase_parity);
+void fence_mbarrier_init();
+void fence_proxy_async_shared();
+void tma_load(void *smem_dst, const void *tensor_map, uint64_t *bar, int rank, const int32_t *coords);
+void tma_store(const void *tensor_map, const void *smem_src, int rank, const int32_t *coords);
+void tma_store_commit();
+void tma_store_wait_read(int n);
+void prefetch_tensormap(const void *tensor_map);
+
 // ---- launches
 // The kernel body of one launch, run by every CUDA thread of the grid. Its bytes are the launch's
 // parameter space: the sanitizer lets that launch's threads read them, as CUDA's param space.
