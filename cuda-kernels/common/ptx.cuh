@@ -308,6 +308,280 @@ __device__ __forceinline__ void prefetch_tensormap(const CUtensorMap *map) {
 
 #undef K4J_PTX_SM90
 
+// --- Hopper: wgmma ---
+// PTX ISA "Asynchronous Warpgroup Level Matrix Multiply-Accumulate Instructions" (wgmma, sections
+// cited by title; 9.7.15 in PTX ISA 8.x): a warpgroup is 4 consecutive warps, the first
+// one's index a multiple of 4; every wgmma instruction is executed by all 128 of its threads.
+// wgmma and setmaxnreg need sm_90a (__CUDA_ARCH_FEAT_SM90_ALL); elect.sync needs sm_90.
+
+// Shared-memory matrix descriptor, PTX ISA "Matrix Descriptor Format" (wgmma): bits 13..0 the
+// start address >> 4 (shared window, 18 bits), 29..16 the leading-dimension byte offset >> 4 (LBO:
+// between core matrices adjacent in K; unused by K-major swizzled layouts), 45..32 the stride-
+// dimension byte offset >> 4 (SBO: between 8-row groups in M/N), 51..49 the base offset (0 here:
+// callers align swizzled tiles to the pattern's repeat, 1024/512/256 B for 128/64/32-byte swizzle),
+// 63..62 the layout: 0 interleave (no swizzle), 1 128B, 2 64B, 3 32B swizzle. K-major descriptors
+// may be advanced along K inside a swizzle row by adding (bytes >> 4) to the start address.
+__device__ __forceinline__ uint64_t wgmma_desc(const void *smem, int swizzle_bytes, uint32_t lbo_bytes,
+                                               uint32_t sbo_bytes) {
+#ifdef K4J_EMULATOR
+  return ::k4j::emu::wgmma_desc(smem, swizzle_bytes, lbo_bytes, sbo_bytes);
+#else
+  const uint32_t addr = (uint32_t)__cvta_generic_to_shared(smem);
+  const uint64_t layout = swizzle_bytes == 128 ? 1 : swizzle_bytes == 64 ? 2 : swizzle_bytes == 32 ? 3 : 0;
+  return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo_bytes >> 4) & 0x3FFF) << 16) |
+         ((uint64_t)((sbo_bytes >> 4) & 0x3FFF) << 32) | (layout << 62);
+#endif
+}
+
+// wgmma.fence.sync.aligned (PTX ISA "wgmma.fence"): before the first wgmma.mma_async,
+// and between any other access to a wgmma's accumulator registers and that wgmma.
+__device__ __forceinline__ void wgmma_fence() {
+#ifdef K4J_EMULATOR
+  ::k4j::emu::wgmma_fence();
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#else
+  __trap();
+#endif
+}
+
+// wgmma.commit_group.sync.aligned (PTX ISA "wgmma.commit_group"): the warpgroup's uncommitted wgmma.mma_async
+// operations become one wgmma-group.
+__device__ __forceinline__ void wgmma_commit_group() {
+#ifdef K4J_EMULATOR
+  ::k4j::emu::wgmma_commit_group();
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#else
+  __trap();
+#endif
+}
+
+// wgmma.wait_group.sync.aligned N (PTX ISA "wgmma.wait_group"): waits until at most N of the most recent
+// wgmma-groups are pending. Only then do the accumulator registers hold the results and may the
+// operands' shared memory be overwritten. Follow it with wgmma_fence_operand on the accumulators
+// read next, so that the compiler does not move those reads above the wait.
+template <int N>
+__device__ __forceinline__ void wgmma_wait_group() {
+  static_assert(N >= 0, "wgmma.wait_group takes a non-negative immediate");
+#ifdef K4J_EMULATOR
+  ::k4j::emu::wgmma_wait_group(N);
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+#else
+  __trap();
+#endif
+}
+
+// Register-level ordering for the compiler only (no instruction): the accumulators are read and
+// written here, so no access to them moves across it. The wgmma asm statements name d, but the
+// wait does not: put this after wgmma_wait_group (and before the first wgmma of a tile).
+template <int R>
+__device__ __forceinline__ void wgmma_fence_operand(float (&d)[R]) {
+#ifndef K4J_EMULATOR
+#pragma unroll
+  for (int i = 0; i < R; ++i) asm volatile("" : "+f"(d[i])::"memory");
+#else
+  (void)d;
+#endif
+}
+
+// wgmma.mma_async.sync.aligned.m64n{N}k32.f32.e4m3.e4m3 d, a-desc, b-desc, p, 1, 1 (PTX ISA
+// "wgmma.mma_async"; layouts: "Register Fragments and Shared Memory Matrix Layouts"): A (64x32) and B (32xN) from shared memory, both K-major (FP8 has no transpose);
+// scale_d = 0: D = A*B, else D = A*B + D. Thread t of the warpgroup (warp w = t/32, lane l) holds
+// in d[i] the element row 16w + l/4 + 8*((i/2)%2), column 8*(i/4) + 2*(l%4) + i%2.
+#ifndef K4J_EMULATOR
+template <int N>
+__device__ __forceinline__ void wgmma_e4m3_m64k32_asm(float (&d)[N / 2], uint64_t desc_a, uint64_t desc_b,
+                                                      int scale_d);
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// One specialisation per N: the asm operand list names the N/2 accumulators one by one.
+#define K4J_WGMMA_R4 "%0, %1, %2, %3"
+#define K4J_WGMMA_R8 K4J_WGMMA_R4 ", %4, %5, %6, %7"
+#define K4J_WGMMA_R12 K4J_WGMMA_R8 ", %8, %9, %10, %11"
+#define K4J_WGMMA_R16 K4J_WGMMA_R12 ", %12, %13, %14, %15"
+#define K4J_WGMMA_R20 K4J_WGMMA_R16 ", %16, %17, %18, %19"
+#define K4J_WGMMA_R24 K4J_WGMMA_R20 ", %20, %21, %22, %23"
+#define K4J_WGMMA_R28 K4J_WGMMA_R24 ", %24, %25, %26, %27"
+#define K4J_WGMMA_R32 K4J_WGMMA_R28 ", %28, %29, %30, %31"
+#define K4J_WGMMA_R36 K4J_WGMMA_R32 ", %32, %33, %34, %35"
+#define K4J_WGMMA_R40 K4J_WGMMA_R36 ", %36, %37, %38, %39"
+#define K4J_WGMMA_R44 K4J_WGMMA_R40 ", %40, %41, %42, %43"
+#define K4J_WGMMA_R48 K4J_WGMMA_R44 ", %44, %45, %46, %47"
+#define K4J_WGMMA_R52 K4J_WGMMA_R48 ", %48, %49, %50, %51"
+#define K4J_WGMMA_R56 K4J_WGMMA_R52 ", %52, %53, %54, %55"
+#define K4J_WGMMA_R60 K4J_WGMMA_R56 ", %56, %57, %58, %59"
+#define K4J_WGMMA_R64 K4J_WGMMA_R60 ", %60, %61, %62, %63"
+#define K4J_WGMMA_R68 K4J_WGMMA_R64 ", %64, %65, %66, %67"
+#define K4J_WGMMA_R72 K4J_WGMMA_R68 ", %68, %69, %70, %71"
+#define K4J_WGMMA_R76 K4J_WGMMA_R72 ", %72, %73, %74, %75"
+#define K4J_WGMMA_R80 K4J_WGMMA_R76 ", %76, %77, %78, %79"
+#define K4J_WGMMA_R84 K4J_WGMMA_R80 ", %80, %81, %82, %83"
+#define K4J_WGMMA_R88 K4J_WGMMA_R84 ", %84, %85, %86, %87"
+#define K4J_WGMMA_R92 K4J_WGMMA_R88 ", %88, %89, %90, %91"
+#define K4J_WGMMA_R96 K4J_WGMMA_R92 ", %92, %93, %94, %95"
+#define K4J_WGMMA_R100 K4J_WGMMA_R96 ", %96, %97, %98, %99"
+#define K4J_WGMMA_R104 K4J_WGMMA_R100 ", %100, %101, %102, %103"
+#define K4J_WGMMA_R108 K4J_WGMMA_R104 ", %104, %105, %106, %107"
+#define K4J_WGMMA_R112 K4J_WGMMA_R108 ", %108, %109, %110, %111"
+#define K4J_WGMMA_R116 K4J_WGMMA_R112 ", %112, %113, %114, %115"
+#define K4J_WGMMA_R120 K4J_WGMMA_R116 ", %116, %117, %118, %119"
+#define K4J_WGMMA_R124 K4J_WGMMA_R120 ", %120, %121, %122, %123"
+#define K4J_WGMMA_R128 K4J_WGMMA_R124 ", %124, %125, %126, %127"
+#define K4J_WGMMA_D4 "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+#define K4J_WGMMA_D8 K4J_WGMMA_D4, "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+#define K4J_WGMMA_D12 K4J_WGMMA_D8, "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11])
+#define K4J_WGMMA_D16 K4J_WGMMA_D12, "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+#define K4J_WGMMA_D20 K4J_WGMMA_D16, "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19])
+#define K4J_WGMMA_D24 K4J_WGMMA_D20, "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23])
+#define K4J_WGMMA_D28 K4J_WGMMA_D24, "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27])
+#define K4J_WGMMA_D32 K4J_WGMMA_D28, "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+#define K4J_WGMMA_D36 K4J_WGMMA_D32, "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35])
+#define K4J_WGMMA_D40 K4J_WGMMA_D36, "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39])
+#define K4J_WGMMA_D44 K4J_WGMMA_D40, "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43])
+#define K4J_WGMMA_D48 K4J_WGMMA_D44, "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47])
+#define K4J_WGMMA_D52 K4J_WGMMA_D48, "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51])
+#define K4J_WGMMA_D56 K4J_WGMMA_D52, "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55])
+#define K4J_WGMMA_D60 K4J_WGMMA_D56, "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59])
+#define K4J_WGMMA_D64 K4J_WGMMA_D60, "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define K4J_WGMMA_D68 K4J_WGMMA_D64, "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67])
+#define K4J_WGMMA_D72 K4J_WGMMA_D68, "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71])
+#define K4J_WGMMA_D76 K4J_WGMMA_D72, "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75])
+#define K4J_WGMMA_D80 K4J_WGMMA_D76, "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79])
+#define K4J_WGMMA_D84 K4J_WGMMA_D80, "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83])
+#define K4J_WGMMA_D88 K4J_WGMMA_D84, "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87])
+#define K4J_WGMMA_D92 K4J_WGMMA_D88, "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91])
+#define K4J_WGMMA_D96 K4J_WGMMA_D92, "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+#define K4J_WGMMA_D100 K4J_WGMMA_D96, "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99])
+#define K4J_WGMMA_D104 K4J_WGMMA_D100, "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103])
+#define K4J_WGMMA_D108 K4J_WGMMA_D104, "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107])
+#define K4J_WGMMA_D112 K4J_WGMMA_D108, "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111])
+#define K4J_WGMMA_D116 K4J_WGMMA_D112, "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115])
+#define K4J_WGMMA_D120 K4J_WGMMA_D116, "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119])
+#define K4J_WGMMA_D124 K4J_WGMMA_D120, "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123])
+#define K4J_WGMMA_D128 K4J_WGMMA_D124, "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+#define K4J_WGMMA_E4M3_ASM(N, R, IA, IB, IS)                                                                \
+  template <>                                                                                             \
+  __device__ __forceinline__ void wgmma_e4m3_m64k32_asm<N>(float (&d)[N / 2], uint64_t desc_a, uint64_t desc_b, \
+                                                           int scale_d) {                                 \
+    asm volatile(                                                                                         \
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %" #IS ", 0;\n"                                                 \
+        "wgmma.mma_async.sync.aligned.m64n" #N "k32.f32.e4m3.e4m3 {" K4J_WGMMA_R##R "}, %" #IA ", %" #IB \
+        ", p, 1, 1;\n}\n"                                                                                 \
+        : K4J_WGMMA_D##R                                                                                  \
+        : "l"(desc_a), "l"(desc_b), "r"(scale_d));                                                        \
+  }
+K4J_WGMMA_E4M3_ASM(8, 4, 4, 5, 6)
+K4J_WGMMA_E4M3_ASM(16, 8, 8, 9, 10)
+K4J_WGMMA_E4M3_ASM(24, 12, 12, 13, 14)
+K4J_WGMMA_E4M3_ASM(32, 16, 16, 17, 18)
+K4J_WGMMA_E4M3_ASM(40, 20, 20, 21, 22)
+K4J_WGMMA_E4M3_ASM(48, 24, 24, 25, 26)
+K4J_WGMMA_E4M3_ASM(56, 28, 28, 29, 30)
+K4J_WGMMA_E4M3_ASM(64, 32, 32, 33, 34)
+K4J_WGMMA_E4M3_ASM(72, 36, 36, 37, 38)
+K4J_WGMMA_E4M3_ASM(80, 40, 40, 41, 42)
+K4J_WGMMA_E4M3_ASM(88, 44, 44, 45, 46)
+K4J_WGMMA_E4M3_ASM(96, 48, 48, 49, 50)
+K4J_WGMMA_E4M3_ASM(104, 52, 52, 53, 54)
+K4J_WGMMA_E4M3_ASM(112, 56, 56, 57, 58)
+K4J_WGMMA_E4M3_ASM(120, 60, 60, 61, 62)
+K4J_WGMMA_E4M3_ASM(128, 64, 64, 65, 66)
+K4J_WGMMA_E4M3_ASM(136, 68, 68, 69, 70)
+K4J_WGMMA_E4M3_ASM(144, 72, 72, 73, 74)
+K4J_WGMMA_E4M3_ASM(152, 76, 76, 77, 78)
+K4J_WGMMA_E4M3_ASM(160, 80, 80, 81, 82)
+K4J_WGMMA_E4M3_ASM(168, 84, 84, 85, 86)
+K4J_WGMMA_E4M3_ASM(176, 88, 88, 89, 90)
+K4J_WGMMA_E4M3_ASM(184, 92, 92, 93, 94)
+K4J_WGMMA_E4M3_ASM(192, 96, 96, 97, 98)
+K4J_WGMMA_E4M3_ASM(200, 100, 100, 101, 102)
+K4J_WGMMA_E4M3_ASM(208, 104, 104, 105, 106)
+K4J_WGMMA_E4M3_ASM(216, 108, 108, 109, 110)
+K4J_WGMMA_E4M3_ASM(224, 112, 112, 113, 114)
+K4J_WGMMA_E4M3_ASM(232, 116, 116, 117, 118)
+K4J_WGMMA_E4M3_ASM(240, 120, 120, 121, 122)
+K4J_WGMMA_E4M3_ASM(248, 124, 124, 125, 126)
+K4J_WGMMA_E4M3_ASM(256, 128, 128, 129, 130)
+#undef K4J_WGMMA_E4M3_ASM
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+#endif  // !K4J_EMULATOR
+
+template <int N>
+__device__ __forceinline__ void wgmma_e4m3_m64k32(float (&d)[N / 2], uint64_t desc_a, uint64_t desc_b, int scale_d) {
+  static_assert(N >= 8 && N <= 256 && N % 8 == 0, "wgmma m64nNk32: N is a multiple of 8 in [8, 256]");
+#ifdef K4J_EMULATOR
+  ::k4j::emu::wgmma_e4m3_m64k32(N, d, desc_a, desc_b, scale_d);
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  wgmma_e4m3_m64k32_asm<N>(d, desc_a, desc_b, scale_d);
+#else
+  __trap();
+#endif
+}
+
+// elect.sync _|p, 0xffffffff (PTX ISA "Parallel Synchronization and Communication
+// Instructions: elect.sync", sm_90): true in exactly one lane of the
+// warp (all 32 lanes must execute it).
+__device__ __forceinline__ bool elect_one_sync() {
+#ifdef K4J_EMULATOR
+  return ::k4j::emu::elect_one_sync();
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  uint32_t pred = 0;
+  asm volatile(
+      "{\n.reg .pred p;\nelect.sync _|p, 0xffffffff;\nselp.u32 %0, 1, 0, p;\n}\n"
+      : "=r"(pred));
+  return pred != 0;
+#else
+  __trap();
+  return false;
+#endif
+}
+
+// setmaxnreg.{inc,dec}.sync.aligned.u32 R (PTX ISA "Miscellaneous Instructions:
+// setmaxnreg", sm_90a): the warpgroup's
+// per-thread register budget becomes R (a multiple of 8 in [24, 256], the same for the warpgroup).
+template <int R>
+__device__ __forceinline__ void setmaxnreg_inc() {
+  static_assert(R >= 24 && R <= 256 && R % 8 == 0, "setmaxnreg: a multiple of 8 in [24, 256]");
+#ifdef K4J_EMULATOR
+  ::k4j::emu::setmaxnreg(true, R);
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(R));
+#else
+  __trap();
+#endif
+}
+template <int R>
+__device__ __forceinline__ void setmaxnreg_dec() {
+  static_assert(R >= 24 && R <= 256 && R % 8 == 0, "setmaxnreg: a multiple of 8 in [24, 256]");
+#ifdef K4J_EMULATOR
+  ::k4j::emu::setmaxnreg(false, R);
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(R));
+#else
+  __trap();
+#endif
+}
+
+// bar.sync id, count / bar.arrive id, count (PTX ISA "Parallel Synchronization and
+// Communication Instructions: bar, barrier"): named barrier id
+// (0..15; 0 is __syncthreads' own) completes when `count` threads (a multiple of 32) have arrived;
+// sync waits for that, arrive does not.
+__device__ __forceinline__ void named_barrier_sync(int id, int thread_count) {
+#ifdef K4J_EMULATOR
+  ::k4j::emu::named_barrier(true, id, thread_count);
+#else
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(thread_count) : "memory");
+#endif
+}
+__device__ __forceinline__ void named_barrier_arrive(int id, int thread_count) {
+#ifdef K4J_EMULATOR
+  ::k4j::emu::named_barrier(false, id, thread_count);
+#else
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(thread_count) : "memory");
+#endif
+}
+
 }  // namespace k4j::kernels::ptx
 
 // The architecture the device code is compiled for: __CUDA_ARCH__ on the GPU, the emulated

@@ -92,6 +92,17 @@ void tma_store_commit();
 void tma_store_wait_read(int n);
 void prefetch_tensormap(const void *tensor_map);
 
+// ---- Hopper: wgmma, elect.sync, setmaxnreg, named barriers (emulator/src/wgmma.cpp; PTX ISA sections
+// cited in cuda-kernels/common/ptx.cuh). wgmma operands must lie in the launch's dynamic shared memory.
+uint64_t wgmma_desc(const void *smem, int swizzle_bytes, uint32_t lbo_bytes, uint32_t sbo_bytes);
+void wgmma_fence();
+void wgmma_commit_group();
+void wgmma_wait_group(int n);
+void wgmma_e4m3_m64k32(int n, float *d, uint64_t desc_a, uint64_t desc_b, int scale_d);  // d: n/2 floats
+bool elect_one_sync();
+void setmaxnreg(bool inc, int regs);
+void named_barrier(bool sync, int id, int thread_count);
+
 // ---- launches
 // The kernel body of one launch, run by every CUDA thread of the grid. Its bytes are the launch's
 // parameter space: the sanitizer lets that launch's threads read them, as CUDA's param space.
