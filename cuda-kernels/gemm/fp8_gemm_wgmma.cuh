@@ -27,10 +27,25 @@
 
 namespace k4j::kernels::gemm {
 
-// Register budgets after setmaxnreg (DeepGEMM's split for one producer + two math warpgroups:
-// 40 * 128 + 232 * 256 <= 65536): the consumers hold two BN/2 FP32 arrays (partial and result).
+// Register budgets after setmaxnreg: the producer needs few; the consumers hold two BN/2 FP32 arrays
+// (partial and result) besides the pipeline state. Two consumer warpgroups: 40 * 128 + 232 * 256 =
+// 64512 of the 65536 registers (DeepGEMM's split); one: up to the 255-register ceiling of a thread.
 constexpr int kProducerRegs = 40;
-constexpr int kConsumerRegs = 232;
+template <int WGS>
+constexpr int kConsumerRegs = WGS == 2 ? 232 : 248;
+
+// STEPS k32 steps of one k-block into a fresh partial: K-major, 128-byte swizzle (rows of 128 bytes,
+// 8-row groups 1024 bytes apart = SBO); a k32 step is a 32-byte advance of the start address inside
+// the swizzled row (the hardware applies the swizzle to the computed addresses).
+template <int BN, int STEPS>
+__device__ __forceinline__ void wgmma_k_steps(float (&part)[BN / 2], const uint8_t *s_a, const uint8_t *s_b) {
+#pragma unroll
+  for (int ks = 0; ks < STEPS; ++ks) {
+    const uint64_t da = ptx::wgmma_desc(s_a + ks * 32, 128, 0, 1024);
+    const uint64_t db = ptx::wgmma_desc(s_b + ks * 32, 128, 0, 1024);
+    ptx::wgmma_e4m3_m64k32<BN>(part, da, db, ks > 0 ? 1 : 0);
+  }
+}
 
 // The tensor maps of one launch (built by native/src/gemm_fp8_wgmma.cu):
 //  tm_a  e4m3 3D (k, rows, problems): box (128, BM, 1), 128-byte swizzle. Problems = G (masked) or 1.
@@ -49,7 +64,9 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   uint64_t *empty = full + S;
 
   const int tid = threadIdx.x;
-  const int wg = tid / 128;
+  // Warp-uniform in ptxas's eyes (a shuffle from lane 0): the role branches then do not count as
+  // divergent paths, around which ptxas serialises the wgmmas.
+  const int wg = warp_uniform(tid / 128);
   const int kb_count = (p.k + T::BK - 1) / T::BK;
 
   if (tid == 0) {
@@ -62,14 +79,13 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   wgmma_check_tables<MODE>(p, tid, T::kThreads);
   __syncthreads();
 
-  WgmmaScheduler<BM, BN, MODE> sched(p);
-  WgmmaTileCoord tile;
-  WgmmaPass ps;
-
   if (wg == T::kWGs) {
     // ---------------- producer warpgroup: one warp issues the loads, the others leave.
     ptx::setmaxnreg_dec<kProducerRegs>();
-    if (tid - T::kWGs * 128 >= 32) return;
+    if (warp_uniform(tid / 32) != T::kWGs * 4) return;
+    WgmmaScheduler<BM, BN, MODE> sched(p);
+    WgmmaTileCoord tile;
+    WgmmaPass ps;
     const bool leader = ptx::elect_one_sync();
     if (leader) {
       ptx::prefetch_tensormap(&tm_a);
@@ -78,27 +94,24 @@ __global__ void __launch_bounds__(T::kThreads, 1)
     }
     int stage = 0;
     uint32_t phase = 0;
-    while (sched.next(tile)) {
+    while (sched.next_work(tile, ps)) {
       const int a_problem = MODE == GemmMode::kMasked ? tile.group : 0;
-      for (int prev = -1; sched.next_pass(tile, prev, ps); prev = ps.group) {
-        for (int kb = 0; kb < kb_count; ++kb) {
-          // A fresh barrier counts as having completed the phase before phase 0: the first lap
-          // through the ring waits for nothing.
-          ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);
-          if (leader) {
-            ptx::mbarrier_arrive_expect_tx(&full[stage], T::kTxBytes);
-            ptx::tma_load_3d(smem + T::kOffA + stage * T::kABytes, &tm_a, &full[stage], kb * T::BK, tile.m0,
-                             a_problem);
-            ptx::tma_load_3d(smem + T::kOffB + stage * T::kBBytes, &tm_b, &full[stage], kb * T::BK, tile.n0,
-                             ps.group);
-            ptx::tma_load_3d(smem + T::kOffSa + stage * T::kSaBytes, &tm_sa, &full[stage], tile.m0, kb,
-                             a_problem);
-          }
-          __syncwarp();
-          if (++stage == S) {
-            stage = 0;
-            phase ^= 1;
-          }
+      for (int kb = 0; kb < kb_count; ++kb) {
+        // A fresh barrier counts as having completed the phase before phase 0: the first lap
+        // through the ring waits for nothing.
+        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);
+        if (leader) {
+          ptx::mbarrier_arrive_expect_tx(&full[stage], T::kTxBytes);
+          ptx::tma_load_3d(smem + T::kOffA + stage * T::kABytes, &tm_a, &full[stage], kb * T::BK, tile.m0,
+                           a_problem);
+          ptx::tma_load_3d(smem + T::kOffB + stage * T::kBBytes, &tm_b, &full[stage], kb * T::BK, tile.n0,
+                           ps.group);
+          ptx::tma_load_3d(smem + T::kOffSa + stage * T::kSaBytes, &tm_sa, &full[stage], tile.m0, kb, a_problem);
+        }
+        __syncwarp();
+        if (++stage == S) {
+          stage = 0;
+          phase ^= 1;
         }
       }
     }
@@ -106,7 +119,10 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   }
 
   // ---------------- consumer warpgroups: rows [64 * wg, 64 * wg + 64) of each tile.
-  ptx::setmaxnreg_inc<kConsumerRegs>();
+  ptx::setmaxnreg_inc<kConsumerRegs<T::kWGs>>();
+  WgmmaScheduler<BM, BN, MODE> sched(p);
+  WgmmaTileCoord tile;
+  WgmmaPass ps;
   const int wtid = tid - wg * 128, lane = tid & 31, wwarp = wtid >> 5;
   const int nb_count = (p.n + 127) / 128;
   uint8_t *s_d = smem + T::kOffD + wg * T::kDBytesPerWG;
@@ -119,22 +135,8 @@ __global__ void __launch_bounds__(T::kThreads, 1)
 
   int stage = 0;
   uint32_t phase = 0;
-  while (sched.next(tile)) {
+  while (sched.next_work(tile, ps)) {
     const int row0 = tile.m0 + wg * 64;
-    int row_ids[2] = {0, 0};  // contiguous form: mIndices of this thread's rows
-    if constexpr (MODE == GemmMode::kContiguous) {
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int row = row0 + r_lo + 8 * h;
-        row_ids[h] = row < p.m ? __ldg(p.m_indices + row) : -1;
-        // Bad ids are skipped like padding; flagged once per row (by the first column of tiles).
-        if (tile.n_block == 0 && (lane & 3) == 0 && row < p.m && row_ids[h] != -1 &&
-            (row_ids[h] < 0 || row_ids[h] >= p.groups))
-          raise_device_error(p.err_flags, K4J_DEVERR_INDEX_OUT_OF_RANGE);
-      }
-    }
-
-    for (int prev = -1; sched.next_pass(tile, prev, ps); prev = ps.group) {
       const float *sb = p.sb + ((int64_t)ps.group * nb_count + tile.n0 / 128) * kb_count;
       float acc[BN / 2];
 #pragma unroll
@@ -150,21 +152,19 @@ __global__ void __launch_bounds__(T::kThreads, 1)
         const uint8_t *s_a = smem + T::kOffA + stage * T::kABytes + wg * 64 * T::BK;
         const uint8_t *s_b = smem + T::kOffB + stage * T::kBBytes;
         float part[BN / 2];
-        const int k_left = p.k - kb * T::BK;  // < 128 only in the last k-block
+        ptx::wgmma_fence_operand(part);
         ptx::wgmma_fence();
-#pragma unroll
-        for (int ks = 0; ks < T::BK / 32; ++ks) {
-          // Past K the tile is TMA zero-fill; the portable family skips those k32 steps too, so the
-          // tensor-core sums are the same.
-          if (ks * 32 >= k_left) break;
-          // K-major, 128-byte swizzle: rows of 128 bytes, 8-row groups 1024 bytes apart (SBO); the
-          // k32 step is a 32-byte advance of the start address inside the swizzled row.
-          const uint64_t da = ptx::wgmma_desc(s_a + ks * 32, 128, 0, 1024);
-          const uint64_t db = ptx::wgmma_desc(s_b + ks * 32, 128, 0, 1024);
-          ptx::wgmma_e4m3_m64k32<BN>(part, da, db, ks > 0 ? 1 : 0);
-        }
+        // Past K the tile is TMA zero-fill; the portable family skips those k32 steps too, so the
+        // tensor-core sums are the same. Step counts are compile-time in each branch (a run-time
+        // bound inside the wgmma sequence makes ptxas serialise it and spill).
+        const int k_left = warp_uniform(p.k - kb * T::BK);  // < 128 only in the last k-block
+        if (k_left > 96) wgmma_k_steps<BN, 4>(part, s_a, s_b);
+        else if (k_left > 64) wgmma_k_steps<BN, 3>(part, s_a, s_b);
+        else if (k_left > 32) wgmma_k_steps<BN, 2>(part, s_a, s_b);
+        else wgmma_k_steps<BN, 1>(part, s_a, s_b);
         ptx::wgmma_commit_group();
         ptx::wgmma_wait_group<0>();
+        ptx::wgmma_fence_operand(part);
         ptx::mbarrier_arrive(&empty[stage]);  // this thread is done with the stage (A, B and scales)
 
         // Promotion of this k-block into the FP32 result (docs/CONTRACT.md section 2: once per 128 of K).
@@ -190,11 +190,10 @@ __global__ void __launch_bounds__(T::kThreads, 1)
       auto store_row = [&](int r) {
         const int row = row0 + r;
         bool ok = row >= pass.lo && row < pass.hi;
-        if constexpr (MODE == GemmMode::kContiguous) ok = ok && row_ids[r == r_lo ? 0 : 1] == pass.group;
+        if constexpr (MODE == GemmMode::kContiguous) ok = ok && __ldg(p.m_indices + row) == pass.group;
         return ok;
       };
       wgmma_epilogue<BN>(acc, e, store_row, &tm_d, s_d, s_row_ok, s_vote, wtid, bar_id, tma_pending);
-    }
   }
   // The staging area must stay valid until the last TMA store has read it.
   if (wtid == 0 && tma_pending) ptx::tma_store_wait<0>();

@@ -9,8 +9,7 @@
 //  - dense: tiles of rows [0, m), one pass.
 //  - contiguous (mIndices): tiles of rows [0, m); a pass per distinct valid id present in the tile, in
 //    increasing order; a row is stored by the pass of its id. -1 is padding; any other id outside
-//    [0, G) is skipped like padding and raises K4J_DEVERR_INDEX_OUT_OF_RANGE (checked by the tiles of
-//    the first column of N blocks, so each row once).
+//    [0, G) is skipped like padding and raises K4J_DEVERR_INDEX_OUT_OF_RANGE (wgmma_check_tables).
 //  - ends (groupEnds): group g owns rows [P(g-1), P(g)) with P the running maximum of the ends clamped
 //    to [0, m] (the portable family's "first g whose clamped end exceeds the row"); a pass per group
 //    whose range meets the tile. Bad ends raise K4J_DEVERR_LENGTH_OUT_OF_RANGE (CTA 0).
@@ -28,6 +27,11 @@
 namespace k4j::kernels::gemm {
 
 constexpr unsigned kFullMask = 0xffffffffu;
+
+// Every warp walks the schedule with all 32 lanes. Values read from memory pass through a shuffle
+// from lane 0 so that ptxas knows them warp-uniform: a branch it must treat as divergent around the
+// wgmma sequence makes it serialise the wgmmas and spill the accumulators.
+__device__ __forceinline__ int warp_uniform(int v) { return __shfl_sync(kFullMask, v, 0); }
 
 __device__ __forceinline__ int warp_min(int v) {
 #pragma unroll
@@ -59,6 +63,9 @@ struct WgmmaScheduler {
   int tile;  // next tile index of this CTA (masked: across the groups walked so far)
   // masked: the group being walked and the first tile index of it
   int group = 0, group_first = 0, group_rows = 0;
+  // next_work: the current tile and the expert of its last pass (-1: none yet, -2: no tile yet)
+  WgmmaTileCoord cur;
+  int prev = -2;
 
   __device__ explicit WgmmaScheduler(const GemmParams &params) : p(params) {
     m_blocks = (p.m + BM - 1) / BM;
@@ -67,7 +74,7 @@ struct WgmmaScheduler {
     if constexpr (MODE == GemmMode::kMasked) group_rows = masked_rows(0);
   }
 
-  __device__ int masked_rows(int g) const { return min(max(__ldg(p.masked_m + g), 0), p.m); }
+  __device__ int masked_rows(int g) const { return warp_uniform(min(max(__ldg(p.masked_m + g), 0), p.m)); }
 
   __device__ void coords(int t, int rows_blocks, int &mb, int &nb) const {
     const int band = t / (kBandN * rows_blocks);
@@ -124,7 +131,7 @@ struct WgmmaScheduler {
           if (e >= 0 && e < p.groups && e > prev) best = min(best, e);
         }
       }
-      best = warp_min(best);
+      best = warp_uniform(warp_min(best));
       ps = WgmmaPass{best, lo, hi};
       return best != INT_MAX;
     } else {
@@ -146,22 +153,45 @@ struct WgmmaScheduler {
         const bool meets = g < p.groups && g > prev && start < pm && start < hi && pm > lo;
         const unsigned ballot = __ballot_sync(kFullMask, meets);
         if (ballot != 0) {
-          const int src = __ffs((int)ballot) - 1;
-          const int s = __shfl_sync(kFullMask, start, src), e2 = __shfl_sync(kFullMask, pm, src);
+          const int src = warp_uniform(__ffs((int)ballot) - 1);
+          const int s = warp_uniform(__shfl_sync(kFullMask, start, src));
+          const int e2 = warp_uniform(__shfl_sync(kFullMask, pm, src));
           ps = WgmmaPass{g0 + src, max(s, lo), min(e2, hi)};
           return true;
         }
-        carry = __shfl_sync(kFullMask, pm, 31);
+        carry = warp_uniform(__shfl_sync(kFullMask, pm, 31));
       }
       return false;
     }
   }
+
+  // The next unit of work of this CTA: the next pass of the current tile, else the first pass of the
+  // next tile that has one. One flat loop over (tile, pass) in the kernel: a pass loop nested in the
+  // tile loop around the wgmma main loop made ptxas spill the accumulators.
+  __device__ bool next_work(WgmmaTileCoord &c, WgmmaPass &ps) {
+    for (;;) {
+      if (prev != -2 && next_pass(cur, prev, ps)) {
+        prev = ps.group;
+        c = cur;
+        return true;
+      }
+      if (!next(cur)) return false;
+      prev = -1;
+    }
+  }
 };
 
-// Once per launch (CTA 0, any number of threads `tid` of `count`): the device-side checks of the
-// group tables that no tile visit covers (ends, maskedM), flagged as the portable family does.
+// Once per launch, by every thread of the block (`tid` of `count`): the device-side checks of the
+// group tables, flagged as the portable family does. mIndices: every row once across the grid (a
+// tile with no valid id has no pass to notice it); ends and maskedM: CTA 0.
 template <GemmMode MODE>
 __device__ __forceinline__ void wgmma_check_tables(const GemmParams &p, int tid, int count) {
+  if constexpr (MODE == GemmMode::kContiguous) {
+    for (int64_t row = (int64_t)blockIdx.x * count + tid; row < p.m; row += (int64_t)gridDim.x * count) {
+      const int e = __ldg(p.m_indices + row);
+      if (e != -1 && (e < 0 || e >= p.groups)) raise_device_error(p.err_flags, K4J_DEVERR_INDEX_OUT_OF_RANGE);
+    }
+  }
   if (blockIdx.x != 0) return;
   if constexpr (MODE == GemmMode::kEnds) {
     for (int g = tid; g < p.groups; g += count) {
