@@ -56,7 +56,13 @@ std::string take_reports();
 
 // ---- the running block: threads as fibers
 constexpr int kWarpSize = 32;
-enum class ThreadState : uint8_t { kRunnable, kAtBarrier, kAtWarp, kExited };
+enum class ThreadState : uint8_t {
+  kRunnable,
+  kAtBarrier,
+  kAtWarp,
+  kExited,
+  kAtMbarrier,  // Hopper: in mbarrier.try_wait for a phase that has not completed (mbarrier.cpp)
+};
 enum class WarpOpKind : uint8_t { kNone, kSyncwarp, kShfl, kVote, kMatch, kLdmatrix, kMma };
 
 struct PendingCopy {
@@ -126,5 +132,32 @@ void pending_flush(Thread &t);  // settle a deferred same-value write check
 // static shared memory: the device code module's data segment (see sanitizer.cpp)
 uint8_t *static_shared_begin();
 uint8_t *static_shared_end();
+
+// ---- Hopper: TMA and mbarrier (mbarrier.cpp, tma.cpp; hooks called by scheduler.cpp/sanitizer.cpp)
+void hopper_tma_block_begin(Block &b);  // forget the previous block's barriers and copies
+void hopper_tma_block_end(Block &b);    // bulk stores still pending are performed
+// No thread of the block can run: the TMA loads in flight into one mbarrier (drawn from the seed)
+// land now. True if any did (the scheduler tries again), false if none was in flight.
+bool hopper_tma_progress(Block &b);
+// Deadlock report when threads wait on mbarriers whose phase cannot complete; false if none does.
+bool mbarrier_diagnose_deadlock(Block &b);
+void mbarrier_complete_tx(uint64_t *bar, uint32_t bytes);  // a TMA load's complete-tx
+void suspend_current_thread();  // back to the scheduler until the thread is made runnable again
+// Shared-memory ranges a TMA copy has in flight: a generic access to them is a hazard (sanitizer).
+extern int g_async_ranges;
+void async_shared_check(Thread &t, const uint8_t *p, size_t n, bool write);
+// The async proxy wrote [p, p + n): initialised, ordered by the mbarrier wait (not a generic race).
+void shared_async_write(const uint8_t *p, size_t n);
+// Racecheck of generic accesses ordered by mbarrier arrive (release) -> wait (acquire): each thread
+// has a clock, advanced at its arrivals; an access recorded at clock c of thread w is ordered before
+// thread r's access once r observed the completion of a phase that w arrived on at clock >= c.
+uint32_t mbarrier_clock(int thread);  // 0 when the block uses no mbarrier
+bool ordered_by_mbarrier(int reader, int writer, uint32_t writer_clock);
+// Cross-proxy ordering (PTX ISA "Proxies" / fence.proxy.async): generic writes of shared memory that
+// the async proxy (a TMA store, a wgmma operand) reads must be followed, in the writing thread, by
+// fence.proxy.async. proxy_fence_count(t) counts thread t's fences; async_proxy_read reports the
+// first byte of [p, p + n) whose generic writer has not fenced since writing it.
+uint32_t proxy_fence_count(int thread);
+void async_proxy_read(const uint8_t *p, size_t n, const char *what);
 
 }  // namespace k4j::emu

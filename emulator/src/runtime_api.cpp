@@ -136,8 +136,9 @@ static const Region *region_of(const void *p, size_t n) {
   return (a >= r.base && a + n <= r.end) ? &r : nullptr;
 }
 
-void *param_alloc(size_t bytes) { return ::operator new(bytes, std::align_val_t(64)); }
-static void param_free(void *p) { ::operator delete(p, std::align_val_t(64)); }
+// 128-aligned: a CUtensorMap parameter is alignas(128).
+void *param_alloc(size_t bytes) { return ::operator new(bytes, std::align_val_t(128)); }
+static void param_free(void *p) { ::operator delete(p, std::align_val_t(128)); }
 
 namespace {
 

@@ -72,6 +72,8 @@ struct ByteShadow {
   uint32_t w_warp_epoch, r_warp_epoch;
   uint16_t writer, reader;  // thread ids (kNobody)
   bool reader_many, w_atomic, initialized;
+  uint32_t w_clock, r_clock;  // the writer's / reader's mbarrier clock (mbarrier.cpp)
+  uint32_t w_fence;           // the writer's fence.proxy.async count when it wrote (tma.cpp)
 };
 std::vector<ByteShadow> g_static_shadow, g_dyn_shadow;
 uint32_t g_block_serial = 0;
@@ -84,7 +86,7 @@ ByteShadow *shadow_of(const uint8_t *p) {
   ByteShadow *s = nullptr;
   if (p >= static_shared_begin() && p < static_shared_end()) s = &g_static_shadow[p - static_shared_begin()];
   else if (b && p >= b->dyn && p < b->dyn + b->dyn_bytes) s = &g_dyn_shadow[p - b->dyn];
-  if (s && s->block != g_block_serial) *s = ByteShadow{g_block_serial, 0, 0, 0, 0, kNobody, kNobody, false, false, false};
+  if (s && s->block != g_block_serial) *s = ByteShadow{g_block_serial, 0, 0, 0, 0, kNobody, kNobody, false, false, false, 0, 0, 0};
   return s;
 }
 
@@ -137,11 +139,13 @@ void pending_flush(Thread &t) {
 
 void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic) {
   pending_flush(t);
+  if (g_async_ranges) async_shared_check(t, p, n, write);
   Block &b = *current_block();
   const Options &o = options();
   const uint32_t epoch = b.barrier_epoch + 1;
   const uint32_t wepoch = b.warp_epochs[t.warp];
   const uint16_t me = (uint16_t)t.linear;
+  const uint32_t clock = mbarrier_clock(t.linear);
   bool reported = false;
   for (size_t i = 0; i < n; ++i) {
     ByteShadow *s = shadow_of(p + i);
@@ -155,7 +159,8 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
     if (o.racecheck && !reported) {
       // A write earlier in this barrier interval by another thread, not ordered by a __syncwarp.
       const bool w_conflict = s->w_epoch == epoch && s->writer != me && !(atomic && s->w_atomic) &&
-                              !ordered_by_warp(t, s->writer, s->w_warp_epoch);
+                              !ordered_by_warp(t, s->writer, s->w_warp_epoch) &&
+                              !ordered_by_mbarrier(me, s->writer, s->w_clock);
       if (w_conflict && !write) {
         report(Check::kRacecheck, false,
                "read-after-write hazard on shared memory %p: thread %d reads what thread %d wrote with no barrier "
@@ -169,7 +174,8 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
         g_pending.other = s->writer;
       }
       if (write && !reported && s->r_epoch == epoch && (s->reader_many || s->reader != me) && !atomic &&
-          !(s->reader != kNobody && !s->reader_many && ordered_by_warp(t, s->reader, s->r_warp_epoch))) {
+          !(s->reader != kNobody && !s->reader_many &&
+            (ordered_by_warp(t, s->reader, s->r_warp_epoch) || ordered_by_mbarrier(me, s->reader, s->r_clock)))) {
         report(Check::kRacecheck, false,
                "write-after-read hazard on shared memory %p: thread %d overwrites what thread %d read with no "
                "barrier between them",
@@ -183,12 +189,40 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
       s->w_warp_epoch = wepoch;
       s->writer = me;
       s->w_atomic = atomic;
+      s->w_clock = clock;
+      s->w_fence = proxy_fence_count(t.linear);
     } else {
       if (s->r_epoch == epoch && s->reader != me) s->reader_many = true;
       else if (s->r_epoch != epoch) s->reader_many = false;
       s->r_epoch = epoch;
       s->r_warp_epoch = wepoch;
       s->reader = me;
+      s->r_clock = clock;
+    }
+  }
+}
+
+void shared_async_write(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    ByteShadow *s = shadow_of(p + i);
+    if (!s) continue;
+    s->initialized = true;
+    s->w_epoch = s->r_epoch = 0;  // ordered by the mbarrier wait, not by a barrier interval
+    s->writer = s->reader = kNobody;
+    s->reader_many = s->w_atomic = false;
+  }
+}
+
+void async_proxy_read(const uint8_t *p, size_t n, const char *what) {
+  for (size_t i = 0; i < n; ++i) {
+    ByteShadow *s = shadow_of(p + i);
+    if (!s || s->writer == kNobody || s->w_atomic) continue;
+    if (proxy_fence_count(s->writer) <= s->w_fence) {
+      report(Check::kRacecheck, false,
+             "%s reads shared memory %p, which thread %d wrote without a fence.proxy.async after the write (the "
+             "async proxy may not see it)",
+             what, (const void *)(p + i), s->writer);
+      return;
     }
   }
 }

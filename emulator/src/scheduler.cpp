@@ -94,6 +94,7 @@ const char *state_name(ThreadState s) {
     case ThreadState::kRunnable: return "running";
     case ThreadState::kAtBarrier: return "waiting at __syncthreads";
     case ThreadState::kAtWarp: return "waiting at a warp collective";
+    case ThreadState::kAtMbarrier: return "waiting on an mbarrier";
     default: return "exited";
   }
 }
@@ -282,6 +283,7 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
 }
 
 void diagnose_deadlock(Block &b) {
+  if (mbarrier_diagnose_deadlock(b)) return;
   for (Thread &t : b.threads) {
     if (t.state != ThreadState::kAtWarp) continue;
     for (int l = 0; l < kWarpSize; ++l) {
@@ -301,6 +303,7 @@ void diagnose_deadlock(Block &b) {
 
 bool run_block(Launch &L, Block &b) {
   shared_reset(b);
+  hopper_tma_block_begin(b);
   for (int i = 0; i < b.nthreads; ++i) {
     Thread &t = b.threads[i];
     t = Thread{};
@@ -325,7 +328,10 @@ bool run_block(Launch &L, Block &b) {
       if (t.state != ThreadState::kExited) ++live;
       if (t.state == ThreadState::kAtBarrier) ++at_barrier;
     }
-    if (live == 0) return true;
+    if (live == 0) {
+      hopper_tma_block_end(b);
+      return !L.aborted;
+    }
     if (at_barrier == live) {  // exited threads count as arrived
       ++b.barrier_epoch;
       for (Thread &t : b.threads)
@@ -333,6 +339,10 @@ bool run_block(Launch &L, Block &b) {
       continue;
     }
     if (!ran) {
+      if (hopper_tma_progress(b)) {  // async copies land when nothing else can run
+        if (L.aborted) return false;
+        continue;
+      }
       diagnose_deadlock(b);
       L.aborted = true;
       return false;
@@ -377,8 +387,9 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
   b.dyn_bytes = smem;
   std::vector<uint8_t> dyn_storage;
   // Guard zones on both sides of the arena: an access there is reported as out of bounds.
-  dyn_storage.resize(smem + 2 * kGuardBytes + 128);
-  uint8_t *aligned = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 127) & ~(uintptr_t)127);
+  // 1024-aligned as on the GPU: the TMA swizzle patterns repeat every 1024 bytes of address.
+  dyn_storage.resize(smem + 2 * kGuardBytes + 1024);
+  uint8_t *aligned = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
   b.dyn = aligned;
 
   // Blocks run in an order drawn from the seed: CUDA promises no order.
@@ -413,6 +424,8 @@ dim3 block_dim() { return g_block->dim; }
 dim3 grid_dim() { return g_launch->grid; }
 void *dynamic_smem() { return g_block->dyn; }
 void fence() {}
+
+void suspend_current_thread() { yield(); }
 
 void syncthreads() {
   Thread &t = *g_thread;
