@@ -61,14 +61,28 @@ enum class ThreadState : uint8_t {
   kAtBarrier,
   kAtWarp,
   kExited,
-  kAtMbarrier,  // Hopper: in mbarrier.try_wait for a phase that has not completed (mbarrier.cpp)
+  kAtMbarrier,      // Hopper: in mbarrier.try_wait for a phase that has not completed (mbarrier.cpp)
+  kAtNamedBarrier,  // Hopper: at bar.sync of a named barrier (wgmma.cpp)
 };
-enum class WarpOpKind : uint8_t { kNone, kSyncwarp, kShfl, kVote, kMatch, kLdmatrix, kMma };
+enum class WarpOpKind : uint8_t {
+  kNone, kSyncwarp, kShfl, kVote, kMatch, kLdmatrix, kMma,
+  kElect, kWgmma, kSetmaxnreg  // Hopper (wgmma.cpp): elect.sync per warp, the other two per warpgroup
+};
 
 struct PendingCopy {
   uint8_t *dst;
   const uint8_t *src;
   int src_bytes;
+};
+
+// --- Hopper: wgmma (wgmma.cpp): a thread's wgmma.mma_async operations (ids) not yet retired.
+struct WgmmaThread {
+  std::vector<uint32_t> open;                   // issued, not committed
+  std::vector<std::vector<uint32_t>> groups;    // committed wgmma-groups, oldest first
+  std::vector<std::pair<float *, uint32_t>> chained;  // accumulator array -> newest pending op on it
+  std::vector<std::pair<float *, std::vector<float>>> retired;  // what wait_group last wrote there
+  bool fenced = false;       // a wgmma.fence since the last wgmma.wait_group
+  bool ever_fenced = false;  // a wgmma.fence since the thread started
 };
 
 struct Thread {
@@ -89,6 +103,7 @@ struct Thread {
   std::vector<std::vector<PendingCopy>> groups;
   // racecheck: the warp synchronisation epoch this thread has seen
   uint32_t warp_epoch = 0;
+  WgmmaThread wg;  // --- Hopper: wgmma
 };
 
 struct Block {
@@ -128,6 +143,14 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
 bool is_shared(const void *p, size_t n);  // fully inside static or dynamic shared memory
 void check_global(const void *p, size_t n, bool write, const char *what);
 void pending_flush(Thread &t);  // settle a deferred same-value write check
+
+// --- Hopper: wgmma (wgmma.cpp) hooks into the scheduler
+void block_yield();                       // back to the scheduler until made runnable again
+unsigned elect_lane(unsigned mask);       // elect.sync over mask: the elected lane (scheduler.cpp)
+void hopper_block_reset(Block &b);        // at the start of every block
+bool hopper_diagnose_deadlock(Block &b);  // true when it reported why the block cannot go on
+const char *hopper_op_name(WarpOpKind k);
+void hopper_shared_write(Thread &t, const uint8_t *p, size_t n);  // racecheck against in-flight wgmma
 
 // static shared memory: the device code module's data segment (see sanitizer.cpp)
 uint8_t *static_shared_begin();

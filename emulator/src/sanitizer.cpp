@@ -140,6 +140,7 @@ void pending_flush(Thread &t) {
 void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomic) {
   pending_flush(t);
   if (g_async_ranges) async_shared_check(t, p, n, write);
+  if (write) hopper_shared_write(t, p, n);  // --- Hopper: wgmma operands still being read
   Block &b = *current_block();
   const Options &o = options();
   const uint32_t epoch = b.barrier_epoch + 1;

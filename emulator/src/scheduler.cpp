@@ -85,7 +85,7 @@ const char *op_name(WarpOpKind k) {
     case WarpOpKind::kMatch: return "__match_any_sync";
     case WarpOpKind::kLdmatrix: return "ldmatrix.sync.aligned";
     case WarpOpKind::kMma: return "mma.sync.aligned";
-    default: return "?";
+    default: return hopper_op_name(k);
   }
 }
 
@@ -95,6 +95,7 @@ const char *state_name(ThreadState s) {
     case ThreadState::kAtBarrier: return "waiting at __syncthreads";
     case ThreadState::kAtWarp: return "waiting at a warp collective";
     case ThreadState::kAtMbarrier: return "waiting on an mbarrier";
+    case ThreadState::kAtNamedBarrier: return "waiting at a named barrier (bar.sync)";
     default: return "exited";
   }
 }
@@ -278,12 +279,19 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
       for (int l = 0; l < kWarpSize; ++l) std::memcpy(lanes[l]->op_out, d[l], sizeof d[l]);
       break;
     }
+    case WarpOpKind::kElect: {  // elect.sync (PTX ISA "elect.sync"): the lowest lane of the mask
+      const unsigned leader = (unsigned)__builtin_ctz(mask);
+      for (Thread *u : lanes)
+        if (u) *static_cast<unsigned *>(u->op_out) = leader;
+      break;
+    }
     default: break;
   }
 }
 
 void diagnose_deadlock(Block &b) {
   if (mbarrier_diagnose_deadlock(b)) return;
+  if (hopper_diagnose_deadlock(b)) return;
   for (Thread &t : b.threads) {
     if (t.state != ThreadState::kAtWarp) continue;
     for (int l = 0; l < kWarpSize; ++l) {
@@ -304,6 +312,7 @@ void diagnose_deadlock(Block &b) {
 bool run_block(Launch &L, Block &b) {
   shared_reset(b);
   hopper_tma_block_begin(b);
+  hopper_block_reset(b);
   for (int i = 0; i < b.nthreads; ++i) {
     Thread &t = b.threads[i];
     t = Thread{};
@@ -386,8 +395,9 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
   b.warp_epochs.assign((b.nthreads + kWarpSize - 1) / kWarpSize, 0);
   b.dyn_bytes = smem;
   std::vector<uint8_t> dyn_storage;
-  // Guard zones on both sides of the arena: an access there is reported as out of bounds.
-  // 1024-aligned as on the GPU: the TMA swizzle patterns repeat every 1024 bytes of address.
+  // Guard zones on both sides of the arena: an access there is reported as out of bounds. Aligned to
+  // 1024 bytes: the 128-byte swizzle pattern of TMA and wgmma repeats there, and both read it from
+  // address bits (wgmma descriptors hold offsets into this arena).
   dyn_storage.resize(smem + 2 * kGuardBytes + 1024);
   uint8_t *aligned = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
   b.dyn = aligned;
@@ -519,6 +529,15 @@ void atomic_access(const void *p, unsigned bytes) {
   if (g_thread == nullptr) return;
   if (is_shared(p, bytes)) shared_access(*g_thread, static_cast<const uint8_t *>(p), bytes, true, true);
   else check_global(p, bytes, true, "atomic");
+}
+
+// --- Hopper: wgmma hooks (the instructions themselves are in wgmma.cpp)
+void block_yield() { yield(); }
+
+unsigned elect_lane(unsigned mask) {
+  unsigned out = 0;
+  warp_arrive(WarpOpKind::kElect, mask, 0, 0, nullptr, &out, 0);
+  return out;
 }
 
 }  // namespace k4j::emu

@@ -1,25 +1,527 @@
-// Hopper warpgroup instructions (stubs: the emulated twins come next).
-#include <cstdio>
-#include <cstdlib>
+// Hopper warpgroup instructions of the emulated device: wgmma (descriptors, mma_async, fence,
+// commit_group, wait_group), elect.sync, setmaxnreg and named barriers (bar.sync/bar.arrive with an
+// id). The PTX ISA sections are cited next to each wrapper in cuda-kernels/common/ptx.cuh; the
+// layouts and numerics are the pure functions of emulator/ptx (k4j_emu/wgmma_ops.h).
+//
+// A warpgroup is warps 4g..4g+3. wgmma.mma_async and setmaxnreg are warpgroup collectives here:
+// all 128 threads must arrive (a missing, exited or absent warp is reported); the last to arrive
+// performs the operation for all. wgmma.mma_async reads its shared-memory operands when it is
+// issued (as reads by the warpgroup's first thread, for racecheck and initcheck) and computes D at
+// once, but each thread's accumulator registers receive D only when that thread's
+// wgmma.wait_group retires the op's group: a kernel that reads them earlier sees the old values.
+// Racecheck also knows which shared bytes each op in flight reads: a write to them by a thread of
+// the warpgroup that has not waited for the op, or by any other thread before the op completed
+// (before any thread of the warpgroup waited for it), is reported; so is any other change to them
+// found when the op completes.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
 
 #include "emu_internal.h"
+#include "k4j_emu/wgmma_ops.h"
 
 namespace k4j::emu {
 
 namespace {
-[[noreturn]] void todo(const char *what) {
-  std::fprintf(stderr, "kernels4j emulator: %s is not emulated yet\n", what);
-  std::abort();
+
+constexpr int kWarpgroupThreads = 128;
+
+struct Operand {
+  ptx::WgmmaDesc desc;
+  int rows = 0;
+  std::vector<uint8_t> bytes;  // rows x 32, gathered at issue
+};
+
+struct WgmmaOp {
+  int n = 0;
+  int first = 0;  // the warpgroup's first thread (linear id)
+  float *d[kWarpgroupThreads] = {};
+  std::vector<float> result;  // [128][n/2]
+  Operand a, b;
+  int pending = 0;  // threads that have not retired it yet
+  bool retired_by[kWarpgroupThreads] = {};
+  bool any_retired = false;      // the op has completed (some thread's wait_group returned)
+  std::vector<uint32_t> chunks;  // sorted shared offsets of the 16-byte chunks it reads
+};
+
+struct NamedBarrier {
+  int count = 0, arrived = 0;
+  std::vector<int> waiting;
+};
+
+// State of the running block (one block runs at a time; reset by hopper_block_reset).
+struct HopperBlock {
+  std::vector<std::unique_ptr<WgmmaOp>> ops;  // by id
+  std::vector<uint32_t> inflight;             // ids of ops some thread has not retired
+  NamedBarrier bars[16];
+};
+HopperBlock g_hb;
+
+// The arguments a thread brings to a warpgroup collective (on its stack while it waits there).
+struct WgmmaArgs {
+  int n;
+  float *d;
+  uint64_t desc_a, desc_b;
+  int scale_d;
+};
+
+void require_sm90(const char *what) {
+  if (options().arch < 900)
+    report(Check::kSync, true, "%s needs sm_90 (sm_90a); the emulated device is sm_%d", what, options().arch / 10);
 }
+
+int warpgroup_first(const Thread &t) { return (t.warp / 4) * kWarpgroupThreads; }
+
+// Arrival at a warpgroup collective. Returns true in the last thread to arrive, which performs the
+// operation and then calls wg_release; the others return false once released (results written).
+bool wg_arrive(WarpOpKind kind) {
+  Thread &t = *current_thread();
+  Block &b = *current_block();
+  const int first = warpgroup_first(t);
+  const char *name = hopper_op_name(kind);
+  if (first + kWarpgroupThreads > b.nthreads)
+    report(Check::kSync, true,
+           "%s: warpgroup %d (threads %d..%d) is incomplete: the block has %d threads, and a warpgroup "
+           "instruction needs all 128 threads of 4 consecutive warps",
+           name, first / kWarpgroupThreads, first, first + kWarpgroupThreads - 1, b.nthreads);
+  t.state = ThreadState::kAtWarp;
+  t.op = kind;
+  t.mask = 0xffffffffu;
+  int arrived = 0;
+  for (int i = first; i < first + kWarpgroupThreads; ++i) {
+    Thread &u = b.threads[i];
+    if (u.state == ThreadState::kExited)
+      report(Check::kSync, true,
+             "%s: warpgroup %d needs all 128 threads (warps %d..%d), but thread %d (warp %d lane %d) has exited",
+             name, first / kWarpgroupThreads, first / 32, first / 32 + 3, u.linear, u.warp, u.lane);
+    if (u.state == ThreadState::kAtWarp && u.op == kind) ++arrived;
+    else if (u.state == ThreadState::kAtWarp && u.warp == t.warp)
+      report(Check::kSync, true,
+             "warp %d: lane %d waits in %s while lane %d calls %s (divergent warp or warpgroup collectives)", t.warp,
+             u.lane, hopper_op_name(u.op), t.lane, name);
+  }
+  if (arrived < kWarpgroupThreads) {
+    block_yield();
+    return false;
+  }
+  return true;
+}
+
+void wg_release(int first) {
+  Block &b = *current_block();
+  for (int i = first; i < first + kWarpgroupThreads; ++i) {
+    b.threads[i].state = ThreadState::kRunnable;
+    b.threads[i].op = WarpOpKind::kNone;
+  }
+}
+
+const char *operand_name(char which) { return which == 'A' ? "A" : "B"; }
+
+// Checks a descriptor against the ISA's rules and what the emulator models; fatal on violation.
+ptx::WgmmaDesc check_desc(uint64_t raw, char which) {
+  const ptx::WgmmaDesc d = ptx::wgmma_desc_decode(raw);
+  if (ptx::wgmma_desc_reserved_bits(raw))
+    report(Check::kSync, true, "wgmma.mma_async: descriptor of %s (0x%016llx) has reserved bits set", operand_name(which),
+           (unsigned long long)raw);
+  if (d.swizzle != ptx::WgmmaSwizzle::kNone) {
+    const uint32_t row = (uint32_t)ptx::swizzle_row_bytes(d.swizzle);
+    const uint32_t rep = (uint32_t)ptx::swizzle_repeat_bytes(d.swizzle);
+    if (d.base_offset != 0)
+      report(Check::kSync, true,
+             "wgmma.mma_async: descriptor of %s has base offset %u; the emulator models base offset 0 only (swizzled "
+             "tiles aligned to the %u-byte pattern repeat)",
+             operand_name(which), d.base_offset, rep);
+    if ((d.start_address % rep) >= 128)
+      report(Check::kSync, true,
+             "wgmma.mma_async: descriptor of %s starts at shared offset %u, %u bytes into a %u-byte swizzle pattern "
+             "with base offset 0 (PTX ISA \"Matrix Descriptor Format\": the base offset must then say where the "
+             "pattern starts; align swizzled tiles to %u bytes)",
+             operand_name(which), d.start_address, d.start_address % rep, rep, rep);
+    if (d.start_address % row + 32 > row)
+      report(Check::kSync, true,
+             "wgmma.mma_async: descriptor of %s starts at byte %u of a %u-byte swizzled row: the 32 bytes of K of a "
+             "k32 step would leave the row",
+             operand_name(which), d.start_address % row, row);
+  }
+  return d;
+}
+
+// Gathers rows x 32 bytes of a K-major operand from the block's dynamic shared memory. record:
+// also report the reads to the sanitizers, as reads by thread `reader`.
+void gather(const ptx::WgmmaDesc &d, int rows, char which, std::vector<uint8_t> &out, Thread *reader,
+            std::vector<uint32_t> *chunks = nullptr) {
+  Block &b = *current_block();
+  out.resize((size_t)rows * 32);
+  for (int r = 0; r < rows; ++r)
+    for (int half = 0; half < 2; ++half) {
+      const uint32_t addr = ptx::wgmma_kmajor_address(d, r, 16 * half);
+      if ((size_t)addr + 16 > b.dyn_bytes)
+        report(Check::kMemcheck, true,
+               "wgmma.mma_async: %s row %d bytes %d..%d at shared offset %u are outside the launch's %zu bytes of "
+               "dynamic shared memory",
+               operand_name(which), r, 16 * half, 16 * half + 15, addr, b.dyn_bytes);
+      const uint8_t *p = b.dyn + addr;
+      if (reader) shared_access(*reader, p, 16, false, false);
+      if (chunks) chunks->push_back(addr);
+      std::memcpy(&out[(size_t)r * 32 + 16 * half], p, 16);
+    }
+}
+
+std::vector<float> *retired_values(WgmmaThread &w, float *d) {
+  for (auto &e : w.retired)
+    if (e.first == d) return &e.second;
+  return nullptr;
+}
+
+uint32_t *chained_op(WgmmaThread &w, float *d) {
+  for (auto &e : w.chained)
+    if (e.first == d) return &e.second;
+  return nullptr;
+}
+
+// The performing thread's part of wgmma.mma_async for the whole warpgroup.
+void perform_wgmma(int first) {
+  Block &b = *current_block();
+  const WgmmaArgs &a0 = *static_cast<const WgmmaArgs *>(b.threads[first].op_in);
+  for (int i = first; i < first + kWarpgroupThreads; ++i) {
+    const Thread &u = b.threads[i];
+    const WgmmaArgs &ai = *static_cast<const WgmmaArgs *>(u.op_in);
+    if (ai.n != a0.n || ai.desc_a != a0.desc_a || ai.desc_b != a0.desc_b || (ai.scale_d != 0) != (a0.scale_d != 0))
+      report(Check::kSync, true,
+             "wgmma.mma_async: thread %d and thread %d of warpgroup %d give different shapes, descriptors or scale-d "
+             "(they must be the same across the warpgroup)",
+             first, i, first / kWarpgroupThreads);
+    if (u.wg.open.size() != b.threads[first].wg.open.size() || u.wg.groups.size() != b.threads[first].wg.groups.size())
+      report(Check::kSync, true,
+             "wgmma.mma_async: warps of warpgroup %d disagree on pending wgmma groups (thread %d: %zu uncommitted, %zu "
+             "committed; thread %d: %zu, %zu): a wgmma.commit_group or wgmma.wait_group is missing in some warp",
+             first / kWarpgroupThreads, first, b.threads[first].wg.open.size(), b.threads[first].wg.groups.size(), i,
+             u.wg.open.size(), u.wg.groups.size());
+  }
+  const int n = a0.n;
+  const int regs = n / 2;
+  auto op = std::make_unique<WgmmaOp>();
+  op->n = n;
+  op->first = first;
+  op->a.desc = check_desc(a0.desc_a, 'A');
+  op->b.desc = check_desc(a0.desc_b, 'B');
+  op->a.rows = 64;
+  op->b.rows = n;
+  Thread *reader = &b.threads[first];
+  gather(op->a.desc, 64, 'A', op->a.bytes, reader, &op->chunks);
+  gather(op->b.desc, n, 'B', op->b.bytes, reader, &op->chunks);
+  std::sort(op->chunks.begin(), op->chunks.end());
+  op->chunks.erase(std::unique(op->chunks.begin(), op->chunks.end()), op->chunks.end());
+
+  // C: the accumulator each thread's registers will hold when this op runs in order after the
+  // warpgroup's pending ones on the same registers (the ISA orders same-shape accumulator chains).
+  std::vector<float> c((size_t)kWarpgroupThreads * regs, 0.f);
+  bool fence_reported = false;
+  for (int i = 0; i < kWarpgroupThreads; ++i) {
+    Thread &u = b.threads[first + i];
+    const WgmmaArgs &ai = *static_cast<const WgmmaArgs *>(u.op_in);
+    op->d[i] = ai.d;
+    const uint32_t *prev = chained_op(u.wg, ai.d);
+    if (prev && g_hb.ops[*prev]) {
+      std::memcpy(&c[(size_t)i * regs], &g_hb.ops[*prev]->result[(size_t)i * regs], sizeof(float) * regs);
+    } else {
+      std::memcpy(&c[(size_t)i * regs], ai.d, sizeof(float) * regs);
+      // PTX ISA "wgmma.fence": required before the first wgmma.mma_async, and between another access
+      // to the accumulator registers and a wgmma.mma_async that uses them. Detected: no fence ever,
+      // or registers changed since wait_group wrote them and no fence since.
+      const std::vector<float> *last = retired_values(u.wg, ai.d);
+      const bool changed =
+          last && (last->size() != (size_t)regs || std::memcmp(last->data(), ai.d, sizeof(float) * regs) != 0);
+      if (!fence_reported && (!u.wg.ever_fenced || (!u.wg.fenced && changed))) {
+        report(Check::kSync, false,
+               "wgmma.mma_async: thread %d issues it without a wgmma.fence %s (PTX ISA \"wgmma.fence\")", u.linear,
+               u.wg.ever_fenced ? "after its accumulator registers were written by other instructions"
+                                : "before its first wgmma.mma_async");
+        fence_reported = true;
+      }
+    }
+  }
+  op->result.resize((size_t)kWarpgroupThreads * regs);
+  ptx::Fp8MmaModel model;
+  model.accum = options().fp8_accum;
+  ptx::wgmma_m64nk32_fp8_f32(ptx::Fp8Type::kE4M3, ptx::Fp8Type::kE4M3, n, op->a.bytes.data(), op->b.bytes.data(),
+                             c.data(), op->result.data(), a0.scale_d != 0, model);
+  op->pending = kWarpgroupThreads;
+  const uint32_t id = (uint32_t)g_hb.ops.size();
+  for (int i = 0; i < kWarpgroupThreads; ++i) {
+    WgmmaThread &w = b.threads[first + i].wg;
+    w.open.push_back(id);
+    if (uint32_t *prev = chained_op(w, op->d[i])) *prev = id;
+    else w.chained.emplace_back(op->d[i], id);
+  }
+  g_hb.ops.push_back(std::move(op));
+  g_hb.inflight.push_back(id);
+}
+
+// Retires op `id` for the calling thread: its registers get D.
+void retire(Thread &t, uint32_t id) {
+  WgmmaOp *op = g_hb.ops[id].get();
+  const int i = t.linear - op->first;
+  const int regs = op->n / 2;
+  op->retired_by[i] = true;
+  if (!op->any_retired) {
+    // The op completes here. Writes the sanitizer saw were checked as they happened
+    // (hopper_shared_write); this also catches changes made by no thread (a copy engine).
+    op->any_retired = true;
+    if (options().racecheck) {
+      std::vector<uint8_t> now;
+      for (Operand *o : {&op->a, &op->b}) {
+        gather(o->desc, o->rows, o == &op->a ? 'A' : 'B', now, nullptr);
+        if (now != o->bytes) {
+          size_t k = 0;
+          while (now[k] == o->bytes[k]) ++k;
+          report(Check::kRacecheck, false,
+                 "shared memory operand %s of a wgmma.mma_async of warpgroup %d (row %zu, byte %zu, shared offset %u) "
+                 "changed between the wgmma and the wgmma.wait_group that retires it: overwritten before the wgmma "
+                 "finished reading it",
+                 o == &op->a ? "A" : "B", op->first / kWarpgroupThreads, k / 32, k % 32,
+                 ptx::wgmma_kmajor_address(o->desc, (int)(k / 32), (int)(k % 32)));
+          break;
+        }
+      }
+    }
+  }
+  float *d = op->d[i];
+  std::memcpy(d, &op->result[(size_t)i * regs], sizeof(float) * regs);
+  std::vector<float> *last = retired_values(t.wg, d);
+  if (!last) {
+    t.wg.retired.emplace_back(d, std::vector<float>());
+    last = &t.wg.retired.back().second;
+  }
+  last->assign(d, d + regs);
+  for (size_t k = 0; k < t.wg.chained.size(); ++k)
+    if (t.wg.chained[k].second == id) {
+      t.wg.chained.erase(t.wg.chained.begin() + (long)k);
+      break;
+    }
+  if (--op->pending == 0) {
+    g_hb.ops[id].reset();
+    g_hb.inflight.erase(std::find(g_hb.inflight.begin(), g_hb.inflight.end(), id));
+  }
+}
+
+void perform_setmaxnreg(int first) {
+  Block &b = *current_block();
+  const Thread &t0 = b.threads[first];
+  if (t0.op_arg < 24 || t0.op_arg > 256 || t0.op_arg % 8 != 0)
+    report(Check::kSync, false,
+           "setmaxnreg.%s %d (warpgroup %d): the count must be a multiple of 8 in [24, 256] (PTX ISA "
+           "\"setmaxnreg\"); ignored",
+           t0.op_arg2 ? "inc" : "dec", t0.op_arg, first / kWarpgroupThreads);
+  for (int i = first; i < first + kWarpgroupThreads; ++i) {
+    const Thread &u = b.threads[i];
+    if (u.op_arg != t0.op_arg || u.op_arg2 != t0.op_arg2) {
+      report(Check::kSync, false,
+             "setmaxnreg: thread %d asks for %s %d and thread %d for %s %d: the count must be the same across the "
+             "warpgroup (PTX ISA \"setmaxnreg\"); ignored",
+             first, t0.op_arg2 ? "inc" : "dec", t0.op_arg, i, u.op_arg2 ? "inc" : "dec", u.op_arg);
+      break;
+    }
+  }
+  // Registers are not a resource here: a valid setmaxnreg changes nothing the emulator models.
+}
+
 }  // namespace
 
-uint64_t wgmma_desc(const void *, int, uint32_t, uint32_t) { todo("wgmma descriptor"); }
-void wgmma_fence() { todo("wgmma.fence"); }
-void wgmma_commit_group() { todo("wgmma.commit_group"); }
-void wgmma_wait_group(int) { todo("wgmma.wait_group"); }
-void wgmma_e4m3_m64k32(int, float *, uint64_t, uint64_t, int) { todo("wgmma.mma_async"); }
-bool elect_one_sync() { todo("elect.sync"); }
-void setmaxnreg(bool, int) { todo("setmaxnreg"); }
-void named_barrier(bool, int, int) { todo("bar.sync/bar.arrive with an id"); }
+// ---- hooks (emu_internal.h)
+
+void hopper_block_reset(Block &) {
+  g_hb.ops.clear();
+  g_hb.inflight.clear();
+  for (NamedBarrier &nb : g_hb.bars) nb = NamedBarrier{};
+}
+
+// A shared-memory write while a wgmma.mma_async may still read the bytes: by a thread of its
+// warpgroup that has not waited for it, or by any other thread before the op completed.
+void hopper_shared_write(Thread &t, const uint8_t *p, size_t n) {
+  if (g_hb.inflight.empty() || !options().racecheck) return;
+  Block &b = *current_block();
+  if (p + n <= b.dyn || p >= b.dyn + b.dyn_bytes) return;
+  const uint8_t *end = b.dyn + b.dyn_bytes;
+  const uint32_t lo = (uint32_t)((p < b.dyn ? b.dyn : p) - b.dyn);
+  const uint32_t hi = (uint32_t)((p + n > end ? end : p + n) - b.dyn);
+  for (uint32_t id : g_hb.inflight) {
+    const WgmmaOp &op = *g_hb.ops[id];
+    const int i = t.linear - op.first;
+    const bool member = i >= 0 && i < kWarpgroupThreads;
+    if (member ? op.retired_by[i] : op.any_retired) continue;
+    // The first chunk that ends after lo: does it start before hi?
+    auto it = std::upper_bound(op.chunks.begin(), op.chunks.end(), lo, [](uint32_t v, uint32_t c) { return v < c + 16; });
+    if (it == op.chunks.end() || *it >= hi) continue;
+    report(Check::kRacecheck, false,
+           "write-after-read hazard on shared memory %p: thread %d overwrites an operand of a wgmma.mma_async of "
+           "warpgroup %d that %s (wgmma.wait_group): the wgmma may still be reading it",
+           (const void *)p, t.linear, op.first / kWarpgroupThreads,
+           member ? "it has not waited for" : "has not completed yet");
+    return;
+  }
+}
+
+const char *hopper_op_name(WarpOpKind k) {
+  switch (k) {
+    case WarpOpKind::kElect: return "elect.sync";
+    case WarpOpKind::kWgmma: return "wgmma.mma_async.sync.aligned";
+    case WarpOpKind::kSetmaxnreg: return "setmaxnreg.sync.aligned";
+    default: return "?";
+  }
+}
+
+bool hopper_diagnose_deadlock(Block &b) {
+  for (Thread &t : b.threads) {
+    if (t.state == ThreadState::kAtWarp && (t.op == WarpOpKind::kWgmma || t.op == WarpOpKind::kSetmaxnreg)) {
+      const int first = warpgroup_first(t);
+      for (int i = first; i < first + kWarpgroupThreads; ++i) {
+        const Thread &u = b.threads[i];
+        if (u.state == ThreadState::kAtWarp && u.op == t.op) continue;
+        report(Check::kSync, false,
+               "deadlock: warpgroup %d waits in %s (all 128 threads of warps %d..%d must take part), but thread %d "
+               "(warp %d lane %d) %s",
+               first / kWarpgroupThreads, hopper_op_name(t.op), first / 32, first / 32 + 3, u.linear, u.warp, u.lane,
+               u.state == ThreadState::kAtBarrier      ? "waits at __syncthreads"
+               : u.state == ThreadState::kAtWarp         ? "waits in another warp collective"
+               : u.state == ThreadState::kAtNamedBarrier ? "waits at a named barrier"
+                                                         : "has exited");
+        return true;
+      }
+    }
+  }
+  for (int id = 0; id < 16; ++id) {
+    const NamedBarrier &nb = g_hb.bars[id];
+    if (nb.waiting.empty()) continue;
+    int exited = 0;
+    for (const Thread &t : b.threads) exited += t.state == ThreadState::kExited;
+    report(Check::kSync, false,
+           "deadlock: named barrier %d waits for %d threads, %d arrived (thread %d waits; %d threads of the block "
+           "have exited)",
+           id, nb.count, nb.arrived, nb.waiting.front(), exited);
+    return true;
+  }
+  return false;
+}
+
+// ---- wgmma (k4j_emu/runtime.h)
+
+uint64_t wgmma_desc(const void *smem, int swizzle_bytes, uint32_t lbo_bytes, uint32_t sbo_bytes) {
+  require_sm90("a wgmma descriptor");
+  Block &b = *current_block();
+  const uint8_t *p = static_cast<const uint8_t *>(smem);
+  if (p < b.dyn || p >= b.dyn + b.dyn_bytes)
+    report(Check::kMemcheck, true,
+           "wgmma descriptor: %p is not in the launch's dynamic shared memory (the emulator places wgmma operands "
+           "there only)",
+           smem);
+  const uint32_t addr = (uint32_t)(p - b.dyn);
+  if (addr % 16 != 0 || lbo_bytes % 16 != 0 || sbo_bytes % 16 != 0 || addr >= (1u << 18) || lbo_bytes >= (1u << 18) ||
+      sbo_bytes >= (1u << 18))
+    report(Check::kSync, true,
+           "wgmma descriptor: start offset %u, LBO %u, SBO %u must be multiples of 16 below 2^18 (PTX ISA \"Matrix "
+           "Descriptor Format\")",
+           addr, lbo_bytes, sbo_bytes);
+  if (swizzle_bytes != 0 && swizzle_bytes != 32 && swizzle_bytes != 64 && swizzle_bytes != 128)
+    report(Check::kSync, true, "wgmma descriptor: swizzle %d bytes; the modes are 0 (none), 32, 64 and 128",
+           swizzle_bytes);
+  ptx::WgmmaDesc d;
+  d.swizzle = ptx::swizzle_from_bytes(swizzle_bytes);
+  d.start_address = addr;
+  d.lbo = lbo_bytes;
+  d.sbo = sbo_bytes;
+  return ptx::wgmma_desc_encode(d);
+}
+
+void wgmma_fence() {
+  require_sm90("wgmma.fence");
+  Thread &t = *current_thread();
+  t.wg.fenced = t.wg.ever_fenced = true;
+}
+
+void wgmma_commit_group() {
+  require_sm90("wgmma.commit_group");
+  Thread &t = *current_thread();
+  t.wg.groups.push_back(std::move(t.wg.open));
+  t.wg.open.clear();
+}
+
+void wgmma_wait_group(int n) {
+  require_sm90("wgmma.wait_group");
+  Thread &t = *current_thread();
+  while ((int)t.wg.groups.size() > n) {
+    for (uint32_t id : t.wg.groups.front()) retire(t, id);
+    t.wg.groups.erase(t.wg.groups.begin());
+  }
+  t.wg.fenced = false;  // register accesses after the wait need a new wgmma.fence before the next wgmma
+}
+
+void wgmma_e4m3_m64k32(int n, float *d, uint64_t desc_a, uint64_t desc_b, int scale_d) {
+  require_sm90("wgmma.mma_async");
+  if (n < 8 || n > 256 || n % 8 != 0)
+    report(Check::kSync, true, "wgmma.mma_async m64nNk32: N = %d is not a multiple of 8 in [8, 256]", n);
+  Thread &t = *current_thread();
+  const WgmmaArgs args{n, d, desc_a, desc_b, scale_d};
+  t.op_in = &args;
+  if (!wg_arrive(WarpOpKind::kWgmma)) return;
+  const int first = warpgroup_first(t);
+  perform_wgmma(first);
+  wg_release(first);
+}
+
+// ---- elect.sync, setmaxnreg, named barriers
+
+bool elect_one_sync() {
+  require_sm90("elect.sync");
+  return elect_lane(0xffffffffu) == (unsigned)current_thread()->lane;
+}
+
+void setmaxnreg(bool inc, int regs) {
+  require_sm90("setmaxnreg");
+  Thread &t = *current_thread();
+  t.op_arg = regs;
+  t.op_arg2 = inc ? 1 : 0;
+  if (!wg_arrive(WarpOpKind::kSetmaxnreg)) return;
+  const int first = warpgroup_first(t);
+  perform_setmaxnreg(first);
+  wg_release(first);
+}
+
+// bar.sync / bar.arrive id, count (PTX ISA "bar, barrier"). Counted per thread (the ISA counts
+// whole warps for these .aligned forms: the same when whole warps arrive, as .aligned requires).
+// Completion orders shared-memory accesses for racecheck like __syncthreads (racecheck does not
+// check that two racing threads both took part).
+void named_barrier(bool sync, int id, int thread_count) {
+  Thread &t = *current_thread();
+  Block &b = *current_block();
+  const int warps_threads = ((b.nthreads + 31) / 32) * 32;
+  if (id < 1 || id > 15)
+    report(Check::kSync, true,
+           "bar.%s %d: named barrier ids are 0..15 and the emulator keeps 0 for __syncthreads; use 1..15",
+           sync ? "sync" : "arrive", id);
+  if (thread_count <= 0 || thread_count % 32 != 0 || thread_count > warps_threads)
+    report(Check::kSync, true,
+           "bar.%s %d, %d: the thread count must be a positive multiple of 32 not above the block's %d threads",
+           sync ? "sync" : "arrive", id, thread_count, warps_threads);
+  NamedBarrier &nb = g_hb.bars[id];
+  if (nb.arrived > 0 && nb.count != thread_count)
+    report(Check::kSync, true,
+           "bar.%s %d, %d: thread %d arrives with count %d while barrier %d already counts to %d (mismatched thread "
+           "counts)",
+           sync ? "sync" : "arrive", id, thread_count, t.linear, thread_count, id, nb.count);
+  nb.count = thread_count;
+  ++nb.arrived;
+  if (nb.arrived == nb.count) {
+    for (int w : nb.waiting) b.threads[w].state = ThreadState::kRunnable;
+    nb = NamedBarrier{};
+    ++b.barrier_epoch;
+    return;
+  }
+  if (!sync) return;
+  nb.waiting.push_back(t.linear);
+  t.state = ThreadState::kAtNamedBarrier;
+  block_yield();
+}
 
 }  // namespace k4j::emu
