@@ -212,8 +212,10 @@ __device__ __forceinline__ void fence_proxy_async_shared() {
 
 // cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [dst], [map,
 // {c0, c1}], [bar]: the box of `map` at element coordinates (c0 innermost, c1) lands in shared
-// memory at dst (128-byte aligned, 1024 for 128B swizzle), out-of-bounds elements zero-filled;
-// on completion the box's bytes are signalled to bar as complete-tx. Issued by one thread.
+// memory at dst, out-of-bounds elements zero-filled; on completion the box's bytes (out-of-bounds
+// ones included) are signalled to bar as complete-tx. Issued by one thread. dst: 128-byte aligned,
+// and aligned to the swizzle pattern's repeat (1024 bytes for 128B; the emulator also requires 512
+// / 256 for 64B / 32B) so the pattern starts at the box's first byte.
 __device__ __forceinline__ void tma_load_2d(void *smem_dst, const CUtensorMap *map, uint64_t *bar, int32_t c0,
                                             int32_t c1) {
 #ifdef K4J_EMULATOR

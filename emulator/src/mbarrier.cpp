@@ -16,8 +16,9 @@
 // the word itself is not touched (its contents are opaque on the GPU too). A thread whose
 // try_wait finds the phase incomplete is suspended (kAtMbarrier) until the phase completes: the
 // "system-dependent time limit" of try_wait is unbounded here, so the usual spin loop makes
-// progress. A thread yields to the others after mbarrier.arrive (see there). If no thread of the block can run and no TMA copy is in flight, the block is
-// deadlocked and the waiters are reported (not a hang).
+// progress. A thread yields to the others after mbarrier.arrive (see there). If no thread of the
+// block can run and no TMA copy is in flight, the block is deadlocked and the waiters are reported
+// (not a hang).
 #include <algorithm>
 #include <unordered_map>
 #include <vector>
@@ -213,10 +214,13 @@ void mbarrier_block_begin(Block &b) {
   g_known.clear();
 }
 
+bool mbarrier_initialised(const uint64_t *bar) { return g_bars.count(bar) != 0; }
+
 uint32_t mbarrier_clock(int thread) { return g_known.empty() ? 0 : g_clock[thread]; }
 
 bool ordered_by_mbarrier(int reader, int writer, uint32_t writer_clock) {
-  return writer_clock != 0 && !g_known.empty() && writer < g_n && g_known[(size_t)reader * g_n + writer] >= writer_clock;
+  return writer_clock != 0 && !g_known.empty() && writer < g_n &&
+         g_known[(size_t)reader * g_n + writer] >= writer_clock;
 }
 
 }  // namespace k4j::emu

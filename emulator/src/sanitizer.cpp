@@ -86,7 +86,8 @@ ByteShadow *shadow_of(const uint8_t *p) {
   ByteShadow *s = nullptr;
   if (p >= static_shared_begin() && p < static_shared_end()) s = &g_static_shadow[p - static_shared_begin()];
   else if (b && p >= b->dyn && p < b->dyn + b->dyn_bytes) s = &g_dyn_shadow[p - b->dyn];
-  if (s && s->block != g_block_serial) *s = ByteShadow{g_block_serial, 0, 0, 0, 0, kNobody, kNobody, false, false, false, 0, 0, 0};
+  if (s && s->block != g_block_serial)
+    *s = ByteShadow{g_block_serial, 0, 0, 0, 0, kNobody, kNobody, false, false, false, 0, 0, 0};
   return s;
 }
 

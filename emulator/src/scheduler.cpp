@@ -399,7 +399,8 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, Lau
   // 1024 bytes: the 128-byte swizzle pattern of TMA and wgmma repeats there, and both read it from
   // address bits (wgmma descriptors hold offsets into this arena).
   dyn_storage.resize(smem + 2 * kGuardBytes + 1024);
-  uint8_t *aligned = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
+  uint8_t *aligned =
+      reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
   b.dyn = aligned;
 
   // Blocks run in an order drawn from the seed: CUDA promises no order.

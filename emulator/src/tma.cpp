@@ -36,6 +36,7 @@
 namespace k4j::emu {
 
 void mbarrier_block_begin(Block &b);  // mbarrier.cpp
+bool mbarrier_initialised(const uint64_t *bar);
 
 namespace {
 
@@ -143,7 +144,8 @@ const char *violation(const void *map, int dtype, uint32_t rank, const void *gad
     return "interleave 32B requires swizzle 32B";
   if (dtype == 15 && interleave != CU_TENSOR_MAP_INTERLEAVE_NONE) return "16U6_ALIGN16B requires interleave NONE";
   if (is_align16b_packed(dtype) && swizzle != CU_TENSOR_MAP_SWIZZLE_NONE && swizzle != CU_TENSOR_MAP_SWIZZLE_128B &&
-      swizzle != CU_TENSOR_MAP_SWIZZLE_128B_ATOM_32B && !(dtype == 15 && swizzle == CU_TENSOR_MAP_SWIZZLE_128B_ATOM_64B))
+      swizzle != CU_TENSOR_MAP_SWIZZLE_128B_ATOM_32B &&
+      !(dtype == 15 && swizzle == CU_TENSOR_MAP_SWIZZLE_128B_ATOM_64B))
     return "swizzle mode not supported for 16U4/16U6_ALIGN16B";
   if (oob == CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA && (!is_float(dtype) || is_packed(dtype)))
     return "oobFill NAN_REQUEST_ZERO_FMA needs a floating-point tensorDataType";
@@ -278,6 +280,7 @@ struct ThreadBulk {
 std::vector<LoadTx> g_loads;         // in flight, in issue order
 std::vector<ThreadBulk> g_bulk;      // per thread of the block
 std::vector<uint32_t> g_proxy_fences;  // fence.proxy.async executed, per thread
+int g_pending_stores = 0;           // bulk stores not yet performed, all threads
 uint64_t g_progress_draws = 0;
 
 void require_sm90(const char *what) {
@@ -333,6 +336,7 @@ void perform_store(const StoreOp &op) {
     if (ne) std::memcpy(g, &lin[(size_t)r * b.row_bytes + (size_t)e0 * b.eb], (size_t)ne * b.eb);
   });
   --g_async_ranges;
+  --g_pending_stores;
 }
 
 }  // namespace
@@ -345,6 +349,7 @@ void hopper_tma_block_begin(Block &b) {
   g_bulk.assign(b.nthreads, ThreadBulk{});
   g_proxy_fences.assign(b.nthreads, 0);
   g_async_ranges = 0;
+  g_pending_stores = 0;
 }
 
 uint32_t proxy_fence_count(int thread) { return thread < (int)g_proxy_fences.size() ? g_proxy_fences[thread] : 0; }
@@ -398,7 +403,7 @@ void async_shared_check(Thread &t, const uint8_t *p, size_t n, bool write) {
              write ? "write" : "read", (const void *)p, t.linear, (const void *)tx.dst, tx.box.bytes, tx.issuer,
              (const void *)tx.bar);
     }
-  if (!write) return;
+  if (!write || g_pending_stores == 0) return;
   for (ThreadBulk &tb : g_bulk) {
     auto check = [&](StoreOp &op) {
       if (!op.reported && overlaps(p, n, op.src, op.box.bytes)) {
@@ -423,6 +428,7 @@ void fence_proxy_async_shared() {
 
 void prefetch_tensormap(const void *tensor_map) {
   require_sm90("prefetch.tensormap");
+  if (tensor_map == nullptr) report(Check::kMemcheck, true, "prefetch.tensormap: null tensor map");
   MapDesc m;
   std::memcpy(&m, tensor_map, sizeof m);
   if (m.magic != kMapMagic)
@@ -445,6 +451,9 @@ void tma_load(void *smem_dst, const void *tensor_map, uint64_t *bar, int rank, c
   if (((uintptr_t)bar & 7) != 0 || !is_shared(bar, 8))
     report(Check::kMemcheck, true, "%s: mbarrier address %p is not an 8-byte aligned shared-memory word", what,
            (const void *)bar);
+  if (!mbarrier_initialised(bar))
+    report(Check::kSync, true, "%s: complete-tx on mbarrier %p, which mbarrier.init has not initialised in this "
+           "block", what, (const void *)bar);
   // The global side is bounded by the tensor map: its in-bounds elements must be device memory.
   for_rows(tx.map, tx.box, tx.c, [&](uint32_t, const uint8_t *g, uint32_t, uint32_t ne) {
     if (ne) check_global(g, (size_t)ne * tx.box.eb, false, what);
@@ -477,6 +486,7 @@ void tma_store(const void *tensor_map, const void *smem_src, int rank, const int
   });
   g_bulk[t.linear].open.push_back(op);
   ++g_async_ranges;
+  ++g_pending_stores;
 }
 
 void tma_store_commit() {

@@ -79,7 +79,9 @@ const EncodeCase kEncodeCases[] = {
     {"32B swizzle, 32-byte rows", [](EncodeArgs &a) { a.swizzle = CU_TENSOR_MAP_SWIZZLE_32B; a.box[0] = 32; }, nullptr},
     {"64B swizzle, 64-byte rows", [](EncodeArgs &a) { a.swizzle = CU_TENSOR_MAP_SWIZZLE_64B; a.box[0] = 64; }, nullptr},
     {"NaN OOB fill for bf16", [](EncodeArgs &a) {
-       a.dtype = CU_TENSOR_MAP_DATA_TYPE_BFLOAT16; a.box[0] = 64; a.oob = CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA; },
+       a.dtype = CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+       a.box[0] = 64;
+       a.oob = CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA; },
      nullptr},
     {"interleave 32B rank 3", [](EncodeArgs &a) {
        a.rank = 3; a.interleave = CU_TENSOR_MAP_INTERLEAVE_32B; a.swizzle = CU_TENSOR_MAP_SWIZZLE_32B; a.box[0] = 32; },
@@ -94,7 +96,8 @@ const EncodeCase kEncodeCases[] = {
        a.rank = 3; a.interleave = CU_TENSOR_MAP_INTERLEAVE_32B; a.swizzle = CU_TENSOR_MAP_SWIZZLE_32B; a.box[0] = 32;
        a.addr += 16; }, "globalAddress must be 32-byte aligned"},
     {"dim 0", [](EncodeArgs &a) { a.dims[1] = 0; }, "globalDim must be non-zero"},
-    {"dim 2^32 + 1", [](EncodeArgs &a) { a.dims[0] = (1ull << 32) + 1; }, "globalDim must be non-zero and at most 2^32"},
+    {"dim 2^32 + 1", [](EncodeArgs &a) { a.dims[0] = (1ull << 32) + 1; },
+     "globalDim must be non-zero and at most 2^32"},
     {"stride 264", [](EncodeArgs &a) { a.strides[0] = 264; }, "globalStrides must be multiples of 16"},
     {"stride 2^40", [](EncodeArgs &a) { a.strides[0] = 1ull << 40; }, "globalStrides must be less than 2^40"},
     {"stride 16 with interleave 32B", [](EncodeArgs &a) {
@@ -107,7 +110,8 @@ const EncodeCase kEncodeCases[] = {
     {"bf16 inner box 144 bytes", [](EncodeArgs &a) {
        a.dtype = CU_TENSOR_MAP_DATA_TYPE_BFLOAT16; a.box[0] = 72; }, "at most the swizzle span"},
     {"fp8 inner box 144 bytes, 128B", [](EncodeArgs &a) { a.box[0] = 144; }, "at most the swizzle span"},
-    {"64B swizzle, 128-byte rows", [](EncodeArgs &a) { a.swizzle = CU_TENSOR_MAP_SWIZZLE_64B; }, "at most the swizzle span"},
+    {"64B swizzle, 128-byte rows", [](EncodeArgs &a) { a.swizzle = CU_TENSOR_MAP_SWIZZLE_64B; },
+     "at most the swizzle span"},
     {"32B swizzle, 64-byte rows", [](EncodeArgs &a) {
        a.swizzle = CU_TENSOR_MAP_SWIZZLE_32B; a.box[0] = 64; }, "at most the swizzle span"},
     {"element stride 0", [](EncodeArgs &a) { a.estrides[1] = 0; }, "elementStrides must be non-zero and at most 8"},
@@ -149,8 +153,8 @@ TEST(TensorMap, EncodeTiledFollowsTheDriverRules) {
   alignas(128) uint8_t raw[256];
   EncodeArgs a;
   a.addr = (uintptr_t)mem.p;
-  EXPECT_EQ(encode(reinterpret_cast<CUtensorMap *>(raw + 32), CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, mem.p, a.dims, a.strides,
-                   a.box, a.estrides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+  EXPECT_EQ(encode(reinterpret_cast<CUtensorMap *>(raw + 32), CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, mem.p, a.dims,
+                   a.strides, a.box, a.estrides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                    CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
             CUDA_ERROR_INVALID_VALUE);
 }
@@ -676,6 +680,29 @@ __global__ void bad_destination_kernel(const __grid_constant__ CUtensorMap map, 
     ptx::tma_load_2d(smem + offset, &map, &bar, 0, 0);
     ptx::mbarrier_wait_parity(&bar, 0);
   }
+}
+
+// Two TMA loads into overlapping shared memory in flight at once (a stage reused before its
+// previous load landed).
+__global__ void overlapping_loads_kernel(const __grid_constant__ CUtensorMap map, int second_offset) {
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
+  __shared__ uint64_t bar;
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_init(&bar, 1);
+    ptx::mbarrier_arrive_expect_tx(&bar, 2 * 128 * 16);
+    ptx::tma_load_2d(smem, &map, &bar, 0, 0);
+    ptx::tma_load_2d(smem + second_offset, &map, &bar, 0, 16);
+    ptx::mbarrier_wait_parity(&bar, 0);
+  }
+}
+
+TEST(NegativeControl, OverlappingTmaLoadsInFlightAreARace) {
+  DeviceBuffer<uint8_t> t(256 * 64);
+  const CUtensorMap map = make_map(k4j::TmaType::kFp8, t.p, {256, 64}, {128, 16}, k4j::TmaSwizzle::k128B);
+  k4j::launch("overlapping_loads_kernel", overlapping_loads_kernel, 1, 32, 4096, nullptr, map, 1024);
+  expect_report("while another TMA load into");
+  k4j::launch("overlapping_loads_kernel", overlapping_loads_kernel, 1, 32, 4096, nullptr, map, 2048);
+  expect_clean();
 }
 
 TEST(NegativeControl, TmaDestinationChecks) {

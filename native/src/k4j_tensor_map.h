@@ -79,8 +79,8 @@ inline int encode(CUtensorMap *map, TmaType type, const void *base, uint32_t ran
   if (r != CUDA_SUCCESS)
     return set_error(K4J_ERR_INVALID_ARGUMENT,
                      "tensor map: cuTensorMapEncodeTiled failed (CUresult %d) for rank %u, base %p, dims {%llu, %llu, "
-                     "%llu}, byte strides {%llu, %llu}, box {%u, %u, %u}, swizzle %d B (rules: base and strides 16-byte "
-                     "aligned, box <= 256 per dim, box[0] bytes a multiple of 16 and <= the swizzle span)",
+                     "%llu}, byte strides {%llu, %llu}, box {%u, %u, %u}, swizzle %d B (rules: base and strides "
+                     "16-byte aligned, box <= 256 per dim, box[0] bytes a multiple of 16 and <= the swizzle span)",
                      (int)r, rank, base, (unsigned long long)dims[0], (unsigned long long)dims[1],
                      (unsigned long long)(rank > 2 ? dims[2] : 1), (unsigned long long)strides[0],
                      (unsigned long long)(rank > 2 ? strides[1] : 0), box[0], box[1], rank > 2 ? box[2] : 1,
