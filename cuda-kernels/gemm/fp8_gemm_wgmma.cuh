@@ -57,6 +57,11 @@ __global__ void __launch_bounds__(T::kThreads, 1)
     fp8_gemm_wgmma_kernel(const GemmParams p, const __grid_constant__ CUtensorMap tm_a,
                           const __grid_constant__ CUtensorMap tm_b, const __grid_constant__ CUtensorMap tm_sa,
                           const __grid_constant__ CUtensorMap tm_d) {
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(K4J_EMULATOR)
+  // Device passes other than sm_90a (sm_80, sm_89, compute_90 PTX): the plan never launches this
+  // kernel there (wgmma and setmaxnreg exist only in sm_90a), so it compiles to a trap.
+  __trap();
+#else
   constexpr int BM = T::BM, BN = T::BN, S = T::kStages;
   K4J_DYNAMIC_SMEM(uint8_t, smem_raw, 1024);
   uint8_t *smem = reinterpret_cast<uint8_t *>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
@@ -197,6 +202,7 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   }
   // The staging area must stay valid until the last TMA store has read it.
   if (wtid == 0 && tma_pending) ptx::tma_store_wait<0>();
+#endif
 }
 
 }  // namespace k4j::kernels::gemm
