@@ -142,63 +142,63 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   uint32_t phase = 0;
   while (sched.next_work(tile, ps)) {
     const int row0 = tile.m0 + wg * 64;
-      const float *sb = p.sb + ((int64_t)ps.group * nb_count + tile.n0 / 128) * kb_count;
-      float acc[BN / 2];
+    const float *sb = p.sb + ((int64_t)ps.group * nb_count + tile.n0 / 128) * kb_count;
+    float acc[BN / 2];
 #pragma unroll
-      for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
+    for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
 
-      for (int kb = 0; kb < kb_count; ++kb) {
-        const float scale_b = __ldg(sb + kb);  // issued before the wait: its latency hides there
-        ptx::mbarrier_wait_parity(&full[stage], phase);
-        const float *s_sa = reinterpret_cast<const float *>(smem + T::kOffSa + stage * T::kSaBytes);
-        const float scale_lo = s_sa[wg * 64 + r_lo] * scale_b;
-        const float scale_hi = s_sa[wg * 64 + r_lo + 8] * scale_b;
+    for (int kb = 0; kb < kb_count; ++kb) {
+      const float scale_b = __ldg(sb + kb);  // issued before the wait: its latency hides there
+      ptx::mbarrier_wait_parity(&full[stage], phase);
+      const float *s_sa = reinterpret_cast<const float *>(smem + T::kOffSa + stage * T::kSaBytes);
+      const float scale_lo = s_sa[wg * 64 + r_lo] * scale_b;
+      const float scale_hi = s_sa[wg * 64 + r_lo + 8] * scale_b;
 
-        const uint8_t *s_a = smem + T::kOffA + stage * T::kABytes + wg * 64 * T::BK;
-        const uint8_t *s_b = smem + T::kOffB + stage * T::kBBytes;
-        float part[BN / 2];
-        ptx::wgmma_fence_operand(part);
-        ptx::wgmma_fence();
-        // Past K the tile is TMA zero-fill; the portable family skips those k32 steps too, so the
-        // tensor-core sums are the same. Step counts are compile-time in each branch (a run-time
-        // bound inside the wgmma sequence makes ptxas serialise it and spill).
-        const int k_left = warp_uniform(p.k - kb * T::BK);  // < 128 only in the last k-block
-        if (k_left > 96) wgmma_k_steps<BN, 4>(part, s_a, s_b);
-        else if (k_left > 64) wgmma_k_steps<BN, 3>(part, s_a, s_b);
-        else if (k_left > 32) wgmma_k_steps<BN, 2>(part, s_a, s_b);
-        else wgmma_k_steps<BN, 1>(part, s_a, s_b);
-        ptx::wgmma_commit_group();
-        ptx::wgmma_wait_group<0>();
-        ptx::wgmma_fence_operand(part);
-        ptx::mbarrier_arrive(&empty[stage]);  // this thread is done with the stage (A, B and scales)
+      const uint8_t *s_a = smem + T::kOffA + stage * T::kABytes + wg * 64 * T::BK;
+      const uint8_t *s_b = smem + T::kOffB + stage * T::kBBytes;
+      float part[BN / 2];
+      ptx::wgmma_fence_operand(part);
+      ptx::wgmma_fence();
+      // Past K the tile is TMA zero-fill; the portable family skips those k32 steps too, so the
+      // tensor-core sums are the same. Step counts are compile-time in each branch (a run-time
+      // bound inside the wgmma sequence makes ptxas serialise it and spill).
+      const int k_left = warp_uniform(p.k - kb * T::BK);  // < 128 only in the last k-block
+      if (k_left > 96) wgmma_k_steps<BN, 4>(part, s_a, s_b);
+      else if (k_left > 64) wgmma_k_steps<BN, 3>(part, s_a, s_b);
+      else if (k_left > 32) wgmma_k_steps<BN, 2>(part, s_a, s_b);
+      else wgmma_k_steps<BN, 1>(part, s_a, s_b);
+      ptx::wgmma_commit_group();
+      ptx::wgmma_wait_group<0>();
+      ptx::wgmma_fence_operand(part);
+      ptx::mbarrier_arrive(&empty[stage]);  // this thread is done with the stage (A, B and scales)
 
-        // Promotion of this k-block into the FP32 result (docs/CONTRACT.md section 2: once per 128 of K).
+      // Promotion of this k-block into the FP32 result (docs/CONTRACT.md section 2: once per 128 of K).
 #pragma unroll
-        for (int i = 0; i < BN / 2; ++i) acc[i] += part[i] * ((i & 2) ? scale_hi : scale_lo);
-        if (++stage == S) {
-          stage = 0;
-          phase ^= 1;
-        }
+      for (int i = 0; i < BN / 2; ++i) acc[i] += part[i] * ((i & 2) ? scale_hi : scale_lo);
+      if (++stage == S) {
+        stage = 0;
+        phase ^= 1;
       }
+    }
 
-      WgmmaEpilogueArgs e;
-      e.c = p.c;
-      e.d = p.d;
-      e.d_fp32 = p.d_fp32;
-      e.n = p.n;
-      e.d_row0 = MODE == GemmMode::kMasked ? (int64_t)tile.group * p.m : 0;
-      e.d_map_rows = MODE == GemmMode::kMasked ? (int64_t)p.groups * p.m : (int64_t)p.m;
-      e.row0 = row0;
-      e.n0 = tile.n0;
-      e.tma_row0 = (int)(e.d_row0 + row0);
-      const WgmmaPass pass = ps;
-      auto store_row = [&](int r) {
-        const int row = row0 + r;
-        bool ok = row >= pass.lo && row < pass.hi;
-        if constexpr (MODE == GemmMode::kContiguous) ok = ok && __ldg(p.m_indices + row) == pass.group;
-        return ok;
-      };
-      wgmma_epilogue<BN>(acc, e, store_row, &tm_d, s_d, s_row_ok, s_vote, wtid, bar_id, tma_pending);
+    WgmmaEpilogueArgs e;
+    e.c = p.c;
+    e.d = p.d;
+    e.d_fp32 = p.d_fp32;
+    e.n = p.n;
+    e.d_row0 = MODE == GemmMode::kMasked ? (int64_t)tile.group * p.m : 0;
+    e.d_map_rows = MODE == GemmMode::kMasked ? (int64_t)p.groups * p.m : (int64_t)p.m;
+    e.row0 = row0;
+    e.n0 = tile.n0;
+    e.tma_row0 = (int)(e.d_row0 + row0);
+    const WgmmaPass pass = ps;
+    auto store_row = [&](int r) {
+      const int row = row0 + r;
+      bool ok = row >= pass.lo && row < pass.hi;
+      if constexpr (MODE == GemmMode::kContiguous) ok = ok && __ldg(p.m_indices + row) == pass.group;
+      return ok;
+    };
+    wgmma_epilogue<BN>(acc, e, store_row, &tm_d, s_d, s_row_ok, s_vote, wtid, bar_id, tma_pending);
   }
   // The staging area must stay valid until the last TMA store has read it.
   if (wtid == 0 && tma_pending) ptx::tma_store_wait<0>();
