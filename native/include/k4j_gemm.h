@@ -16,10 +16,13 @@
  * G*M*N < 2^62, and at most 65535 row tiles of the chosen tile height (64 or 128 rows); every tensor
  * pointer (A, B, scales, C, D) 16-byte aligned; index arrays 4-byte aligned; d_dtype BF16 or FP32.
  * Pointers and array sizes themselves cannot be checked: the caller provides the sizes above.
- * Kernels: one portable tensor-core family (mma.sync; FP8 MMAs on sm_89/sm_90, e4m3 converted
- * exactly to f16 for 16-bit MMAs on sm_80, where an e4m3 NaN code in A or B reads as +-480 instead
- * of propagating; the quantisers never produce NaN codes from finite inputs). Deterministic: no
- * atomics in the result. The tile shape is chosen per call from the problem size.
+ * Kernels: on sm_90 (with the sm_90a image in the library) a Hopper family (TMA loads into a multi-
+ * stage shared-memory ring, warp-specialised producer/consumers, wgmma, persistent grid); elsewhere,
+ * and as its fallback, a portable tensor-core family (mma.sync; FP8 MMAs on sm_89/sm_90, e4m3
+ * converted exactly to f16 for 16-bit MMAs on sm_80, where an e4m3 NaN code in A or B reads as +-480
+ * instead of propagating; the quantisers never produce NaN codes from finite inputs). Both have the
+ * same numerics (per-128-K promotion in FP32). Deterministic: no atomics in the result. The family
+ * and tile shape are chosen per call from the device and problem size (k4j_fp8_gemm_plan shows it).
  */
 #ifndef K4J_GEMM_H
 #define K4J_GEMM_H
@@ -75,6 +78,22 @@ K4J_API int k4j_fp8_gemm_grouped_ends(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_d
 K4J_API int k4j_fp8_gemm_grouped_masked(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d,
                                         int d_dtype, k4j_dptr masked_m, int64_t groups, int64_t max_m, int64_t n,
                                         int64_t k, int64_t expected_m, k4j_dptr err_flags, k4j_stream stream);
+
+/* ---- plan ----
+ * The kernel configuration a GEMM call of these sizes launches on the current device, as one line of
+ * text written NUL-terminated into buf (at most size bytes, truncated to fit), e.g.
+ *   "family=wgmma form=dense tile=128x128x128 stages=4 cluster=1 threads=384 smem=199712 grid=132x1x1 persistent (sm_90 TMA + wgmma)"
+ * family: "wgmma" (sm_90: TMA + wgmma, warp-specialised, persistent) or "mma.sync" (the portable family
+ * of sm_80/sm_89 and the fallback; the phrase in parentheses says why it was chosen). form: one of
+ * K4J_GEMM_FORM_*; rows = m (dense), sum_m (contiguous, ends) or max_m (masked); groups = 1 for dense;
+ * expected_m as for k4j_fp8_gemm_grouped_masked (ignored by the other forms). The sizes are checked as
+ * the GEMM call checks them. Launches nothing. */
+#define K4J_GEMM_FORM_DENSE 0
+#define K4J_GEMM_FORM_CONTIGUOUS 1
+#define K4J_GEMM_FORM_ENDS 2
+#define K4J_GEMM_FORM_MASKED 3
+K4J_API int k4j_fp8_gemm_plan(int form, int64_t rows, int64_t n, int64_t k, int64_t groups, int64_t expected_m,
+                              int d_dtype, char *buf, int64_t size);
 
 #ifdef __cplusplus
 }

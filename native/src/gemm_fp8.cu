@@ -4,7 +4,10 @@
 
 #include <atomic>
 
+#include <stdio.h>
+
 #include "gemm/fp8_gemm_mma.cuh"
+#include "gemm_fp8_wgmma.h"
 #include "k4j_internal.h"
 
 namespace {
@@ -13,25 +16,79 @@ using k4j::kernels::gemm::GemmMode;
 using k4j::kernels::gemm::GemmParams;
 using k4j::kernels::gemm::MmaTile;
 
-// Which kernel runs a call. Only the portable mma.sync family exists today; a Hopper TMA + wgmma
-// family becomes another Family value chosen in make_plan() for sm_90 and launched in launch().
-enum class Family { kMmaSync };
+// Which kernel runs a call: the Hopper TMA + wgmma family (gemm_fp8_wgmma.cu) on sm_90 where this
+// build and driver can run it, else the portable mma.sync family (sm_80, sm_89, and the fallback).
+enum class Family { kMmaSync, kWgmma };
 
 struct GemmPlan {
   Family family;
-  int bm, bn;
+  int bm, bn, bk, stages, cluster, threads, smem_bytes;
+  int64_t grid_x, grid_y, grid_z;  // wgmma: persistent, grid_x CTAs
+  const char *why;                 // why this family (one phrase)
 };
 
-// Tile shape: the largest tile that still gives every SM a CTA; small problems drop to smaller
-// tiles (more CTAs to stream B with), which matters most for decode-sized M.
-GemmPlan make_plan(const k4j::DeviceInfo &info, int64_t rows_hint, int64_t n, int64_t problems) {
-  GemmPlan plan{Family::kMmaSync, 128, 128};
-  auto ctas = [&](int bm, int bn) { return ((rows_hint + bm - 1) / bm) * ((n + bn - 1) / bn) * problems; };
-  if (rows_hint <= 64 || ctas(128, 128) < info.sm_count) {
+// What the plan needs to know about a call. rows = m, sumM or maxM; rows_hint the expected rows per
+// problem (masked: expectedM when given); problems = G for masked, else 1.
+struct GemmShape {
+  GemmMode mode;
+  int64_t rows, rows_hint, n, k, groups, problems;
+  int d_fp32;
+};
+
+const char *mode_name(GemmMode m) {
+  switch (m) {
+    case GemmMode::kDense: return "dense";
+    case GemmMode::kContiguous: return "contiguous";
+    case GemmMode::kEnds: return "ends";
+    default: return "masked";
+  }
+}
+
+// The portable family's tile: the largest tile that still gives every SM a CTA; small problems drop
+// to smaller tiles (more CTAs to stream B with), which matters most for decode-sized M.
+GemmPlan mma_plan(const k4j::DeviceInfo &info, const GemmShape &s, const char *why) {
+  GemmPlan plan{Family::kMmaSync, 128, 128, 128, 2, 1, 0, 0, 0, 0, 0, why};
+  auto ctas = [&](int bm, int bn) { return ((s.rows_hint + bm - 1) / bm) * ((s.n + bn - 1) / bn) * s.problems; };
+  if (s.rows_hint <= 64 || ctas(128, 128) < info.sm_count) {
     plan.bm = 64;
     plan.bn = ctas(64, 128) >= info.sm_count ? 128 : 64;
   }
+  plan.threads = (plan.bm / 32) * (plan.bn / 32) * 32;
+  plan.smem_bytes = 2 * (plan.bm + plan.bn) * 128;
+  plan.grid_x = (s.n + plan.bn - 1) / plan.bn;
+  plan.grid_y = (s.rows + plan.bm - 1) / plan.bm;
+  plan.grid_z = s.problems;
   return plan;
+}
+
+GemmPlan make_plan(const k4j::DeviceInfo &info, const GemmShape &s) {
+  if (!(info.cc_major == 9 && info.cc_minor == 0)) return mma_plan(info, s, "not sm_90");
+  if (!k4j::gemm::wgmma_available()) return mma_plan(info, s, "no sm_90a code or no TMA driver entry point");
+  // TMA: every global address and row stride 16-byte aligned (the pointers are checked by
+  // check_common; A/B rows are K bytes, D rows N * 2 or 4 bytes, scale rows alignUp(rows, 4) floats).
+  const int64_t esize = s.d_fp32 ? 4 : 2;
+  if (s.k % 16 != 0 || (s.n * esize) % 16 != 0) return mma_plan(info, s, "row strides not 16-byte aligned for TMA");
+  const int bm = s.rows_hint <= 64 ? 64 : 128;
+  const k4j::gemm::WgmmaConfig c = k4j::gemm::wgmma_config(bm);
+  if (c.smem_bytes > info.max_smem_optin) return mma_plan(info, s, "shared memory too small for the wgmma tile");
+  // Tile indices and TMA coordinates are 32-bit in the kernel.
+  const int64_t tiles = (s.rows + bm - 1) / bm * ((s.n + c.bn - 1) / c.bn) * s.problems;
+  if (tiles >= (1ll << 30) || s.problems * s.rows >= (1ll << 31))
+    return mma_plan(info, s, "too many tiles for the persistent scheduler");
+  GemmPlan plan{Family::kWgmma, c.bm, c.bn, c.bk, c.stages, 1, c.threads, c.smem_bytes, 0, 1, 1, "sm_90 TMA + wgmma"};
+  // Persistent: one CTA per SM (at most one per tile). Masked: the tile count depends on maskedM
+  // (device data), so the grid covers the maxM bound.
+  plan.grid_x = tiles < info.sm_count ? tiles : info.sm_count;
+  return plan;
+}
+
+// The plan as one line of text (k4j_fp8_gemm_plan, bench rows, debugging).
+int describe(const GemmPlan &p, const GemmShape &s, char *buf, size_t size) {
+  return snprintf(buf, size,
+                  "family=%s form=%s tile=%dx%dx%d stages=%d cluster=%d threads=%d smem=%d grid=%lldx%lldx%lld%s (%s)",
+                  p.family == Family::kWgmma ? "wgmma" : "mma.sync", mode_name(s.mode), p.bm, p.bn, p.bk, p.stages,
+                  p.cluster, p.threads, p.smem_bytes, (long long)p.grid_x, (long long)p.grid_y, (long long)p.grid_z,
+                  p.family == Family::kWgmma ? " persistent" : "", p.why);
 }
 
 template <int BM, int BN, GemmMode MODE>
@@ -61,19 +118,17 @@ int launch_mma(const k4j::DeviceInfo &info, const GemmParams &p, int64_t grid_m,
 template <GemmMode MODE>
 int launch(const k4j::DeviceInfo &info, const GemmPlan &plan, const GemmParams &p, int64_t groups_z,
            cudaStream_t stream) {
+  if (plan.family == Family::kWgmma)
+    return k4j::gemm::launch_wgmma(MODE, plan.bm, info, p, (int)plan.grid_x, stream);
   const int64_t grid_m = (p.m + plan.bm - 1) / plan.bm;
   // The message names the caller's argument (K4J_REQUIRE convention).
   const char *rows_name = MODE == GemmMode::kDense ? "m" : MODE == GemmMode::kMasked ? "maxM" : "sumM";
   K4J_REQUIRE(grid_m <= 65535, "%s: %d rows need %lld row tiles of %d, more than the grid allows (65535)", rows_name,
               p.m, (long long)grid_m, plan.bm);
   K4J_REQUIRE(groups_z <= 65535, "groups: must be <= 65535, got %lld", (long long)groups_z);
-  switch (plan.family) {
-    case Family::kMmaSync:
-      if (plan.bm == 128) return launch_mma<128, 128, MODE>(info, p, grid_m, groups_z, stream);
-      if (plan.bn == 128) return launch_mma<64, 128, MODE>(info, p, grid_m, groups_z, stream);
-      return launch_mma<64, 64, MODE>(info, p, grid_m, groups_z, stream);
-  }
-  return k4j::set_error(K4J_ERR_INTERNAL, "plan: unknown kernel family");
+  if (plan.bm == 128) return launch_mma<128, 128, MODE>(info, p, grid_m, groups_z, stream);
+  if (plan.bn == 128) return launch_mma<64, 128, MODE>(info, p, grid_m, groups_z, stream);
+  return launch_mma<64, 64, MODE>(info, p, grid_m, groups_z, stream);
 }
 
 int64_t align_up(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
@@ -143,7 +198,8 @@ K4J_API int k4j_fp8_gemm_dense(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb,
   k4j::DeviceInfo info;
   if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
   const GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, m, n, k, 1, 0);
-  return launch<GemmMode::kDense>(info, make_plan(info, m, n, 1), p, 1, (cudaStream_t)stream);
+  return launch<GemmMode::kDense>(info, make_plan(info, {GemmMode::kDense, m, m, n, k, 1, 1, p.d_fp32}), p, 1,
+                                  (cudaStream_t)stream);
 }
 
 K4J_API int k4j_fp8_gemm_grouped_contiguous(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c,
@@ -159,7 +215,8 @@ K4J_API int k4j_fp8_gemm_grouped_contiguous(k4j_dptr a, k4j_dptr sa, k4j_dptr b,
   if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
   GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, sum_m, n, k, groups, err_flags);
   p.m_indices = reinterpret_cast<const int *>(m_indices);
-  return launch<GemmMode::kContiguous>(info, make_plan(info, sum_m, n, 1), p, 1, (cudaStream_t)stream);
+  return launch<GemmMode::kContiguous>(info, make_plan(info, {GemmMode::kContiguous, sum_m, sum_m, n, k, groups, 1, p.d_fp32}),
+                                       p, 1, (cudaStream_t)stream);
 }
 
 K4J_API int k4j_fp8_gemm_grouped_ends(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d,
@@ -174,7 +231,8 @@ K4J_API int k4j_fp8_gemm_grouped_ends(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_d
   if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
   GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, sum_m, n, k, groups, err_flags);
   p.group_ends = reinterpret_cast<const int *>(group_ends);
-  return launch<GemmMode::kEnds>(info, make_plan(info, sum_m, n, 1), p, 1, (cudaStream_t)stream);
+  return launch<GemmMode::kEnds>(info, make_plan(info, {GemmMode::kEnds, sum_m, sum_m, n, k, groups, 1, p.d_fp32}), p, 1,
+                                 (cudaStream_t)stream);
 }
 
 K4J_API int k4j_fp8_gemm_grouped_masked(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j_dptr sb, k4j_dptr c, k4j_dptr d,
@@ -191,7 +249,29 @@ K4J_API int k4j_fp8_gemm_grouped_masked(k4j_dptr a, k4j_dptr sa, k4j_dptr b, k4j
   GemmParams p = make_params(a, sa, b, sb, c, d, d_dtype, max_m, n, k, groups, err_flags);
   p.masked_m = reinterpret_cast<const int *>(masked_m);
   const int64_t hint = expected_m > 0 ? (expected_m < max_m ? expected_m : max_m) : max_m;
-  return launch<GemmMode::kMasked>(info, make_plan(info, hint, n, groups), p, groups, (cudaStream_t)stream);
+  return launch<GemmMode::kMasked>(info, make_plan(info, {GemmMode::kMasked, max_m, hint, n, k, groups, groups, p.d_fp32}),
+                                   p, groups, (cudaStream_t)stream);
+}
+
+K4J_API int k4j_fp8_gemm_plan(int form, int64_t rows, int64_t n, int64_t k, int64_t groups, int64_t expected_m,
+                              int d_dtype, char *buf, int64_t size) {
+  K4J_REQUIRE(form >= K4J_GEMM_FORM_DENSE && form <= K4J_GEMM_FORM_MASKED, "form: must be 0..3, got %d", form);
+  K4J_REQUIRE(buf != nullptr && size >= 1, "buf: need a buffer of at least 1 byte");
+  const GemmMode mode = (GemmMode)form;
+  const char *rows_name = mode == GemmMode::kDense ? "m" : mode == GemmMode::kMasked ? "maxM" : "sumM";
+  // The sizes a call would be checked with (the pointers aside).
+  const k4j_dptr fake = 16;
+  if (mode == GemmMode::kDense) K4J_REQUIRE(groups == 1, "groups: must be 1 for the dense form, got %lld", (long long)groups);
+  int rc = check_common(fake, fake, fake, fake, 0, fake, d_dtype, rows, rows_name, n, k, groups);
+  if (rc != K4J_OK) return rc;
+  K4J_REQUIRE(expected_m >= 0, "expectedM: must be >= 0, got %lld", (long long)expected_m);
+  k4j::DeviceInfo info;
+  if ((rc = k4j::current_device(&info)) != K4J_OK) return rc;
+  const bool masked = mode == GemmMode::kMasked;
+  const int64_t hint = masked && expected_m > 0 ? (expected_m < rows ? expected_m : rows) : rows;
+  const GemmShape shape{mode, rows, hint, n, k, groups, masked ? groups : 1, d_dtype == K4J_DTYPE_FP32};
+  describe(make_plan(info, shape), shape, buf, (size_t)size);
+  return K4J_OK;
 }
 
 }  // extern "C"

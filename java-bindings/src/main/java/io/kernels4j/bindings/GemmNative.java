@@ -42,4 +42,9 @@ public final class GemmNative {
     public static final MethodHandle k4j_fp8_gemm_grouped_masked = Downcalls.handle("k4j_fp8_gemm_grouped_masked",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT,
                     JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS));
+
+    /** (form, rows, n, k, groups, expectedM, dDtype, buf, size) -> status; buf receives the plan line. */
+    public static final MethodHandle k4j_fp8_gemm_plan = Downcalls.handle("k4j_fp8_gemm_plan",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT,
+                    ADDRESS, JAVA_LONG));
 }

@@ -159,6 +159,14 @@ public final class Fp8GemmBench implements BenchSuite {
                 double scaleBytes = 4.0 * ((double) kb * (masked ? groups * align4(MASKED_MAX_M) : align4(aRows)) + (double) groups * nb * kb);
                 double bytes = (double) realRows * k + (double) groups * n * k + scaleBytes + 2.0 * realRows * n;
                 Map<String, Object> extra = new LinkedHashMap<>();
+                // The kernel configuration this row ran (family, tile, stages, cluster, grid).
+                Fp8Gemm.Form planForm = switch (form) {
+                    case "dense" -> Fp8Gemm.Form.DENSE;
+                    case "groupedContiguous" -> Fp8Gemm.Form.GROUPED_CONTIGUOUS;
+                    default -> Fp8Gemm.Form.GROUPED_MASKED;
+                };
+                extra.put("plan", Fp8Gemm.plan(planForm, masked ? MASKED_MAX_M : aRows, n, k, groups, masked ? m : 0,
+                        DType.BF16, s));
                 double tflops = flops / (t.medianMs() * 1e-3) / 1e12;
                 double gbps = bytes / (t.medianMs() * 1e-3) / 1e9;
                 DatasheetPeaks.lookup(ctx.device().name()).flatMap(DatasheetPeaks::fp8).ifPresent(peak ->

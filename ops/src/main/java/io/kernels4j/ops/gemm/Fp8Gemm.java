@@ -61,6 +61,60 @@ public final class Fp8Gemm {
     /** Sizes of a validated call. {@code m} is M (dense), sumM (contiguous/ends) or maxM (masked). */
     record Problem(long m, long n, long k, long groups) {}
 
+    /** The four forms of the GEMM, for {@link #plan}. */
+    public enum Form {
+        /** {@link #dense}. */
+        DENSE,
+        /** {@link #groupedContiguous} (mIndices). */
+        GROUPED_CONTIGUOUS,
+        /** {@link #groupedEnds}. */
+        GROUPED_ENDS,
+        /** {@link #groupedMasked}. */
+        GROUPED_MASKED
+    }
+
+    /**
+     * The kernel configuration a call of these sizes launches on the stream's device, as one line of
+     * text: the family ({@code family=wgmma}: the Hopper TMA + wgmma kernels, chosen on sm_90;
+     * {@code family=mma.sync}: the portable kernels of sm_80/sm_89 and the fallback, with the reason in
+     * parentheses), the tile ({@code tile=BMxBNxBK}), pipeline stages, cluster size, threads per block,
+     * shared memory and grid. Launches nothing; for reports and debugging, not for a hot path (it
+     * allocates).
+     *
+     * @param form      the op
+     * @param rows      M (dense), sumM (grouped contiguous/ends) or maxM (grouped masked)
+     * @param n         N
+     * @param k         K
+     * @param groups    G (1 for dense)
+     * @param expectedM the masked form's hint (0 = unknown; ignored by the other forms)
+     * @param d         the output type, BF16 or FP32
+     * @param stream    a stream of the device to plan for
+     * @return the plan line, e.g. {@code family=wgmma form=dense tile=128x128x128 stages=4 cluster=1 ...}
+     * @throws IllegalArgumentException for sizes the op itself would reject
+     */
+    public static String plan(Form form, long rows, long n, long k, long groups, int expectedM, DType d, Stream stream) {
+        Checks.requireNonNull(form, "form");
+        Checks.requireNonNull(d, "d");
+        Checks.requireNonNull(stream, "stream");
+        OpSupport.activate(stream);
+        int rc;
+        String line;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = arena.allocate(512);
+            try {
+                rc = (int) GemmNative.k4j_fp8_gemm_plan.invokeExact(form.ordinal(), rows, n, k, groups, (long) expectedM,
+                        d.code(), buf, 512L);
+            } catch (Throwable t) {
+                OpSupport.endOp();
+                throw Kernels4jNative.rethrow(t);
+            }
+            Status.check(rc, "Fp8Gemm.plan");
+            line = buf.getString(0);
+        }
+        OpSupport.endOp();
+        return line;
+    }
+
     /**
      * Dense NT GEMM: {@code d[M, N] = c + a[M, K] * b[N, K]^T} with block scales.
      *

@@ -81,6 +81,18 @@ public final class Fp8GemmChecks implements CheckSuite {
         cases.add(GemmCase.dense(33, 72, 48, true, true));
         cases.add(GemmCase.dense(130, 136, 400, false, false));
         cases.add(GemmCase.dense(65, 1000, 112, false, true));
+        // Each tile configuration of the sm_90 wgmma family (BM 64 for M <= 64, BM 128 above: the
+        // case's "plan" metric names the one that ran) with tails in M, N and K, and TMA-stored (whole
+        // row tiles) as well as plain-stored (tails) epilogues; BF16 and FP32 D.
+        cases.add(GemmCase.dense(64, 200, 272, false, false));
+        cases.add(GemmCase.dense(50, 136, 144, true, true));
+        cases.add(GemmCase.dense(192, 264, 400, true, false));
+        cases.add(GemmCase.dense(200, 72, 16, false, true));
+        // Persistent grid: more tiles than SMs (132 on an H100 and on the emulated sm_90), so CTAs
+        // take several tiles and the pipeline's stage/phase run on across them. Kept at full size on
+        // the emulator (K is small).
+        cases.add(GemmCase.denseExact(64, 140 * 128, 32, false, false));
+        cases.add(GemmCase.denseExact(1160, 2048, 144, false, false));
 
         int[] g8 = {128, 0, 1, 513, 5, 64, 0, 200};
         int[] g32 = skewedSizes(32);
@@ -93,6 +105,8 @@ public final class Fp8GemmChecks implements CheckSuite {
         cases.add(GemmCase.contiguous("G=4 with C, FP32 D", new int[] {7, 130, 0, 64}, 576, 7232, 128, true, false));
         cases.add(GemmCase.contiguous("G=4 bad ids", new int[] {100, 20, 0, 64}, 128, 128, 64, false, true));
         cases.add(GemmCase.contiguous("G=3 small N, K", new int[] {5, 0, 70}, 72, 48, 1, false, false));
+        cases.add(GemmCase.contiguous("G=2 all empty (padding only)", new int[] {0, 0}, 128, 128, 128, false, false));
+        cases.add(GemmCase.contiguous("G=5 64-aligned, tails", new int[] {64, 3, 0, 130, 64}, 264, 272, 64, true, false));
         // Grouped contiguous, unpadded groupEnds.
         cases.add(GemmCase.ends("G=1", new int[] {333}, 2112, 7168, false, false));
         cases.add(GemmCase.ends("G=4 empty+1-row+skewed", new int[] {0, 1, 300, 37}, 576, 7232, false, false));
@@ -100,6 +114,8 @@ public final class Fp8GemmChecks implements CheckSuite {
         cases.add(GemmCase.ends("G=32 skewed", g32, 256, 1024, false, false));
         cases.add(GemmCase.ends("G=4 bad ends", new int[] {100, 20, 0, 64}, 128, 128, false, true));
         cases.add(GemmCase.ends("G=3 small N, K", new int[] {5, 0, 70}, 72, 48, false, false));
+        cases.add(GemmCase.ends("G=2 all empty", new int[] {0, 0}, 128, 128, false, false));
+        cases.add(GemmCase.ends("G=6 experts share tiles, tails", new int[] {70, 0, 1, 129, 0, 33}, 200, 400, true, false));
         // Grouped masked.
         cases.add(GemmCase.masked("G=1", new int[] {37}, 64, 2112, 7168, 0, false, false));
         cases.add(GemmCase.masked("G=4 maskedM=0,1,full", new int[] {0, 1, 128, 77}, 128, 576, 7232, 64, false, false));
@@ -108,6 +124,10 @@ public final class Fp8GemmChecks implements CheckSuite {
         cases.add(GemmCase.masked("G=4 with C, FP32 D", new int[] {5, 0, 64, 33}, 64, 576, 7232, 32, true, false));
         cases.add(GemmCase.masked("G=4 bad maskedM", new int[] {70, -1, 64, 5}, 64, 128, 128, 0, false, true));
         cases.add(GemmCase.masked("G=3 small N, K", new int[] {1, 9, 0}, 9, 8, 16, 0, false, false));
+        cases.add(GemmCase.masked("G=3 all maskedM=0", new int[] {0, 0, 0}, 64, 128, 128, 0, false, false));
+        cases.add(GemmCase.masked("G=4 BM 128 tiles, tails", new int[] {200, 0, 128, 129}, 200, 136, 272, 0, true, false));
+        // More tiles than SMs across groups: the persistent walk over maskedM on the device.
+        cases.add(GemmCase.masked("G=40 persistent walk", maskedSizes(40, 96), 96, 512, 16, 64, false, false));
 
         // Quantisers, bitwise against the Java quantiser.
         cases.add(new QuantCase(true, EmulatorSizes.dim(1, EMU_M, 128), EmulatorSizes.dim(128, EMU_K, 128), DType.BF16, false));
@@ -208,6 +228,12 @@ public final class Fp8GemmChecks implements CheckSuite {
             return new GemmCase("dense", l, new int[] {m}, m, n, k, 1, 0, withC, dFp32, false);
         }
 
+        /** A dense case whose sizes the emulator keeps as they are (small K: cheap there too). */
+        static GemmCase denseExact(int m, int n, int k, boolean withC, boolean dFp32) {
+            String l = "m=" + m + " n=" + n + " k=" + k + (withC ? " +C" : "") + (dFp32 ? " D=FP32" : "");
+            return new GemmCase("dense", l, new int[] {m}, m, n, k, 1, 0, withC, dFp32, false);
+        }
+
         static GemmCase contiguous(String label, int[] sizes, int n, int k, int alignment, boolean withC, boolean bad) {
             n = EmulatorSizes.dim(n, EMU_N, 128);
             k = EmulatorSizes.dim(k, EMU_K, 128);
@@ -278,7 +304,8 @@ public final class Fp8GemmChecks implements CheckSuite {
                 double[] refUnq = Fp8GemmReference.denseRows(toDouble(x), toDouble(w), c, m, n, k, rows);
                 boolean[] computed = new boolean[m];
                 Arrays.fill(computed, true);
-                return judge(ctx, out, rawPoisonMask(d, out), computed, rows, ref, refUnq, 0);
+                String plan = Fp8Gemm.plan(Fp8Gemm.Form.DENSE, m, n, k, 1, 0, d.dtype(), ctx.stream());
+                return judge(ctx, plan, out, rawPoisonMask(d, out), computed, rows, ref, refUnq, 0);
             } finally {
                 closeAll(owned);
             }
@@ -342,7 +369,9 @@ public final class Fp8GemmChecks implements CheckSuite {
                 double[] ref = refRows(Fp8Quantizer.dequantizePerTokenGroupExact(qa, sumM, k), wts.dequantized(), c, mIndices,
                         rows, sumM);
                 double[] refUnq = refRows(toDouble(x), toDouble(wts.raw), c, mIndices, rows, sumM);
-                return judge(ctx, out, rawPoisonMask(d, out), computed, rows, ref, refUnq, expectedErr);
+                String plan = Fp8Gemm.plan(useEnds ? Fp8Gemm.Form.GROUPED_ENDS : Fp8Gemm.Form.GROUPED_CONTIGUOUS, sumM, n, k,
+                        groups, 0, d.dtype(), ctx.stream());
+                return judge(ctx, plan, out, rawPoisonMask(d, out), computed, rows, ref, refUnq, expectedErr);
             } finally {
                 closeAll(owned);
             }
@@ -405,8 +434,9 @@ public final class Fp8GemmChecks implements CheckSuite {
                 Fp8GemmReference.groupedMasked(aDeq, wts.dequantized(), c, sizes, maxM, n, k, full);
                 double[] fullUnq = new double[rows * n];
                 Fp8GemmReference.groupedMasked(toDouble(x), toDouble(wts.raw), c, sizes, maxM, n, k, fullUnq);
-                return judge(ctx, out, rawPoisonMask(d, out), computed, rowList, pick(full, rowList), pick(fullUnq, rowList),
-                        expectedErr);
+                String plan = Fp8Gemm.plan(Fp8Gemm.Form.GROUPED_MASKED, maxM, n, k, groups, expectedM, d.dtype(), ctx.stream());
+                return judge(ctx, plan, out, rawPoisonMask(d, out), computed, rowList, pick(full, rowList),
+                        pick(fullUnq, rowList), expectedErr);
             } finally {
                 closeAll(owned);
             }
@@ -464,8 +494,8 @@ public final class Fp8GemmChecks implements CheckSuite {
             return rows;
         }
 
-        private CheckResult judge(CheckContext ctx, float[] out, boolean[] poisoned, boolean[] computedRow, int[] checkRows,
-                                  double[] ref, double[] refUnq, int expectedErr) {
+        private CheckResult judge(CheckContext ctx, String plan, float[] out, boolean[] poisoned, boolean[] computedRow,
+                                  int[] checkRows, double[] ref, double[] refUnq, int expectedErr) {
             int written = 0, unwritten = 0, clobbered = 0, nan = 0;
             for (int r = 0; r < computedRow.length; r++)
                 for (int j = 0; j < n; j++) {
@@ -483,6 +513,7 @@ public final class Fp8GemmChecks implements CheckSuite {
             int errBits = ctx.stream().deviceErrors();
             ctx.stream().clearDeviceErrors();
             CheckResult.Builder b = CheckResult.builder();
+            b.metric("plan", plan);
             b.metric("rowsComputed", written / n).metric("rowsChecked", checkRows.length);
             if (checkRows.length > 0) {
                 double diff = Metrics.diff(ref, got), diffUnq = Metrics.diff(refUnq, got);

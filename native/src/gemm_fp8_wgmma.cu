@@ -1,0 +1,100 @@
+// Host side of the Hopper FP8 GEMM family: tensor maps and the launch of the persistent kernel
+// (cuda-kernels/gemm/fp8_gemm_wgmma.cuh). The plan (gemm_fp8.cu) decides when it runs.
+#include <string.h>
+
+#include <atomic>
+
+#include "gemm/fp8_gemm_wgmma.cuh"
+#include "gemm_fp8_wgmma.h"
+#include "k4j_tensor_map.h"
+
+namespace k4j::gemm {
+
+using kernels::gemm::GemmMode;
+using kernels::gemm::GemmParams;
+using kernels::gemm::WgmmaTile128;
+using kernels::gemm::WgmmaTile64;
+
+namespace {
+
+template <class T>
+WgmmaConfig config_of() {
+  return WgmmaConfig{T::BM, T::BN, T::BK, T::kStages, T::kThreads, T::kSmemBytes};
+}
+
+// The four tensor maps of one call (layouts in fp8_gemm_wgmma.cuh).
+template <class T>
+int make_maps(GemmMode mode, const GemmParams &p, CUtensorMap *a, CUtensorMap *b, CUtensorMap *sa, CUtensorMap *d) {
+  const bool masked = mode == GemmMode::kMasked;
+  const uint64_t problems = masked ? (uint64_t)p.groups : 1;
+  const uint64_t k = (uint64_t)p.k, m = (uint64_t)p.m, n = (uint64_t)p.n, kb = (k + 127) / 128;
+  const uint64_t sa_ld = (uint64_t)p.sa_ld;
+  int rc = make_tensor_map_3d(a, TmaType::kFp8, p.a, k, m, problems, k, m * k, T::BK, T::BM, 1, TmaSwizzle::k128B);
+  if (rc != K4J_OK) return rc;
+  rc = make_tensor_map_3d(b, TmaType::kFp8, p.b, k, n, (uint64_t)p.groups, k, n * k, T::BK, T::BN, 1,
+                          TmaSwizzle::k128B);
+  if (rc != K4J_OK) return rc;
+  rc = make_tensor_map_3d(sa, TmaType::kFp32, p.sa, sa_ld, kb, problems, sa_ld * 4, kb * sa_ld * 4, T::BM, 1, 1,
+                          TmaSwizzle::kNone);
+  if (rc != K4J_OK) return rc;
+  const uint32_t esize = p.d_fp32 ? 4 : 2;
+  return make_tensor_map_2d(d, p.d_fp32 ? TmaType::kFp32 : TmaType::kBf16, p.d, n, problems * m, n * esize,
+                            128 / esize, 64, TmaSwizzle::k128B);
+}
+
+template <class T, GemmMode MODE>
+int launch_tile(const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
+  auto kernel = kernels::gemm::fp8_gemm_wgmma_kernel<T, MODE>;
+  if (T::kSmemBytes > info.max_smem_optin)
+    return set_error(K4J_ERR_UNSUPPORTED,
+                     "device: the FP8 GEMM wgmma tile needs %d bytes of shared memory, cuda:%d allows %d",
+                     T::kSmemBytes, info.ordinal, info.max_smem_optin);
+  CUtensorMap tm_a, tm_b, tm_sa, tm_d;
+  int rc = make_maps<T>(MODE, p, &tm_a, &tm_b, &tm_sa, &tm_d);
+  if (rc != K4J_OK) return rc;
+  // Once per device and kernel, as in the portable family's launcher (gemm_fp8.cu): atomic flag, set
+  // after the attribute call succeeded.
+  constexpr int kMaxDevices = 64;
+  static std::atomic<bool> smem_set[kMaxDevices];
+  const bool slot = info.ordinal >= 0 && info.ordinal < kMaxDevices;
+  if (!slot || !smem_set[info.ordinal].load(std::memory_order_acquire)) {
+    K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmemBytes));
+    if (slot) smem_set[info.ordinal].store(true, std::memory_order_release);
+  }
+  launch("fp8_gemm_wgmma_kernel", kernel, dim3((unsigned)grid), dim3(T::kThreads), T::kSmemBytes, stream, p, tm_a,
+         tm_b, tm_sa, tm_d);
+  return check_launch("fp8_gemm_wgmma");
+}
+
+template <GemmMode MODE>
+int launch_mode(int bm, const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
+  if (bm == 128) return launch_tile<WgmmaTile128, MODE>(info, p, grid, stream);
+  return launch_tile<WgmmaTile64, MODE>(info, p, grid, stream);
+}
+
+}  // namespace
+
+WgmmaConfig wgmma_config(int bm) { return bm == 128 ? config_of<WgmmaTile128>() : config_of<WgmmaTile64>(); }
+
+bool wgmma_available() {
+#if defined(K4J_EMULATOR)
+  const bool code = true;  // the emulator runs every kernel of the emulated architecture
+#else
+  const bool code = strstr(K4J_CUDA_ARCHS, "sm_90a") != nullptr;  // the kernels need the sm_90a image
+#endif
+  cudaError_t err;
+  cudaDriverEntryPointQueryResult query;
+  return code && tensor_map_detail::encode_fn(&err, &query) != nullptr;
+}
+
+int launch_wgmma(GemmMode mode, int bm, const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
+  switch (mode) {
+    case GemmMode::kDense: return launch_mode<GemmMode::kDense>(bm, info, p, grid, stream);
+    case GemmMode::kContiguous: return launch_mode<GemmMode::kContiguous>(bm, info, p, grid, stream);
+    case GemmMode::kEnds: return launch_mode<GemmMode::kEnds>(bm, info, p, grid, stream);
+    case GemmMode::kMasked: return launch_mode<GemmMode::kMasked>(bm, info, p, grid, stream);
+  }
+  return set_error(K4J_ERR_INTERNAL, "plan: unknown GEMM mode");
+}
+
+}  // namespace k4j::gemm

@@ -1,0 +1,31 @@
+/* The Hopper FP8 GEMM family (cuda-kernels/gemm/fp8_gemm_wgmma.cuh) as the GEMM plan sees it: the
+ * tile configurations it can launch and the launch itself (native/src/gemm_fp8_wgmma.cu). The choice
+ * between it and the portable family is gemm_fp8.cu's make_plan. Not part of the public ABI. */
+#pragma once
+
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "gemm/fp8_gemm_params.cuh"
+#include "k4j_internal.h"
+
+namespace k4j::gemm {
+
+/* One tile configuration of the family. */
+struct WgmmaConfig {
+  int bm, bn, bk, stages, threads, smem_bytes;
+};
+
+/* The configuration with BM rows (64 or 128). */
+WgmmaConfig wgmma_config(int bm);
+
+/* Whether this build and driver can run the family at all: sm_90a code in the library (or the
+ * emulator) and the driver's cuTensorMapEncodeTiled reachable. The device's compute capability is
+ * the plan's to check. */
+bool wgmma_available();
+
+/* Builds the tensor maps and launches the persistent kernel of tile height bm with `grid` CTAs. */
+int launch_wgmma(kernels::gemm::GemmMode mode, int bm, const DeviceInfo &info, const kernels::gemm::GemmParams &p,
+                 int grid, cudaStream_t stream);
+
+}  // namespace k4j::gemm
