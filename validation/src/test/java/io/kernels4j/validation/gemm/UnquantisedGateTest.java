@@ -1,5 +1,6 @@
 package io.kernels4j.validation.gemm;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kernels4j.ops.host.Fp8Quantizer;
@@ -9,10 +10,11 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * Why DeepGEMM's gate against the unquantised inputs ({@code diff < 1e-3}) applies only from
- * {@link Fp8GemmChecks#UNQUANTISED_GATE_MIN_OUTPUTS} checked outputs on: an exact FP8 GEMM (FP64 on the
- * dequantised inputs, no kernel involved) passes it for every draw at that size, and fails it for
- * some draws with 8 outputs (CPU only, fresh random inputs each run).
+ * Why DeepGEMM's gate against the unquantised inputs ({@code diff < 1e-3}) applies only where the
+ * checked outputs, A elements and B elements each number {@link Fp8GemmChecks#UNQUANTISED_GATE_MIN_COUNT}:
+ * an exact FP8 GEMM (FP64 on the dequantised inputs, no kernel involved) passes it with margin for every
+ * draw at the smallest gated shapes, and fails it for some draws with 8 outputs (CPU only, fresh random
+ * inputs each run).
  */
 class UnquantisedGateTest {
     /** diff of the exact FP8 GEMM (quantised as the checks quantise) against the unquantised product. */
@@ -35,16 +37,25 @@ class UnquantisedGateTest {
 
     @Test
     void gatedSizesPassForEveryDrawWithMargin() {
-        int outputs = Fp8GemmChecks.UNQUANTISED_GATE_MIN_OUTPUTS;
-        // Shapes with exactly the minimum output count; K = 16 has the widest spread.
-        int[][] mnk = {{1, outputs, 16}, {32, outputs / 32, 128}, {outputs / 8, 8, 16}};
-        for (int[] s : mnk)
-            for (int i = 0; i < 20; i++) {
+        // The smallest shapes the rule gates: each count exactly at the minimum somewhere.
+        int[][] mnk = {{32, 128, 128}, {64, 64, 64}, {256, 16, 256}, {1, 4096, 4096}};
+        for (int[] s : mnk) {
+            assertTrue(Fp8GemmChecks.unquantisedGateApplies(s[0], s[1], s[2]));
+            for (int i = 0, draws = s[2] >= 4096 ? 4 : 20; i < draws; i++) {
                 long seed = ThreadLocalRandom.current().nextLong();
                 double d = exactFp8Diff(seed, s[0], s[1], s[2]);
                 assertTrue(d < 0.9 * Fp8GemmChecks.DIFF_UNQUANTISED_TOL && d > 0,
                         "m=" + s[0] + " n=" + s[1] + " k=" + s[2] + " seed " + seed + ": diff " + d);
             }
+        }
+    }
+
+    @Test
+    void fewQuantisedElementsOnAnySideAreNotGated() {
+        assertFalse(Fp8GemmChecks.unquantisedGateApplies(1, 8, 16));      // CI once failed on this case
+        assertFalse(Fp8GemmChecks.unquantisedGateApplies(1, 4096, 16));   // 16 A elements shared by 4096 outputs
+        assertFalse(Fp8GemmChecks.unquantisedGateApplies(4096, 1, 16));
+        assertFalse(Fp8GemmChecks.unquantisedGateApplies(255, 16, 256));     // one output short of the minimum
     }
 
     @Test
@@ -55,6 +66,6 @@ class UnquantisedGateTest {
         for (int i = 0; i < 200; i++)
             if (exactFp8Diff(base + i, 1, 8, 16) >= Fp8GemmChecks.DIFF_UNQUANTISED_TOL) exceeded++;
         assertTrue(exceeded > 0, "no draw of 200 exceeded the gate (base seed " + base + ")");
-        assertTrue(8 < Fp8GemmChecks.UNQUANTISED_GATE_MIN_OUTPUTS);
+        assertFalse(Fp8GemmChecks.unquantisedGateApplies(1, 8, 16));
     }
 }
