@@ -2,7 +2,6 @@
 // shape, chosen by architecture and problem size) and the launch. No sync, no allocation.
 #include <limits.h>
 
-#include <atomic>
 
 #include <stdio.h>
 
@@ -95,21 +94,11 @@ template <int BM, int BN, GemmMode MODE>
 int launch_mma(const k4j::DeviceInfo &info, const GemmParams &p, int64_t grid_m, int64_t groups_z,
                cudaStream_t stream) {
   using T = MmaTile<BM, BN>;
-  auto kernel = k4j::kernels::gemm::fp8_gemm_mma_kernel<BM, BN, MODE>;
+  constexpr auto kernel = k4j::kernels::gemm::fp8_gemm_mma_kernel<BM, BN, MODE>;
   if (T::kSmemBytes > info.max_smem_optin)
     return k4j::set_error(K4J_ERR_UNSUPPORTED, "device: the FP8 GEMM tile needs %d bytes of shared memory, cuda:%d allows %d",
                           T::kSmemBytes, info.ordinal, info.max_smem_optin);
-  // Once per device and kernel. Java threads call this concurrently: the flag is atomic (a plain
-  // bool would be a data race) and set only after the attribute call succeeded (release), so a
-  // thread that sees it (acquire) launches after the attribute is in place. Two threads may both
-  // set the attribute; they set the same value. Not a stream operation: graph capture is unaffected.
-  constexpr int kMaxDevices = 64;
-  static std::atomic<bool> smem_set[kMaxDevices];
-  const bool slot = info.ordinal >= 0 && info.ordinal < kMaxDevices;
-  if (!slot || !smem_set[info.ordinal].load(std::memory_order_acquire)) {
-    K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmemBytes));
-    if (slot) smem_set[info.ordinal].store(true, std::memory_order_release);
-  }
+  K4J_CUDA_TRY((k4j::raise_dynamic_smem_once<kernel>(info.ordinal, T::kSmemBytes)));
   const dim3 grid((unsigned)((p.n + BN - 1) / BN), (unsigned)grid_m, (unsigned)groups_z);
   k4j::launch("fp8_gemm_mma_kernel", kernel, grid, T::kThreads, T::kSmemBytes, stream, p);
   return k4j::check_launch("fp8_gemm_mma");

@@ -2,7 +2,6 @@
 // (cuda-kernels/gemm/fp8_gemm_wgmma.cuh). The plan (gemm_fp8.cu) decides when it runs.
 #include <string.h>
 
-#include <atomic>
 
 #include "gemm/fp8_gemm_wgmma.cuh"
 #include "gemm_fp8_wgmma.h"
@@ -44,7 +43,7 @@ int make_maps(GemmMode mode, const GemmParams &p, CUtensorMap *a, CUtensorMap *b
 
 template <class T, GemmMode MODE>
 int launch_tile(const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
-  auto kernel = kernels::gemm::fp8_gemm_wgmma_kernel<T, MODE>;
+  constexpr auto kernel = kernels::gemm::fp8_gemm_wgmma_kernel<T, MODE>;
   if (T::kSmemBytes > info.max_smem_optin)
     return set_error(K4J_ERR_UNSUPPORTED,
                      "device: the FP8 GEMM wgmma tile needs %d bytes of shared memory, cuda:%d allows %d",
@@ -52,15 +51,7 @@ int launch_tile(const DeviceInfo &info, const GemmParams &p, int grid, cudaStrea
   CUtensorMap tm_a, tm_b, tm_sa, tm_d;
   int rc = make_maps<T>(MODE, p, &tm_a, &tm_b, &tm_sa, &tm_d);
   if (rc != K4J_OK) return rc;
-  // Once per device and kernel, as in the portable family's launcher (gemm_fp8.cu): atomic flag, set
-  // after the attribute call succeeded.
-  constexpr int kMaxDevices = 64;
-  static std::atomic<bool> smem_set[kMaxDevices];
-  const bool slot = info.ordinal >= 0 && info.ordinal < kMaxDevices;
-  if (!slot || !smem_set[info.ordinal].load(std::memory_order_acquire)) {
-    K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmemBytes));
-    if (slot) smem_set[info.ordinal].store(true, std::memory_order_release);
-  }
+  K4J_CUDA_TRY((raise_dynamic_smem_once<kernel>(info.ordinal, T::kSmemBytes)));
   launch("fp8_gemm_wgmma_kernel", kernel, dim3((unsigned)grid), dim3(T::kThreads), T::kSmemBytes, stream, p, tm_a,
          tm_b, tm_sa, tm_d);
   return check_launch("fp8_gemm_wgmma");

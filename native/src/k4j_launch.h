@@ -5,6 +5,7 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <tuple>
 #include <utility>
 
@@ -23,6 +24,22 @@ inline void launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block
   (void)name;
   kernel<<<grid, block, smem, stream>>>(std::forward<A>(args)...);
 #endif
+}
+
+// Raises Kernel's dynamic shared-memory limit to `bytes` once per device (needed above 48 KB). Java
+// threads call the launchers concurrently: the flag is atomic (a plain bool would be a data race) and
+// set only after the attribute call succeeded (release), so a thread that sees it (acquire) launches
+// after the attribute is in place. Two threads may both set the attribute; they set the same value.
+// Not a stream operation: graph capture is unaffected.
+template <auto Kernel>
+inline cudaError_t raise_dynamic_smem_once(int device, int bytes) {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<bool> done[kMaxDevices];
+  const bool slot = device >= 0 && device < kMaxDevices;
+  if (slot && done[device].load(std::memory_order_acquire)) return cudaSuccess;
+  const cudaError_t e = cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  if (e == cudaSuccess && slot) done[device].store(true, std::memory_order_release);
+  return e;
 }
 
 }  // namespace k4j

@@ -66,6 +66,9 @@ void mma_m16n8k16_f16_f32_reference(const uint32_t (*a)[4], const uint32_t (*b)[
                                     const float (*c)[4], float (*d)[4]);
 void mma_m16n8k16_bf16_f32_reference(const uint32_t (*a)[4], const uint32_t (*b)[2],
                                      const float (*c)[4], float (*d)[4]);
+// Throws std::invalid_argument when the model's bit counts are out of range (both FP8 MMA forms).
+void check_fp8_model(const Fp8MmaModel &model);
+
 void mma_m16n8k32_fp8_f32_reference(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
                                     const uint32_t (*b)[2], const float (*c)[4], float (*d)[4],
                                     const Fp8MmaModel &model);

@@ -363,10 +363,7 @@ void mma_m16n8k16_bf16_f32(const uint32_t (*a)[4], const uint32_t (*b)[2], const
 void mma_m16n8k32_fp8_f32(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
                           const uint32_t (*b)[2], const float (*c)[4], float (*d)[4],
                           const Fp8MmaModel &model) {
-  if (model.product_fraction_bits < 1 || model.product_fraction_bits > 60)
-    throw std::invalid_argument("Fp8MmaModel.product_fraction_bits must be in 1..60");
-  if (model.accum_mantissa_bits < 1 || model.accum_mantissa_bits > 23)
-    throw std::invalid_argument("Fp8MmaModel.accum_mantissa_bits must be in 1..23");
+  detail::check_fp8_model(model);
   const bool hopper = model.accum == Fp8Accum::kHopper;
   if (hopper && (!model.align_with_c || model.product_fraction_bits > 56)) {
     detail::mma_m16n8k32_fp8_f32_reference(atype, btype, a, b, c, d, model);  // no fast form

@@ -216,13 +216,17 @@ void mma_m16n8k16_bf16_f32_reference(const uint32_t (*a)[4], const uint32_t (*b)
   mma_m16n8k16<decode_bf16>(a, b, c, d);
 }
 
-void mma_m16n8k32_fp8_f32_reference(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
-                          const uint32_t (*b)[2], const float (*c)[4], float (*d)[4],
-                          const Fp8MmaModel &model) {
+void check_fp8_model(const Fp8MmaModel &model) {
   if (model.product_fraction_bits < 1 || model.product_fraction_bits > 60)
     throw std::invalid_argument("Fp8MmaModel.product_fraction_bits must be in 1..60");
   if (model.accum_mantissa_bits < 1 || model.accum_mantissa_bits > 23)
     throw std::invalid_argument("Fp8MmaModel.accum_mantissa_bits must be in 1..23");
+}
+
+void mma_m16n8k32_fp8_f32_reference(Fp8Type atype, Fp8Type btype, const uint32_t (*a)[4],
+                          const uint32_t (*b)[2], const float (*c)[4], float (*d)[4],
+                          const Fp8MmaModel &model) {
+  check_fp8_model(model);
   Tile<32> t;
   for (int lane = 0; lane < kWarpSize; ++lane) {
     for (int r = 0; r < 4; ++r) {
