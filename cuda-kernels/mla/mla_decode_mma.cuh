@@ -53,7 +53,7 @@ __global__ void __launch_bounds__(256, 1) mla_decode_kernel(const DecodeParams p
   int *s_ok = reinterpret_cast<int *>(smem + C::OK_OFF);
 
   const WorkItem w = p.work[blockIdx.x];
-  if (!work_item_valid(p, w)) return;  // unused capacity, or a bad item (flagged)
+  if (!work_item_valid(p, w, (int)gridDim.x, blockIdx.y == 0)) return;  // unused capacity, or a bad item (flagged)
   const int r = w.request;
   const int kvh = blockIdx.y / p.m_tiles, mt = blockIdx.y % p.m_tiles;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;

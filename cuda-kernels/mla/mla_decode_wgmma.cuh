@@ -54,7 +54,11 @@ struct WgmmaDecodeCfg {
   static constexpr int L_OFF = RMAX_OFF + 2 * M * 4;         // row sums of each WG's half, 2 x 64
   static constexpr int BAR_OFF = L_OFF + 2 * M * 4;          // full, empty, landed: STAGES each
   static constexpr int SMEM = BAR_OFF + 3 * STAGES * 8 + 1024;  // + slack to align the base to 1024
-  static constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;  // 40*128 + 232*256 = 64512 <= 65536
+  // Register budgets after setmaxnreg (128 producer + 256 consumer threads <= 65536 registers): the
+  // BF16 producer only issues TMA (40 + 232: 64512); the FP8 one keeps 10 loads in flight per thread
+  // (96 + 208: 65536). The consumers need 168 (ptxas, no spills).
+  template <bool FP8> static constexpr int PRODUCER_REGS = FP8 ? 96 : 40;
+  template <bool FP8> static constexpr int CONSUMER_REGS = FP8 ? 208 : 232;
 };
 
 namespace wgmma_detail {
@@ -89,6 +93,32 @@ __device__ __forceinline__ void pv(float (&o)[128], const uint8_t *s_p, const ui
   }
 }
 
+// Page ids of the 4 chunks of 16 keys of the tile at key k0 (all lanes of the warp get them), -1
+// for a chunk at or past key_end (its table entry is never read) or with a bad page id (flagged).
+__device__ __forceinline__ void chunk_pages(const DecodeParams &p, int r, int k0, int key_end, int lane,
+                                            int (&pages)[4]) {
+  int page = -1;
+  if (lane < 4) {
+    const int j = k0 + lane * WgmmaDecodeCfg::CHUNK;
+    if (j < key_end) {
+      const int pg = p.block_table[(long long)r * p.max_blocks + j / p.page_size];
+      if (pg < 0 || pg >= p.num_blocks) raise_device_error(p.err, K4J_DEVERR_INDEX_OUT_OF_RANGE);
+      else page = pg;
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < 4; ++c) pages[c] = __shfl_sync(0xffffffffu, page, c);
+}
+
+// Cache row (page row x hKV + head) of key k0 + row of the tile, or -1 when it is not usable.
+__device__ __forceinline__ long long chunk_row(const DecodeParams &p, int kvh, int k0, int key_end, int row,
+                                               const int (&pages)[4]) {
+  const int c = row >> 4;
+  const int page = c == 0 ? pages[0] : c == 1 ? pages[1] : c == 2 ? pages[2] : pages[3];
+  if (k0 + row >= key_end || page < 0) return -1;
+  return ((long long)page * p.page_size + (k0 + row) % p.page_size) * p.h_kv + kvh;
+}
+
 }  // namespace wgmma_detail
 
 // tm_kv (BF16 cache only; unused for FP8): BF16 3-D (576 dims, hKV, numBlocks * pageSize rows),
@@ -116,16 +146,22 @@ __global__ void __launch_bounds__(384, 1)
   uint64_t *empty = full + S;
   uint64_t *landed = empty + S;
 
-  const WorkItem w = p.work[blockIdx.x];
-  if (!work_item_valid(p, w)) return;  // unused capacity, or a bad item (flagged)
+  // Grid (maxWork, hKV * m_tiles), walked with the head/m-tile index fastest: CTAs are issued in
+  // linear block order, so the m-tiles of one work item run at the same time and the later ones
+  // find its K/V tiles in L2.
+  const int hm_count = (int)gridDim.y;
+  const long long lin = (long long)blockIdx.y * gridDim.x + blockIdx.x;
+  const int work = (int)(lin / hm_count), hm = (int)(lin % hm_count);
+  const WorkItem w = p.work[work];
+  if (!work_item_valid(p, w, (int)gridDim.x, hm == 0)) return;  // unused capacity, or a bad item (flagged)
   const int r = w.request;
-  const int kvh = blockIdx.y / p.m_tiles, mt = blockIdx.y % p.m_tiles;
+  const int kvh = hm / p.m_tiles, mt = hm % p.m_tiles;
   const int tid = threadIdx.x, lane = tid & 31;
   const int wg = uniform(tid / 128);
 
   bool bad_len = false;
   const int seqlen = clamp_seqlen(p.seqlens[r], p.max_blocks, p.page_size, &bad_len);
-  if (bad_len && tid == 0 && blockIdx.y == 0) raise_device_error(p.err, K4J_DEVERR_LENGTH_OUT_OF_RANGE);
+  if (bad_len && tid == 0 && hm == 0) raise_device_error(p.err, K4J_DEVERR_LENGTH_OUT_OF_RANGE);
   const int key_begin = min(w.tile_begin * kTileKeys, seqlen);
   const int key_end = min(w.tile_end * kTileKeys, seqlen);
   const int n_tiles = key_end > key_begin ? (key_end - key_begin + C::BN - 1) / C::BN : 0;
@@ -142,7 +178,7 @@ __global__ void __launch_bounds__(384, 1)
 
   if (wg == 2) {
     // ---------------- producer warpgroup
-    ptx::setmaxnreg_dec<C::PRODUCER_REGS>();
+    ptx::setmaxnreg_dec<C::template PRODUCER_REGS<FP8>>();
     const int ptid = tid - 256;
     int stage = 0;
     uint32_t phase = 0;
@@ -152,26 +188,41 @@ __global__ void __launch_bounds__(384, 1)
         ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);  // a fresh barrier: the first lap waits for nothing
         const int k0 = key_begin + t * C::BN;
         uint8_t *st = s_kv + stage * C::TILE_BYTES;
-        // 32 units of 16 e4m3 values (-> two 16-byte BF16 chunks) and 8 RoPE units of 16 bytes per row.
-        for (int c = ptid; c < C::BN * 40; c += 128) {
-          const int row = c / 40, u = c % 40;
-          const long long cr = cache_row(p, r, kvh, k0 + row, key_end);
-          if (u == 0) s_ok[stage * C::BN + row] = cr >= 0;
-          uint4 o[2] = {make_uint4(0, 0, 0, 0), make_uint4(0, 0, 0, 0)};  // unusable keys: zero rows
-          if (u < 32) {
+        int pages[4];
+        chunk_pages(p, r, k0, key_end, lane, pages);
+        // 64 rows x 40 units (32 of 16 e4m3 values -> two 16-byte BF16 chunks, 8 RoPE units of 16
+        // bytes): 20 units per thread, loaded 10 at a time before any is converted, so that the loads
+        // overlap one another (the latency, not the bandwidth, bounds one warpgroup's copy).
+        constexpr int kUnits = C::BN * 40 / 128, kBatch = 10;
+#pragma unroll 1
+        for (int b0 = 0; b0 < kUnits; b0 += kBatch) {
+          uint4 v[kBatch];
+          float sc[kBatch];
+#pragma unroll
+          for (int k = 0; k < kBatch; ++k) {
+            const int c = ptid + 128 * (b0 + k), row = c / 40, u = c % 40;
+            const long long cr = chunk_row(p, kvh, k0, key_end, row, pages);
+            v[k] = make_uint4(0, 0, 0, 0);  // unusable keys: zero rows
+            sc[k] = 0.f;
             if (cr >= 0) {
               const unsigned char *src = kv + cr * kFp8RowBytes;
-              const uint4 v = __ldg(reinterpret_cast<const uint4 *>(src + u * 16));
-              const float scale = __ldg(reinterpret_cast<const float *>(src + kVDim) + u / 8);
-              dequant16(v, scale, o);
+              v[k] = __ldg(reinterpret_cast<const uint4 *>(src + (u < 32 ? u * 16 : kVDim + 16 + (u - 32) * 16)));
+              if (u < 32) sc[k] = __ldg(reinterpret_cast<const float *>(src + kVDim) + u / 8);
             }
-            uint8_t *blk = st + (u >> 2) * C::BLK_BYTES;
-            *reinterpret_cast<uint4 *>(blk + swz(row, (u & 3) * 2)) = o[0];
-            *reinterpret_cast<uint4 *>(blk + swz(row, (u & 3) * 2 + 1)) = o[1];
-          } else {
-            if (cr >= 0)
-              o[0] = __ldg(reinterpret_cast<const uint4 *>(kv + cr * kFp8RowBytes + kVDim + 16 + (u - 32) * 16));
-            *reinterpret_cast<uint4 *>(st + 8 * C::BLK_BYTES + swz(row, u - 32)) = o[0];
+            if (u == 0) s_ok[stage * C::BN + row] = cr >= 0;
+          }
+#pragma unroll
+          for (int k = 0; k < kBatch; ++k) {
+            const int c = ptid + 128 * (b0 + k), row = c / 40, u = c % 40;
+            if (u < 32) {
+              uint4 o[2];
+              dequant16(v[k], sc[k], o);
+              uint8_t *blk = st + (u >> 2) * C::BLK_BYTES;
+              *reinterpret_cast<uint4 *>(blk + swz(row, (u & 3) * 2)) = o[0];
+              *reinterpret_cast<uint4 *>(blk + swz(row, (u & 3) * 2 + 1)) = o[1];
+            } else {
+              *reinterpret_cast<uint4 *>(st + 8 * C::BLK_BYTES + swz(row, u - 32)) = v[k];
+            }
           }
         }
         ptx::fence_proxy_async_shared();  // the generic stores above, before wgmma reads them
@@ -190,22 +241,11 @@ __global__ void __launch_bounds__(384, 1)
         ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);
         const int k0 = key_begin + t * C::BN;
         uint8_t *st = s_kv + stage * C::TILE_BYTES;
-        // Lane c < 4 reads the page of chunk c; chunks at or past the end are never looked up.
-        int page = -1;
-        if (lane < 4) {
-          const int j = k0 + lane * C::CHUNK;
-          if (j < key_end) {
-            const int pg = p.block_table[(long long)r * p.max_blocks + j / p.page_size];
-            if (pg < 0 || pg >= p.num_blocks) raise_device_error(p.err, K4J_DEVERR_INDEX_OUT_OF_RANGE);
-            else page = pg;
-          }
-        }
         int pages[4];
-#pragma unroll
-        for (int c = 0; c < 4; ++c) pages[c] = __shfl_sync(0xffffffffu, page, c);
+        chunk_pages(p, r, k0, key_end, lane, pages);
         // Key usable: below the end and in a loaded chunk. Lane l covers keys l and l + 32.
-        const bool ok_lo = k0 + lane < key_end && pages[lane / 16] >= 0;
-        const bool ok_hi = k0 + lane + 32 < key_end && pages[2 + lane / 16] >= 0;
+        const bool ok_lo = k0 + lane < key_end && (lane < 16 ? pages[0] : pages[1]) >= 0;
+        const bool ok_hi = k0 + lane + 32 < key_end && (lane < 16 ? pages[2] : pages[3]) >= 0;
         s_ok[stage * C::BN + lane] = ok_lo;
         s_ok[stage * C::BN + lane + 32] = ok_hi;
         const uint32_t bad_lo = __ballot_sync(0xffffffffu, !ok_lo), bad_hi = __ballot_sync(0xffffffffu, !ok_hi);
@@ -252,7 +292,7 @@ __global__ void __launch_bounds__(384, 1)
   }
 
   // ---------------- consumer warpgroups 0 and 1
-  ptx::setmaxnreg_inc<C::CONSUMER_REGS>();
+  ptx::setmaxnreg_inc<C::template CONSUMER_REGS<FP8>>();
   const int wtid = tid - wg * 128, wwarp = wtid >> 5;
   const int r_lo = wwarp * 16 + (lane >> 2), r_hi = r_lo + 8;  // this thread's two rows
   const int t4 = lane & 3;
