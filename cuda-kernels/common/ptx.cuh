@@ -253,6 +253,25 @@ __device__ __forceinline__ void tma_load_3d(void *smem_dst, const CUtensorMap *m
 #endif
 }
 
+// cp.async.bulk.tensor.4d (as tma_load_3d): coordinates c0 (innermost) .. c3 of a rank-4 map.
+__device__ __forceinline__ void tma_load_4d(void *smem_dst, const CUtensorMap *map, uint64_t *bar, int32_t c0,
+                                            int32_t c1, int32_t c2, int32_t c3) {
+#ifdef K4J_EMULATOR
+  const int32_t c[4] = {c0, c1, c2, c3};
+  ::k4j::emu::tma_load(smem_dst, map, bar, 4, c);
+#elif defined(K4J_PTX_SM90)
+  const uint32_t d = (uint32_t)__cvta_generic_to_shared(smem_dst);
+  const uint32_t b = (uint32_t)__cvta_generic_to_shared(bar);
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4, %5, "
+      "%6}], [%2];\n" ::"r"(d),
+      "l"(map), "r"(b), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
+      : "memory");
+#else
+  __trap();
+#endif
+}
+
 // cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group [map, {c0, c1}], [src]: the box in
 // shared memory at src (laid out as a load of the same map would) is written to global memory;
 // out-of-bounds elements are not written. Tracked by the bulk async-groups below; issue a
@@ -323,6 +342,12 @@ __device__ __forceinline__ void prefetch_tensormap(const CUtensorMap *map) {
 // callers align swizzled tiles to the pattern's repeat, 1024/512/256 B for 128/64/32-byte swizzle),
 // 63..62 the layout: 0 interleave (no swizzle), 1 128B, 2 64B, 3 32B swizzle. K-major descriptors
 // may be advanced along K inside a swizzle row by adding (bytes >> 4) to the start address.
+// MN-major operands (the BF16 forms' TRANS_A/TRANS_B = 1; PTX ISA "Shared Memory Matrix Layout",
+// "Leading/Stride Dimension Byte Offset" and "Canonical Layouts"): with a swizzle of S bytes, atoms of
+// 8 K-rows of S bytes (S/2 BF16 elements of M/N each, the 16-byte chunks swizzled as for K-major);
+// LBO = bytes between atoms adjacent in M/N, SBO = bytes between atoms adjacent in K (8 K apart).
+// Without swizzle (interleave): core matrices of 8 K-rows x 16 bytes (8 elements of M/N), 128
+// contiguous bytes; SBO = bytes between core matrices adjacent in M/N, LBO = between those 8 K apart.
 __device__ __forceinline__ uint64_t wgmma_desc(const void *smem, int swizzle_bytes, uint32_t lbo_bytes,
                                                uint32_t sbo_bytes) {
 #ifdef K4J_EMULATOR
@@ -581,6 +606,105 @@ __device__ __forceinline__ void named_barrier_arrive(int id, int thread_count) {
   ::k4j::emu::named_barrier(false, id, thread_count);
 #else
   asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(thread_count) : "memory");
+#endif
+}
+
+
+// --- Hopper: wgmma BF16 ---
+// wgmma.mma_async.sync.aligned.m64n{N}k16.f32.bf16.bf16 (PTX ISA "wgmma.mma_async"; layouts:
+// "Register Fragments and Shared Memory Matrix Layouts"), imm-scale-a = imm-scale-b = 1. scale_d =
+// 0: D = A*B, else D = A*B + D; d: the same accumulator fragment as the e4m3 form (N/2 floats).
+// _ss: A (64x16) and B (16xN) from shared-memory descriptors (wgmma_desc); TRANS_x = 0: K-major,
+// 1: MN-major (imm-trans-a / imm-trans-b). _rs: A from registers: a[r] holds A elements i = 2r
+// (low half) and 2r + 1 (high half) of thread t (warp w = t/32, lane l) at row 16w + l/4 +
+// 8*((i/2)%2), K column 8*(i/4) + 2*(l%4) + i%2 (the accumulator map of an m64n16 tile); the
+// registers must stay unchanged until the wgmma's wgmma.wait_group.
+#if !defined(K4J_EMULATOR) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// One specialisation per N: the asm operand list names the N/2 accumulators one by one (the
+// K4J_WGMMA_R*/D* lists of the e4m3 form); the transposes are immediates ("n").
+template <int N>
+struct WgmmaBf16Asm;
+#define K4J_WGMMA_BF16_ASM(N, R, IA, IB, IS, ITA, ITB, A0, A1, A2, A3, JB, JS, JT)                                 \
+  template <>                                                                                                    \
+  struct WgmmaBf16Asm<N> {                                                                                       \
+    template <int TA, int TB>                                                                                    \
+    __device__ static __forceinline__ void ss(float (&d)[N / 2], uint64_t desc_a, uint64_t desc_b, int scale_d) { \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" #IS ", 0;\n"                                             \
+                   "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32.bf16.bf16 {" K4J_WGMMA_R##R "}, %" #IA        \
+                   ", %" #IB ", p, 1, 1, %" #ITA ", %" #ITB ";\n}\n"                                              \
+                   : K4J_WGMMA_D##R                                                                              \
+                   : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TA), "n"(TB));                                  \
+    }                                                                                                            \
+    template <int TB>                                                                                            \
+    __device__ static __forceinline__ void rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc_b,        \
+                                              int scale_d) {                                                     \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" #JS ", 0;\n"                                             \
+                   "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32.bf16.bf16 {" K4J_WGMMA_R##R "}, {%" #A0      \
+                   ", %" #A1 ", %" #A2 ", %" #A3 "}, %" #JB ", p, 1, 1, %" #JT ";\n}\n"                          \
+                   : K4J_WGMMA_D##R                                                                              \
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(scale_d), "n"(TB));            \
+    }                                                                                                            \
+  };
+K4J_WGMMA_BF16_ASM(8, 4, 4, 5, 6, 7, 8, 4, 5, 6, 7, 8, 9, 10)
+K4J_WGMMA_BF16_ASM(16, 8, 8, 9, 10, 11, 12, 8, 9, 10, 11, 12, 13, 14)
+K4J_WGMMA_BF16_ASM(24, 12, 12, 13, 14, 15, 16, 12, 13, 14, 15, 16, 17, 18)
+K4J_WGMMA_BF16_ASM(32, 16, 16, 17, 18, 19, 20, 16, 17, 18, 19, 20, 21, 22)
+K4J_WGMMA_BF16_ASM(40, 20, 20, 21, 22, 23, 24, 20, 21, 22, 23, 24, 25, 26)
+K4J_WGMMA_BF16_ASM(48, 24, 24, 25, 26, 27, 28, 24, 25, 26, 27, 28, 29, 30)
+K4J_WGMMA_BF16_ASM(56, 28, 28, 29, 30, 31, 32, 28, 29, 30, 31, 32, 33, 34)
+K4J_WGMMA_BF16_ASM(64, 32, 32, 33, 34, 35, 36, 32, 33, 34, 35, 36, 37, 38)
+K4J_WGMMA_BF16_ASM(72, 36, 36, 37, 38, 39, 40, 36, 37, 38, 39, 40, 41, 42)
+K4J_WGMMA_BF16_ASM(80, 40, 40, 41, 42, 43, 44, 40, 41, 42, 43, 44, 45, 46)
+K4J_WGMMA_BF16_ASM(88, 44, 44, 45, 46, 47, 48, 44, 45, 46, 47, 48, 49, 50)
+K4J_WGMMA_BF16_ASM(96, 48, 48, 49, 50, 51, 52, 48, 49, 50, 51, 52, 53, 54)
+K4J_WGMMA_BF16_ASM(104, 52, 52, 53, 54, 55, 56, 52, 53, 54, 55, 56, 57, 58)
+K4J_WGMMA_BF16_ASM(112, 56, 56, 57, 58, 59, 60, 56, 57, 58, 59, 60, 61, 62)
+K4J_WGMMA_BF16_ASM(120, 60, 60, 61, 62, 63, 64, 60, 61, 62, 63, 64, 65, 66)
+K4J_WGMMA_BF16_ASM(128, 64, 64, 65, 66, 67, 68, 64, 65, 66, 67, 68, 69, 70)
+K4J_WGMMA_BF16_ASM(136, 68, 68, 69, 70, 71, 72, 68, 69, 70, 71, 72, 73, 74)
+K4J_WGMMA_BF16_ASM(144, 72, 72, 73, 74, 75, 76, 72, 73, 74, 75, 76, 77, 78)
+K4J_WGMMA_BF16_ASM(152, 76, 76, 77, 78, 79, 80, 76, 77, 78, 79, 80, 81, 82)
+K4J_WGMMA_BF16_ASM(160, 80, 80, 81, 82, 83, 84, 80, 81, 82, 83, 84, 85, 86)
+K4J_WGMMA_BF16_ASM(168, 84, 84, 85, 86, 87, 88, 84, 85, 86, 87, 88, 89, 90)
+K4J_WGMMA_BF16_ASM(176, 88, 88, 89, 90, 91, 92, 88, 89, 90, 91, 92, 93, 94)
+K4J_WGMMA_BF16_ASM(184, 92, 92, 93, 94, 95, 96, 92, 93, 94, 95, 96, 97, 98)
+K4J_WGMMA_BF16_ASM(192, 96, 96, 97, 98, 99, 100, 96, 97, 98, 99, 100, 101, 102)
+K4J_WGMMA_BF16_ASM(200, 100, 100, 101, 102, 103, 104, 100, 101, 102, 103, 104, 105, 106)
+K4J_WGMMA_BF16_ASM(208, 104, 104, 105, 106, 107, 108, 104, 105, 106, 107, 108, 109, 110)
+K4J_WGMMA_BF16_ASM(216, 108, 108, 109, 110, 111, 112, 108, 109, 110, 111, 112, 113, 114)
+K4J_WGMMA_BF16_ASM(224, 112, 112, 113, 114, 115, 116, 112, 113, 114, 115, 116, 117, 118)
+K4J_WGMMA_BF16_ASM(232, 116, 116, 117, 118, 119, 120, 116, 117, 118, 119, 120, 121, 122)
+K4J_WGMMA_BF16_ASM(240, 120, 120, 121, 122, 123, 124, 120, 121, 122, 123, 124, 125, 126)
+K4J_WGMMA_BF16_ASM(248, 124, 124, 125, 126, 127, 128, 124, 125, 126, 127, 128, 129, 130)
+K4J_WGMMA_BF16_ASM(256, 128, 128, 129, 130, 131, 132, 128, 129, 130, 131, 132, 133, 134)
+#undef K4J_WGMMA_BF16_ASM
+#endif  // !K4J_EMULATOR && __CUDA_ARCH_FEAT_SM90_ALL
+
+template <int N, int TRANS_A, int TRANS_B>
+__device__ __forceinline__ void wgmma_bf16_m64k16_ss(float (&d)[N / 2], uint64_t desc_a, uint64_t desc_b,
+                                                     int scale_d) {
+  static_assert(N >= 8 && N <= 256 && N % 8 == 0, "wgmma m64nNk16: N is a multiple of 8 in [8, 256]");
+  static_assert((TRANS_A == 0 || TRANS_A == 1) && (TRANS_B == 0 || TRANS_B == 1), "imm-trans-a/b are 0 or 1");
+#ifdef K4J_EMULATOR
+  ::k4j::emu::wgmma_bf16_m64k16(N, d, desc_a, nullptr, desc_b, TRANS_A, TRANS_B, scale_d);
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  WgmmaBf16Asm<N>::template ss<TRANS_A, TRANS_B>(d, desc_a, desc_b, scale_d);
+#else
+  __trap();
+#endif
+}
+
+template <int N, int TRANS_B>
+__device__ __forceinline__ void wgmma_bf16_m64k16_rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc_b,
+                                                     int scale_d) {
+  static_assert(N >= 8 && N <= 256 && N % 8 == 0, "wgmma m64nNk16: N is a multiple of 8 in [8, 256]");
+  static_assert(TRANS_B == 0 || TRANS_B == 1, "imm-trans-b is 0 or 1");
+#ifdef K4J_EMULATOR
+  ::k4j::emu::wgmma_bf16_m64k16(N, d, 0, a, desc_b, 0, TRANS_B, scale_d);
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  WgmmaBf16Asm<N>::template rs<TRANS_B>(d, a, desc_b, scale_d);
+#else
+  __trap();
 #endif
 }
 

@@ -28,6 +28,9 @@ namespace {
 
 constexpr int kWarpgroupThreads = 128;
 
+// The element types of the wgmma forms the emulator executes (m64nNk32 e4m3, m64nNk16 bf16).
+enum class WgmmaType { kE4M3, kBF16 };
+
 // This file's code runs on the calling CUDA thread's fiber but is emulator code: while it runs, the
 // sanitizer must not check accesses (a std:: template it calls may be the copy the linker took from
 // an instrumented translation unit). Restored on return; again() after the fiber was resumed.
@@ -44,9 +47,14 @@ void wait_here() {
   tls_in_kernel = false;
 }
 
+// One operand of a wgmma: rows (M rows of A, N columns of B) x 32 bytes of K (k32 FP8 or k16 BF16),
+// gathered at issue into K-major form whatever its shared-memory layout.
 struct Operand {
   ptx::WgmmaDesc desc;
   int rows = 0;
+  int elem_bytes = 1;          // 1 (e4m3) or 2 (bf16)
+  bool mn_major = false;       // imm-trans-a / imm-trans-b = 1
+  bool from_regs = false;      // A from registers (no descriptor, no shared memory)
   std::vector<uint8_t> bytes;  // rows x 32, gathered at issue
 };
 
@@ -85,9 +93,12 @@ HopperBlock g_hb;
 
 // The arguments a thread brings to a warpgroup collective (on its stack while it waits there).
 struct WgmmaArgs {
+  WgmmaType type;
   int n;
   float *d;
   uint64_t desc_a, desc_b;
+  const uint32_t *a_regs;  // A from registers (4 per thread, bf16 only), or null: A from desc_a
+  int trans_a, trans_b;
   int scale_d;
 };
 
@@ -144,7 +155,7 @@ void wg_release(int first) {
 const char *operand_name(char which) { return which == 'A' ? "A" : "B"; }
 
 // Checks a descriptor against the ISA's rules and what the emulator models; fatal on violation.
-ptx::WgmmaDesc check_desc(uint64_t raw, char which) {
+ptx::WgmmaDesc check_desc(uint64_t raw, char which, const Operand &o) {
   const ptx::WgmmaDesc d = ptx::wgmma_desc_decode(raw);
   if (ptx::wgmma_desc_reserved_bits(raw))
     report(Check::kSync, true, "wgmma.mma_async: descriptor of %s (0x%016llx) has reserved bits set", operand_name(which),
@@ -163,37 +174,63 @@ ptx::WgmmaDesc check_desc(uint64_t raw, char which) {
              "with base offset 0 (PTX ISA \"Matrix Descriptor Format\": the base offset must then say where the "
              "pattern starts; align swizzled tiles to %u bytes)",
              operand_name(which), d.start_address, d.start_address % rep, rep, rep);
-    if (d.start_address % row + 32 > row)
+    if (!o.mn_major && d.start_address % row + 32 > row)
       report(Check::kSync, true,
              "wgmma.mma_async: descriptor of %s starts at byte %u of a %u-byte swizzled row: the 32 bytes of K of a "
              "k32 step would leave the row",
              operand_name(which), d.start_address % row, row);
+    // MN-major: a swizzled row holds row / elem_bytes elements of MN (then LBO to the next atom).
+    const uint32_t mn_bytes = std::min<uint32_t>(row, (uint32_t)(o.rows * o.elem_bytes));
+    if (o.mn_major && d.start_address % row + mn_bytes > row)
+      report(Check::kSync, true,
+             "wgmma.mma_async: MN-major descriptor of %s starts at byte %u of a %u-byte swizzled row: its %u bytes of "
+             "M/N would leave the row",
+             operand_name(which), d.start_address % row, row, mn_bytes);
   }
   return d;
 }
 
-// Gathers rows x 32 bytes of a K-major operand from the block's dynamic shared memory. record:
-// also check the reads (initcheck, read-after-write) as reads by thread `reader`; write-after-read
-// against them is hopper_shared_write's, which knows when the op completes.
-void gather(const ptx::WgmmaDesc &d, int rows, char which, std::vector<uint8_t> &out, Thread *reader,
+// Shared-window address of byte `kbyte` (0..31) of K-major row `row` of operand o, for either
+// layout (the ISA's "Shared Memory Matrix Layout" maps, k4j_emu/wgmma_ops.h).
+uint32_t operand_address(const Operand &o, int row, int kbyte) {
+  if (!o.mn_major) return ptx::wgmma_kmajor_address(o.desc, row, kbyte);
+  return ptx::wgmma_mnmajor_address(o.desc, row, kbyte / o.elem_bytes, o.elem_bytes) + (uint32_t)(kbyte % o.elem_bytes);
+}
+
+// Gathers an operand's rows x 32 bytes (K-major form) from the block's dynamic shared memory, 16
+// contiguous bytes at a time (a swizzle moves whole 16-byte chunks: K-major, half a row of K;
+// MN-major, 16 / elem_bytes consecutive M/N elements of one K). reader: also check the reads
+// (initcheck, read-after-write) as reads by that thread; write-after-read against them is
+// hopper_shared_write's, which knows when the op completes.
+void gather(const Operand &o, char which, std::vector<uint8_t> &out, Thread *reader,
             std::vector<uint32_t> *chunks = nullptr) {
   Block &b = *current_block();
-  out.resize((size_t)rows * 32);
-  for (int r = 0; r < rows; ++r)
-    for (int half = 0; half < 2; ++half) {
-      const uint32_t addr = ptx::wgmma_kmajor_address(d, r, 16 * half);
-      if ((size_t)addr + 16 > b.dyn_bytes)
-        report(Check::kMemcheck, true,
-               "wgmma.mma_async: %s row %d bytes %d..%d at shared offset %u are outside the launch's %zu bytes of "
-               "dynamic shared memory",
-               operand_name(which), r, 16 * half, 16 * half + 15, addr, b.dyn_bytes);
-      const uint8_t *p = b.dyn + addr;
-      if (reader) {
-        shared_access(*reader, p, 16, false, false, /*record_read=*/false);
-        async_proxy_read(p, 16, "wgmma.mma_async (an operand)");  // wgmma reads through the async proxy
-      }
-      if (chunks) chunks->push_back(addr);
-      std::memcpy(&out[(size_t)r * 32 + 16 * half], p, 16);
+  out.resize((size_t)o.rows * 32);
+  const int eb = o.elem_bytes, per_chunk = 16 / eb;
+  auto read = [&](uint32_t addr, int row, int kbyte) {
+    if ((size_t)addr + 16 > b.dyn_bytes)
+      report(Check::kMemcheck, true,
+             "wgmma.mma_async: %s %s %d, K byte %d: 16 bytes at shared offset %u are outside the launch's %zu bytes "
+             "of dynamic shared memory",
+             operand_name(which), o.mn_major ? "M/N index" : "row", row, kbyte, addr, b.dyn_bytes);
+    const uint8_t *p = b.dyn + addr;
+    if (reader) {
+      shared_access(*reader, p, 16, false, false, /*record_read=*/false);
+      async_proxy_read(p, 16, "wgmma.mma_async (an operand)");  // wgmma reads through the async proxy
+    }
+    if (chunks) chunks->push_back(addr);
+    return p;
+  };
+  if (!o.mn_major) {
+    for (int r = 0; r < o.rows; ++r)
+      for (int half = 0; half < 2; ++half)
+        std::memcpy(&out[(size_t)r * 32 + 16 * half], read(operand_address(o, r, 16 * half), r, 16 * half), 16);
+    return;
+  }
+  for (int k = 0; k < 32 / eb; ++k)
+    for (int mn = 0; mn < o.rows; mn += per_chunk) {
+      const uint8_t *p = read(ptx::wgmma_mnmajor_address(o.desc, mn, k, eb), mn, k * eb);
+      for (int e = 0; e < per_chunk; ++e) std::memcpy(&out[(size_t)(mn + e) * 32 + k * eb], p + e * eb, (size_t)eb);
     }
 }
 
@@ -216,10 +253,12 @@ void perform_wgmma(int first) {
   for (int i = first; i < first + kWarpgroupThreads; ++i) {
     const Thread &u = b.threads[i];
     const WgmmaArgs &ai = *static_cast<const WgmmaArgs *>(u.op_in);
-    if (ai.n != a0.n || ai.desc_a != a0.desc_a || ai.desc_b != a0.desc_b || (ai.scale_d != 0) != (a0.scale_d != 0))
+    if (ai.type != a0.type || ai.n != a0.n || (ai.a_regs == nullptr) != (a0.a_regs == nullptr) ||
+        (!a0.a_regs && ai.desc_a != a0.desc_a) || ai.desc_b != a0.desc_b || ai.trans_a != a0.trans_a ||
+        ai.trans_b != a0.trans_b || (ai.scale_d != 0) != (a0.scale_d != 0))
       report(Check::kSync, true,
-             "wgmma.mma_async: thread %d and thread %d of warpgroup %d give different shapes, descriptors or scale-d "
-             "(they must be the same across the warpgroup)",
+             "wgmma.mma_async: thread %d and thread %d of warpgroup %d give different types, shapes, descriptors, "
+             "transposes or scale-d (they must be the same across the warpgroup)",
              first, i, first / kWarpgroupThreads);
     if (u.wg.open.size() != b.threads[first].wg.open.size() || u.wg.groups.size() != b.threads[first].wg.groups.size())
       report(Check::kSync, true,
@@ -233,13 +272,33 @@ void perform_wgmma(int first) {
   auto op = std::make_unique<WgmmaOp>();
   op->n = n;
   op->first = first;
-  op->a.desc = check_desc(a0.desc_a, 'A');
-  op->b.desc = check_desc(a0.desc_b, 'B');
+  const int eb = a0.type == WgmmaType::kBF16 ? 2 : 1;
   op->a.rows = 64;
   op->b.rows = n;
+  op->a.elem_bytes = op->b.elem_bytes = eb;
+  op->a.mn_major = a0.trans_a != 0;
+  op->b.mn_major = a0.trans_b != 0;
+  op->a.from_regs = a0.a_regs != nullptr;
   Thread *reader = &b.threads[first];
-  gather(op->a.desc, 64, 'A', op->a.bytes, reader, &op->chunks);
-  gather(op->b.desc, n, 'B', op->b.bytes, reader, &op->chunks);
+  if (op->a.from_regs) {
+    // A from registers, read at issue (the ISA requires them unchanged until the wait): thread t's
+    // register r, element e is A element frag_wgmma_m64k16_a(t, r, e).
+    op->a.bytes.resize(64 * 32);
+    for (int i = 0; i < kWarpgroupThreads; ++i) {
+      const uint32_t *regs = static_cast<const WgmmaArgs *>(b.threads[first + i].op_in)->a_regs;
+      for (int r = 0; r < 4; ++r)
+        for (int e = 0; e < 2; ++e) {
+          const ptx::RowCol rc = ptx::frag_wgmma_m64k16_a(i, r, e);
+          const uint16_t v = (uint16_t)(regs[r] >> (16 * e));
+          std::memcpy(&op->a.bytes[(size_t)rc.row * 32 + 2 * rc.col], &v, 2);
+        }
+    }
+  } else {
+    op->a.desc = check_desc(a0.desc_a, 'A', op->a);
+    gather(op->a, 'A', op->a.bytes, reader, &op->chunks);
+  }
+  op->b.desc = check_desc(a0.desc_b, 'B', op->b);
+  gather(op->b, 'B', op->b.bytes, reader, &op->chunks);
   std::sort(op->chunks.begin(), op->chunks.end());
   op->chunks.erase(std::unique(op->chunks.begin(), op->chunks.end()), op->chunks.end());
 
@@ -273,10 +332,17 @@ void perform_wgmma(int first) {
     }
   }
   op->result.resize((size_t)kWarpgroupThreads * regs);
-  ptx::Fp8MmaModel model;
-  model.accum = options().fp8_accum;
-  ptx::wgmma_m64nk32_fp8_f32(ptx::Fp8Type::kE4M3, ptx::Fp8Type::kE4M3, n, op->a.bytes.data(), op->b.bytes.data(),
-                             c.data(), op->result.data(), a0.scale_d != 0, model);
+  if (a0.type == WgmmaType::kBF16) {
+    std::vector<uint16_t> a16(64 * 16), b16((size_t)n * 16);  // little-endian codes, K-major
+    std::memcpy(a16.data(), op->a.bytes.data(), op->a.bytes.size());
+    std::memcpy(b16.data(), op->b.bytes.data(), op->b.bytes.size());
+    ptx::wgmma_m64nk16_bf16_f32(n, a16.data(), b16.data(), c.data(), op->result.data(), a0.scale_d != 0);
+  } else {
+    ptx::Fp8MmaModel model;
+    model.accum = options().fp8_accum;
+    ptx::wgmma_m64nk32_fp8_f32(ptx::Fp8Type::kE4M3, ptx::Fp8Type::kE4M3, n, op->a.bytes.data(), op->b.bytes.data(),
+                               c.data(), op->result.data(), a0.scale_d != 0, model);
+  }
   op->pending = kWarpgroupThreads;
   const uint32_t id = (uint32_t)g_hb.ops.size();
   for (int i = 0; i < kWarpgroupThreads; ++i) {
@@ -302,7 +368,8 @@ void retire(Thread &t, uint32_t id) {
     if (options().racecheck) {
       std::vector<uint8_t> now;
       for (Operand *o : {&op->a, &op->b}) {
-        gather(o->desc, o->rows, o == &op->a ? 'A' : 'B', now, nullptr);
+        if (o->from_regs) continue;
+        gather(*o, o == &op->a ? 'A' : 'B', now, nullptr);
         if (now != o->bytes) {
           size_t k = 0;
           while (now[k] == o->bytes[k]) ++k;
@@ -311,7 +378,7 @@ void retire(Thread &t, uint32_t id) {
                  "changed between the wgmma and the wgmma.wait_group that retires it: overwritten before the wgmma "
                  "finished reading it",
                  o == &op->a ? "A" : "B", op->first / kWarpgroupThreads, k / 32, k % 32,
-                 ptx::wgmma_kmajor_address(o->desc, (int)(k / 32), (int)(k % 32)));
+                 operand_address(*o, (int)(k / 32), (int)(k % 32)));
           break;
         }
       }
@@ -368,6 +435,16 @@ void perform_setmaxnreg(int first) {
            t0.op_arg2 ? "lower" : "raise");
   else if (want >= 24 && want <= 256 && want % 8 == 0)
     g_hb.maxnreg[g] = want;
+}
+
+// The calling thread's part of a wgmma.mma_async: arrive; the last of the warpgroup performs it.
+void issue_wgmma(const WgmmaArgs &args) {
+  Thread &t = *current_thread();
+  t.op_in = &args;
+  if (!wg_arrive(WarpOpKind::kWgmma)) return;
+  const int first = warpgroup_first(t);
+  perform_wgmma(first);
+  wg_release(first);
 }
 
 }  // namespace
@@ -527,13 +604,18 @@ void wgmma_e4m3_m64k32(int n, float *d, uint64_t desc_a, uint64_t desc_b, int sc
   require_sm90("wgmma.mma_async");
   if (n < 8 || n > 256 || n % 8 != 0)
     report(Check::kSync, true, "wgmma.mma_async m64nNk32: N = %d is not a multiple of 8 in [8, 256]", n);
-  Thread &t = *current_thread();
-  const WgmmaArgs args{n, d, desc_a, desc_b, scale_d};
-  t.op_in = &args;
-  if (!wg_arrive(WarpOpKind::kWgmma)) return;
-  const int first = warpgroup_first(t);
-  perform_wgmma(first);
-  wg_release(first);
+  issue_wgmma(WgmmaArgs{WgmmaType::kE4M3, n, d, desc_a, desc_b, nullptr, 0, 0, scale_d});
+}
+
+void wgmma_bf16_m64k16(int n, float *d, uint64_t desc_a, const uint32_t *a_regs, uint64_t desc_b, int trans_a,
+                       int trans_b, int scale_d) {
+  EmulatorCode in_emulator;
+  require_sm90("wgmma.mma_async");
+  if (n < 8 || n > 256 || n % 8 != 0)
+    report(Check::kSync, true, "wgmma.mma_async m64nNk16: N = %d is not a multiple of 8 in [8, 256]", n);
+  if (a_regs && trans_a)
+    report(Check::kSync, true, "wgmma.mma_async m64nNk16: A from registers has no imm-trans-a (PTX ISA \"wgmma.mma_async\")");
+  issue_wgmma(WgmmaArgs{WgmmaType::kBF16, n, d, desc_a, desc_b, a_regs, trans_a != 0, trans_b != 0, scale_d});
 }
 
 // ---- elect.sync, setmaxnreg, named barriers

@@ -545,3 +545,282 @@ TEST(HopperWgmmaTma, SwizzledTmaTilesFeedWgmmaAndAnEarlyReleaseIsARace) {
 }
 
 }  // namespace
+
+// ---- BF16 (wgmma.mma_async m64nNk16 .f32.bf16.bf16): K-major and MN-major (imm-trans) operands in
+// every swizzle mode, A from shared memory or from registers, chained over k16 steps, against an
+// FP64 host reference; the async rule, bad descriptors; and a 4-D TMA load.
+namespace {
+
+// MN-major placement, written from the PTX ISA's "Canonical Layouts" table (MN-major rows) and
+// "Leading/Stride Dimension Byte Offset" (independently of the emulator's maps): element (mn, k)
+// of a tile with `rows` elements of M/N and K elements of K.
+//   swizzled (t bytes): atoms of 8 K-rows x t bytes (t/2 elements of M/N), atoms M/N-fastest:
+//     LBO (next atom along M/N) = 8t, SBO (next 8 of K) = 8t * rows / (t/2); the 16-byte chunk
+//     swizzle of the K-major case on top.
+//   interleave (t = 0): core matrices of 8 K-rows x 16 bytes, M/N-fastest: SBO (next 8 of M/N) =
+//     128, LBO (next 8 of K) = 16 * rows.
+__host__ __device__ inline int swz(int x, int t) {
+  const int line = (x % (8 * t)) / 128, chunk = (x % t) / 16;
+  return x - chunk * 16 + (chunk ^ (line % (t / 16))) * 16;
+}
+// A tile narrower than one swizzled row (N = 16 with 128-byte rows) still spans whole rows.
+__host__ __device__ inline int mn_rows(int t, int rows) { return t == 0 || rows >= t / 2 ? rows : t / 2; }
+__host__ __device__ inline int mn_lbo(int t, int rows) { return t == 0 ? 16 * rows : 8 * t; }
+__host__ __device__ inline int mn_sbo(int t, int rows) { return t == 0 ? 128 : 8 * t * (mn_rows(t, rows) / (t / 2)); }
+__host__ __device__ inline int place_mn(int t, int rows, int mn, int k) {
+  if (t == 0) return (mn / 8) * 128 + (k / 8) * mn_lbo(0, rows) + (k % 8) * 16 + (mn % 8) * 2;
+  const int per_row = t / 2;
+  return swz((mn / per_row) * 8 * t + (k / 8) * mn_sbo(t, rows) + (k % 8) * t + (mn % per_row) * 2, t);
+}
+// K-major BF16 element (r, k) is bytes 2k, 2k+1 of the K-major byte layout `place` (32 bytes of K
+// per k16 step, like a k32 FP8 step): descriptors advance by desc_at's 32-byte K steps.
+__device__ inline uint64_t desc_mn(int t, uint8_t *tile, int rows, int ks) {
+  // A k16 step is two 8-K groups: 2 * LBO (interleave) or 2 * SBO (swizzled) further.
+  if (t == 0) return ptx::wgmma_desc(tile + 2 * ks * mn_lbo(0, rows), 0, mn_lbo(0, rows), mn_sbo(0, rows));
+  return ptx::wgmma_desc(tile + 2 * ks * mn_sbo(t, rows), t, mn_lbo(t, rows), mn_sbo(t, rows));
+}
+int bf16_k(int t) { return t == 0 ? 32 : t / 2; }  // K elements of a tile: 2 k16 steps, or T/2 (one swizzle row)
+// A tile's bytes (either layout): rows x K x 2, rounded up to the 1024-byte pattern repeat.
+int bf16_tile_bytes(int t, int rows) { return ((mn_rows(t, rows) * bf16_k(t) * 2 + 1023) / 1024) * 1024; }
+
+uint16_t to_bf16(float f) {  // exact for the values used here (checked)
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  EXPECT_EQ(u & 0xFFFFu, 0u);
+  return (uint16_t)(u >> 16);
+}
+float from_bf16(uint16_t h) {
+  const uint32_t u = (uint32_t)h << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// One warpgroup: D (64 x N) = A (64 x K) * B (K x N) + (acc0 ? 0.25 : 0), over K/16 chained steps.
+// A[m * K + k], B[n * K + k] in global memory (bf16 codes); TA/TB: MN-major placement; kRegA: A
+// from registers (the ISA's fragment, written out here); kEarlyRead: the accumulator-before-wait bug.
+template <int N, int T, int TA, int TB, bool kRegA, bool kEarlyRead = false>
+__global__ void bf16_tile_kernel(const uint16_t *A, const uint16_t *B, int acc0, float *out) {
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
+  const int K = bf16_k(T);
+  uint8_t *ta = smem, *tb = smem + bf16_tile_bytes(T, 64);
+  for (int i = threadIdx.x; i < 64 * K; i += blockDim.x) {
+    const int m = i / K, k = i % K;
+    const int off = TA ? place_mn(T, 64, m, k) : place(T, 64, m, 2 * k);
+    memcpy(ta + off, &A[i], 2);
+  }
+  for (int i = threadIdx.x; i < N * K; i += blockDim.x) {
+    const int n = i / K, k = i % K;
+    const int off = TB ? place_mn(T, N, n, k) : place(T, N, n, 2 * k);
+    memcpy(tb + off, &B[i], 2);
+  }
+  ptx::fence_proxy_async_shared();
+  __syncthreads();
+  float d[N / 2];
+  for (int i = 0; i < N / 2; ++i) d[i] = 0.25f;
+  ptx::wgmma_fence_operand(d);
+  ptx::wgmma_fence();
+  const int t = threadIdx.x, w = t / 32, l = t % 32;
+  for (int ks = 0; ks < K / 16; ++ks) {
+    const uint64_t db = TB ? desc_mn(T, tb, N, ks) : desc_at(T, tb, N, ks);
+    if (kRegA) {
+      // "Register Fragments" (wgmma, .bf16 A): element i = 2r + e of thread t at row 16w + l/4 +
+      // 8*((i/2)%2), column 8*(i/4) + 2*(l%4) + i%2 of this k16 step.
+      uint32_t a[4];
+      for (int r = 0; r < 4; ++r) {
+        a[r] = 0;
+        for (int e = 0; e < 2; ++e) {
+          const int i = 2 * r + e, row = 16 * w + l / 4 + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * (l % 4) + i % 2;
+          a[r] |= (uint32_t)A[row * K + 16 * ks + col] << (16 * e);
+        }
+      }
+      ptx::wgmma_fence();  // A's registers were written since the last wgmma (PTX ISA "wgmma.fence")
+      ptx::wgmma_bf16_m64k16_rs<N, TB>(d, a, db, ks > 0 || acc0);
+      // The registers must stay unchanged until the wait: keep them live across it here.
+      if (ks + 1 == K / 16) {
+        ptx::wgmma_commit_group();
+        if (!kEarlyRead) ptx::wgmma_wait_group<0>();
+      } else {
+        ptx::wgmma_commit_group();
+        ptx::wgmma_wait_group<0>();
+      }
+    } else {
+      const uint64_t da = TA ? desc_mn(T, ta, 64, ks) : desc_at(T, ta, 64, ks);
+      ptx::wgmma_bf16_m64k16_ss<N, TA, TB>(d, da, db, ks > 0 || acc0);
+      if (ks + 1 == K / 16) {
+        ptx::wgmma_commit_group();
+        if (!kEarlyRead) ptx::wgmma_wait_group<0>();
+      }
+    }
+  }
+  ptx::wgmma_fence_operand(d);
+  for (int i = 0; i < N / 2; ++i) out[threadIdx.x * (N / 2) + i] = d[i];
+  if (kEarlyRead) ptx::wgmma_wait_group<0>();
+}
+
+// Exact problems: values k/4 for integer k in [-8, 8] (exact in bf16; every product and every
+// partial sum of a K <= 64 dot product is exact in FP32, so chaining order does not matter).
+// general: random bf16 values of [-1, 1) with full mantissas (then the check allows FP32 rounding).
+struct Bf16Problem {
+  int n, k;
+  std::vector<uint16_t> a, b;
+  std::vector<double> want;  // [thread][reg], FP64
+  std::vector<double> mag;   // sum of |products| (+ |C|), for the rounding bound
+  Bf16Problem(int n_, int k_, uint32_t seed, bool acc0, bool general = false)
+      : n(n_), k(k_), a(64 * k_), b(n_ * k_), want(128 * (n_ / 2)), mag(want.size()) {
+    std::mt19937 rng(seed);
+    auto gen = [&]() -> uint16_t {
+      if (!general) return to_bf16(((int)(rng() % 17) - 8) / 4.f);
+      return (uint16_t)((rng() & 0x8000u) | (0x3800u + rng() % 0x780u));  // |x| in [2^-15, 1)
+    };
+    for (auto &v : a) v = gen();
+    for (auto &v : b) v = gen();
+    for (int t = 0; t < 128; ++t)
+      for (int i = 0; i < n / 2; ++i) {
+        double s = acc0 ? 0.25 : 0, m = acc0 ? 0.25 : 0;
+        for (int kk = 0; kk < k; ++kk) {
+          const double p = (double)from_bf16(a[frag_row(t, i) * k + kk]) * from_bf16(b[frag_col(t, i) * k + kk]);
+          s += p;
+          m += std::fabs(p);
+        }
+        want[t * (n / 2) + i] = s;
+        mag[t * (n / 2) + i] = m;
+      }
+  }
+};
+
+template <int N, int T, int TA, int TB, bool kRegA>
+void run_bf16(uint32_t seed, bool acc0, bool general = false) {
+  const int k = bf16_k(T);
+  Bf16Problem p(N, k, seed, acc0, general);
+  DeviceBuffer<uint16_t> a(p.a.size()), b(p.b.size());
+  DeviceBuffer<float> out(p.want.size());
+  a.upload(p.a);
+  b.upload(p.b);
+  const int smem = bf16_tile_bytes(T, 64) + bf16_tile_bytes(T, N);
+  k4j::launch("bf16_tile_kernel", bf16_tile_kernel<N, T, TA, TB, kRegA>, 1, 128, smem, nullptr, a.p, b.p, (int)acc0,
+              out.p);
+  expect_clean();
+  const std::vector<float> got = out.download();
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    // Exact problems: equal. General: one FP32 rounding per k16 step (2^-24 relative each) of sums
+    // bounded by the magnitude sum.
+    const double tol = general ? (k / 16) * std::ldexp(p.mag[i], -23) : 0.0;
+    bad += !(std::fabs((double)got[i] - p.want[i]) <= tol);
+  }
+  EXPECT_EQ(bad, 0) << "N=" << N << " swizzle=" << T << " trans_a=" << TA << " trans_b=" << TB << " regA=" << kRegA;
+}
+
+TEST(HopperWgmmaBf16, KMajorAAndKOrMnMajorBIn128ByteSwizzle) {
+  run_bf16<16, 128, 0, 0, false>(101, false);
+  run_bf16<64, 128, 0, 0, false>(102, true);
+  run_bf16<256, 128, 0, 0, false>(103, false);
+  run_bf16<16, 128, 0, 1, false>(104, true);
+  run_bf16<64, 128, 0, 1, false>(105, false);
+  run_bf16<128, 128, 0, 1, false>(106, true);
+  run_bf16<256, 128, 0, 1, false>(107, false);
+}
+
+TEST(HopperWgmmaBf16, GeneralValuesWithinOneFp32RoundingPerStep) {
+  run_bf16<64, 128, 0, 0, false>(111, false, true);
+  run_bf16<64, 128, 0, 1, false>(112, true, true);
+}
+
+// The async rule for the BF16 form: the early reader sees the accumulators' old values (0.25).
+TEST(HopperWgmmaBf16, AccumulatorsChangeOnlyAtWaitGroup) {
+  Bf16Problem p(64, 64, 121, false);
+  DeviceBuffer<uint16_t> a(p.a.size()), b(p.b.size());
+  DeviceBuffer<float> out(p.want.size());
+  a.upload(p.a);
+  b.upload(p.b);
+  const int smem = bf16_tile_bytes(128, 64) + bf16_tile_bytes(128, 64);
+  k4j::launch("bf16_tile_kernel<early read>", bf16_tile_kernel<64, 128, 0, 1, false, true>, 1, 128, smem, nullptr,
+              a.p, b.p, 0, out.p);
+  expect_clean();
+  std::vector<float> got = out.download();
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], 0.25f);
+    bad += got[i] != p.want[i];
+  }
+  EXPECT_GT(bad, (int)got.size() / 2);
+}
+
+// Descriptors refused: an MN-major 128-byte-swizzled B (N = 64: one full swizzle row of M/N)
+// starting 32 bytes into the row would run past it.
+template <int kCase>
+__global__ void bf16_bad_desc_kernel() {
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
+  for (int i = threadIdx.x; i < 16384; i += blockDim.x) smem[i] = 0;
+  ptx::fence_proxy_async_shared();
+  __syncthreads();
+  float d[32];
+  ptx::wgmma_fence();
+  const uint64_t da = ptx::wgmma_desc(smem, 128, 0, 1024);
+  const uint64_t db = ptx::wgmma_desc(smem + 8192 + (kCase == 0 ? 32 : 0), 128, 1024, 1024);
+  ptx::wgmma_bf16_m64k16_ss<64, 0, 1>(d, da, db, 0);
+  ptx::wgmma_commit_group();
+  ptx::wgmma_wait_group<0>();
+}
+
+TEST(HopperWgmmaBf16Negative, AnMnMajorDescriptorLeavingItsSwizzleRowIsReported) {
+  k4j::launch("bf16_bad_desc_kernel<mid-row>", bf16_bad_desc_kernel<0>, 1, 128, 16384, nullptr);
+  expect_report("bytes of M/N would leave the row");
+  k4j::launch("bf16_bad_desc_kernel<ok>", bf16_bad_desc_kernel<1>, 1, 128, 16384, nullptr);
+  expect_clean();
+}
+
+// ---- cp.async.bulk.tensor.4d: a box of a rank-4 BF16 tensor lands in box-linear order (no swizzle),
+// out-of-bounds elements zero.
+__global__ void tma4d_kernel(const __grid_constant__ CUtensorMap map, int c0, int c1, int c2, int c3, uint32_t bytes,
+                             uint8_t *image) {
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
+  __shared__ uint64_t bar;
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_init(&bar, 1);
+    ptx::fence_mbarrier_init();
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_arrive_expect_tx(&bar, bytes);
+    ptx::tma_load_4d(smem, &map, &bar, c0, c1, c2, c3);
+  }
+  ptx::mbarrier_wait_parity(&bar, 0);
+  for (uint32_t i = threadIdx.x; i < bytes; i += blockDim.x) image[i] = smem[i];
+}
+
+TEST(HopperTma4d, ABoxOfARankFourTensor) {
+  const uint64_t dims[4] = {16, 4, 3, 5};
+  std::vector<uint16_t> host(16 * 4 * 3 * 5);
+  for (size_t i = 0; i < host.size(); ++i) host[i] = (uint16_t)(i + 1);
+  DeviceBuffer<uint16_t> mem(host.size());
+  mem.upload(host);
+  const uint64_t strides[3] = {16 * 2, 16 * 4 * 2, 16 * 4 * 3 * 2};
+  const uint32_t box[4] = {16, 2, 2, 2};
+  CUtensorMap map;
+  ASSERT_EQ(k4j::tensor_map_detail::encode(&map, k4j::TmaType::kBf16, mem.p, 4, dims, strides, box,
+                                           k4j::TmaSwizzle::kNone),
+            K4J_OK);
+  const uint32_t bytes = 16 * 2 * 2 * 2 * 2;
+  DeviceBuffer<uint8_t> image(bytes);
+  const int c[4] = {0, 3, 1, 4};  // dim1 3..4 (4 is out of bounds), dim3 4..5 (5 is out of bounds)
+  k4j::launch("tma4d_kernel", tma4d_kernel, 1, 128, 1024, nullptr, map, c[0], c[1], c[2], c[3], bytes, image.p);
+  expect_clean();
+  const std::vector<uint8_t> img = image.download();
+  int bad = 0;
+  for (uint32_t e3 = 0; e3 < 2; ++e3)
+    for (uint32_t e2 = 0; e2 < 2; ++e2)
+      for (uint32_t e1 = 0; e1 < 2; ++e1)
+        for (uint32_t e0 = 0; e0 < 16; ++e0) {
+          const uint64_t g[4] = {c[0] + e0, c[1] + e1, c[2] + e2, c[3] + e3};
+          const bool in = g[0] < dims[0] && g[1] < dims[1] && g[2] < dims[2] && g[3] < dims[3];
+          const uint16_t want = in ? host[((g[3] * dims[2] + g[2]) * dims[1] + g[1]) * dims[0] + g[0]] : 0;
+          uint16_t got;
+          std::memcpy(&got, &img[(((e3 * 2 + e2) * 2 + e1) * 16 + e0) * 2], 2);
+          bad += got != want;
+        }
+  EXPECT_EQ(bad, 0);
+}
+
+}  // namespace

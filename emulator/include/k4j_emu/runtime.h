@@ -99,6 +99,10 @@ void wgmma_fence();
 void wgmma_commit_group();
 void wgmma_wait_group(int n);
 void wgmma_e4m3_m64k32(int n, float *d, uint64_t desc_a, uint64_t desc_b, int scale_d);  // d: n/2 floats
+// m64nNk16 bf16: A from desc_a (trans_a: MN-major) or, when a_regs is not null, from the thread's 4
+// registers (read at issue); B from desc_b (trans_b: MN-major). d: n/2 floats.
+void wgmma_bf16_m64k16(int n, float *d, uint64_t desc_a, const uint32_t *a_regs, uint64_t desc_b, int trans_a,
+                       int trans_b, int scale_d);
 bool elect_one_sync();
 void setmaxnreg(bool inc, int regs);
 void named_barrier(bool sync, int id, int thread_count);

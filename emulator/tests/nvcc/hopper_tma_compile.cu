@@ -22,6 +22,7 @@ __global__ void ptx_tma_compile_check(const __grid_constant__ CUtensorMap ma, co
     ptx::mbarrier_arrive_expect_tx(&bar, 2 * 8192);
     ptx::tma_load_2d(smem, &ma, &bar, 0, 0);
     ptx::tma_load_3d(smem + 8192, &mb, &bar, 0, 0, 1);
+    ptx::tma_load_4d(smem + 16384, &mb, &bar, 0, 0, 1, 2);
   }
   ptx::mbarrier_wait_parity(&bar, 0);
   bool t = ptx::mbarrier_try_wait_parity(&bar, 0);

@@ -64,10 +64,38 @@ uint32_t swizzle_address(uint32_t address, WgmmaSwizzle s);
 //               leave one row); swizzle_address(start + (row / 8) * SBO + (row % 8) * T + kbyte)
 uint32_t wgmma_kmajor_address(const WgmmaDesc &d, int row, int kbyte);
 
+// "Shared Memory Matrix Layout" (wgmma), MN-major (imm-trans-a / imm-trans-b = 1), subsection
+// "Canonical Layouts" (PTX ISA 8.x 9.7.15.5.1.2.1.3; CuTe notation, T = 16 / elem_bytes elements of
+// 128 bits): the shared-window address of element (mn, k) (mn: M row of A or N column of B, k: K
+// index inside the instruction's K extent) of an operand with elem_bytes-byte elements:
+//   kNone ((T,1,m),(8,k)):((1,T,SBO),(1T,LBO)): core matrices of 8 K-rows x 16 bytes (T elements
+//         of MN), 128 contiguous bytes each; the next T of MN is SBO away, the next 8 of K LBO away:
+//         start + (mn / T) * SBO + (k / 8) * LBO + (k % 8) * 16 + (mn % T) * elem_bytes
+//   swizzled, S = swizzle_row_bytes ((T,S/16,m),(8,k)):((1,T,LBO),(S/16*T,SBO)): atoms of 8 K-rows
+//         of S bytes (S / elem_bytes elements of MN each); the next atom along MN is LBO away, along
+//         K SBO away; the swizzle applies to the resulting address:
+//         swizzle_address(start + (mn / (S/eb)) * LBO + (k / 8) * SBO + (k % 8) * S + (mn % (S/eb)) * eb)
+// Element sizes 1, 2 or 4 bytes (assert).
+uint32_t wgmma_mnmajor_address(const WgmmaDesc &d, int mn, int k, int elem_bytes);
+
 // "Register Fragments and Shared Memory Matrix Layouts", accumulator D of wgmma .m64nNk* with .f32
 // (N/2 registers per thread): thread t (0..127) of the warpgroup, register i (0..N/2-1) holds
 //   row = 16 * (t / 32) + (t % 32) / 4 + 8 * ((i / 2) % 2),  col = 8 * (i / 4) + 2 * (t % 4) + i % 2.
 RowCol frag_wgmma_m64_d(int thread, int reg);
+
+// "Register Fragments" (wgmma), A of .m64nNk16 with .f16/.bf16 from registers: 4 registers of two
+// 16-bit elements per thread; thread t (0..127), register r (0..3), element e (0 low half, 1 high)
+// holds A element i = 2r + e at row = 16 * (t / 32) + (t % 32) / 4 + 8 * (i / 2 % 2),
+// col (K) = 8 * (i / 4) + 2 * (t % 4) + i % 2: each warp's 16 rows as the mma.m16n8k16 A fragment.
+RowCol frag_wgmma_m64k16_a(int thread, int reg, int elem);
+
+// wgmma.mma_async.sync.aligned.m64n{n}k16.f32.bf16.bf16 on gathered operands:
+//   a[m * 16 + k] (m < 64, k < 16): A's bf16 codes, row-major; b[col * 16 + k] (col < n): B's bf16
+//   codes, K-major (the caller gathers either major-ness into this form); c, d, scale_d as for the
+//   FP8 form below. Numerics: each D element is one k16 dot product plus C, exactly as
+//   mma.sync.m16n8k16.bf16 computes it (through mma_m16n8k16_bf16_f32: products exact, the sum
+//   rounded once to FP32). n: a multiple of 8 in [8, 256] (std::invalid_argument otherwise).
+void wgmma_m64nk16_bf16_f32(int n, const uint16_t *a, const uint16_t *b, const float *c, float *d, bool scale_d);
 
 // wgmma.mma_async.sync.aligned.m64n{n}k32.f32.{atype}.{btype} on gathered operands:
 //   a[m * 32 + k]  (m < 64, k < 32): A's element codes, row-major;
