@@ -48,7 +48,7 @@ int choose_family(const k4j::DeviceInfo &info, int64_t num_blocks, int page_size
     return k4j::set_error(K4J_ERR_UNSUPPORTED,
                           "KERNELS4J_MLA_FAMILY=wgmma: the Hopper MLA decode family needs sm_90 with the sm_90a image "
                           "and %d bytes of shared memory (device sm_%d%d, %d bytes)",
-                          (int)kernels::mla::WgmmaDecodeCfg::SMEM, info.cc_major, info.cc_minor, info.max_smem_optin);
+                          k4j::mla::wgmma_decode_smem_bytes(), info.cc_major, info.cc_minor, info.max_smem_optin);
   } else {
     *f = Family::kMma;
   }

@@ -23,6 +23,8 @@ bool wgmma_decode_available(const DeviceInfo &info) {
          tensor_map_detail::encode_fn(&err, &query) != nullptr;
 }
 
+int wgmma_decode_smem_bytes() { return WgmmaDecodeCfg::SMEM; }
+
 namespace {
 
 template <bool FP8>

@@ -16,6 +16,9 @@ constexpr int kWgmmaRowsPerCta = 64;
  * the driver's cuTensorMapEncodeTiled reachable, and the device's shared memory large enough. */
 bool wgmma_decode_available(const DeviceInfo &info);
 
+/* Dynamic shared memory of one CTA of the family (bytes). */
+int wgmma_decode_smem_bytes();
+
 /* Builds the BF16 cache's tensor map (BF16 only) and launches the decode kernel: grid (max_work,
  * h_kv * m_tiles) with p.m_tiles = ceil(m_rows / 64). */
 int launch_wgmma_decode(const kernels::mla::DecodeParams &p, bool fp8, int max_work, cudaStream_t stream);
