@@ -722,9 +722,42 @@ TEST(HopperWgmmaBf16, KMajorAAndKOrMnMajorBIn128ByteSwizzle) {
   run_bf16<256, 128, 0, 1, false>(107, false);
 }
 
+// A from registers (the .bf16 A fragment), B K-major or MN-major.
+TEST(HopperWgmmaBf16, RegisterAWithKOrMnMajorB) {
+  run_bf16<16, 128, 0, 0, true>(131, false);
+  run_bf16<64, 128, 0, 1, true>(132, true);
+  run_bf16<256, 128, 0, 1, true>(133, false);
+  run_bf16<256, 128, 0, 0, true>(134, true);
+  run_bf16<64, 0, 0, 1, true>(135, false);
+  run_bf16<32, 32, 0, 0, true>(136, false);
+  run_bf16<128, 64, 0, 1, true>(137, true);
+}
+
+// MN-major A (imm-trans-a) and every transpose combination in every swizzle mode.
+TEST(HopperWgmmaBf16, EverySwizzleModeAndTransposeCombination) {
+  run_bf16<64, 128, 1, 0, false>(141, false);
+  run_bf16<128, 128, 1, 1, false>(142, true);
+  run_bf16<16, 128, 1, 1, false>(143, false);
+  run_bf16<16, 64, 0, 0, false>(144, false);
+  run_bf16<64, 64, 0, 1, false>(145, true);
+  run_bf16<32, 64, 1, 0, false>(146, false);
+  run_bf16<256, 64, 1, 1, false>(147, false);
+  run_bf16<16, 32, 0, 0, false>(148, true);
+  run_bf16<64, 32, 0, 1, false>(149, false);
+  run_bf16<256, 32, 1, 0, false>(150, false);
+  run_bf16<48, 32, 1, 1, false>(151, true);
+  run_bf16<16, 0, 0, 0, false>(152, false);
+  run_bf16<64, 0, 0, 1, false>(153, true);
+  run_bf16<128, 0, 1, 0, false>(154, false);
+  run_bf16<256, 0, 1, 1, false>(155, false);
+  run_bf16<8, 0, 1, 1, false>(156, true);
+}
+
 TEST(HopperWgmmaBf16, GeneralValuesWithinOneFp32RoundingPerStep) {
   run_bf16<64, 128, 0, 0, false>(111, false, true);
   run_bf16<64, 128, 0, 1, false>(112, true, true);
+  run_bf16<128, 0, 1, 1, false>(113, false, true);
+  run_bf16<64, 64, 0, 1, true>(114, true, true);
 }
 
 // The async rule for the BF16 form: the early reader sees the accumulators' old values (0.25).

@@ -328,5 +328,199 @@ TEST(WgmmaProduct, HopperModelTruncatesProductsAgainstALargeAccumulator) {
                std::invalid_argument);
 }
 
+// ---- BF16: MN-major canonical layouts (PTX ISA "Shared Memory Matrix Layout": "Canonical
+// Layouts" and its bf16 examples, Figures 168-170), descriptor LBO/SBO roles, the .bf16 A register
+// fragment, and the m64nNk16 product.
+
+// The ISA's bf16 MN-major examples as printed: "Exact layout" Swizzle<B,4,3> o
+// ((8,s,2),(8,2)):((1,8,X),(Y,Z)) in bf16 elements, and the LBO/SBO (bytes) and their encodings.
+struct MnExample {
+  int t;                  // swizzle bytes (0: interleave)
+  int s, x, y, z;         // the exact layout's shape s and strides X, Y, Z (elements)
+  uint32_t lbo, sbo;      // bytes
+  uint32_t lbo_enc, sbo_enc;
+};
+const MnExample kIsaMnExamples[] = {
+    {0, 1, 64, 8, 128, 256, 128, 16, 8},      // Figure 168: ((8,1,2),(8,2)):((1,8,64),(8,128)), LBO 128, SBO 64 el.
+    {32, 2, 128, 16, 256, 256, 512, 16, 32},  // Figure 169: ((8,2,2),(8,2)):((1,8,128),(16,256)), LBO 128, SBO 256 el.
+    {64, 4, 256, 32, 512, 512, 1024, 32, 64}, // Figure 170: ((8,4,2),(8,2)):((1,8,256),(32,512)), LBO 256, SBO 512 el.
+};
+
+uint32_t exact_layout_bytes(const MnExample &e, int mn, int k) {
+  const int off = mn % 8 + ((mn / 8) % e.s) * 8 + (mn / (8 * e.s)) * e.x + (k % 8) * e.y + (k / 8) * e.z;
+  return static_cast<uint32_t>(2 * off);
+}
+
+TEST(WgmmaMnMajor, IsaBf16ExamplesExactLayouts) {
+  for (const MnExample &e : kIsaMnExamples) {
+    WgmmaDesc d;
+    d.swizzle = swizzle_from_bytes(e.t);
+    d.start_address = 4096;  // aligned to every pattern repeat
+    d.lbo = e.lbo;
+    d.sbo = e.sbo;
+    const uint64_t raw = wgmma_desc_encode(d);
+    EXPECT_EQ((raw >> 16) & 0x3FFF, e.lbo_enc) << e.t;
+    EXPECT_EQ((raw >> 32) & 0x3FFF, e.sbo_enc) << e.t;
+    const WgmmaDesc dd = wgmma_desc_decode(raw);
+    const int mn_extent = 8 * e.s * 2;
+    std::set<uint32_t> seen;
+    for (int mn = 0; mn < mn_extent; ++mn)
+      for (int k = 0; k < 16; ++k) {
+        const uint32_t a = wgmma_mnmajor_address(dd, mn, k, 2);
+        ASSERT_EQ(a, isa_swizzle(4096 + exact_layout_bytes(e, mn, k), e.t)) << e.t << " mn " << mn << " k " << k;
+        seen.insert(a);
+      }
+    EXPECT_EQ(seen.size(), static_cast<size_t>(mn_extent * 16));  // no two elements share bytes
+  }
+}
+
+// Known elements -> byte offsets (from the start) of the three figures' layouts.
+TEST(WgmmaMnMajor, SpotOffsetsOfTheIsaFigures) {
+  struct Spot {
+    int ex, mn, k;
+    uint32_t off;
+  };
+  const Spot spots[] = {
+      {0, 0, 0, 0},   {0, 1, 0, 2},   {0, 8, 0, 128},  {0, 0, 1, 16},   {0, 0, 8, 256},   {0, 15, 15, 510},
+      {1, 8, 0, 16},  {1, 0, 1, 32},  {1, 8, 1, 48},   {1, 16, 0, 256}, {1, 0, 8, 512},   {1, 8, 4, 128},
+      {1, 31, 15, 1006}, {2, 9, 3, 194}, {2, 8, 1, 80}, {2, 24, 7, 448}, {2, 32, 0, 512}, {2, 0, 8, 1024},
+      {2, 63, 15, 1998}};
+  for (const Spot &sp : spots) {
+    const MnExample &e = kIsaMnExamples[sp.ex];
+    WgmmaDesc d;
+    d.swizzle = swizzle_from_bytes(e.t);
+    d.lbo = e.lbo;
+    d.sbo = e.sbo;
+    EXPECT_EQ(wgmma_mnmajor_address(d, sp.mn, sp.k, 2), sp.off) << e.t << " mn " << sp.mn << " k " << sp.k;
+  }
+}
+
+// 128-byte swizzle (the canonical ((T,8,m),(8,k)):((1,T,LBO),(8T,SBO)), T = 8): 64 elements of M/N
+// per 128-byte row, eight K-rows per 1024-byte atom; LBO to the next 64 of M/N, SBO to the next 8 of K.
+TEST(WgmmaMnMajor, Swizzle128RowsHoldSixtyFourElements) {
+  WgmmaDesc d;
+  d.swizzle = WgmmaSwizzle::k128B;
+  d.start_address = 8192;
+  d.lbo = 1024;
+  d.sbo = 4096;
+  for (int mn = 0; mn < 256; ++mn)
+    for (int k = 0; k < 16; ++k) {
+      const uint32_t lin = 8192 + (mn / 64) * 1024 + (k / 8) * 4096 + (k % 8) * 128 + (mn % 64) * 2;
+      ASSERT_EQ(wgmma_mnmajor_address(d, mn, k, 2), isa_swizzle(lin, 128)) << mn << " " << k;
+    }
+  // Element (mn 9, k 3): row 3 of the atom, chunk 1 -> chunk 1 ^ 3 = 2, byte 2 of it.
+  EXPECT_EQ(wgmma_mnmajor_address(d, 9, 3, 2), 8192 + 3 * 128 + 2 * 16 + 2u);
+}
+
+// The roles of LBO and SBO swap between interleave and swizzled MN-major layouts (ISA "Leading
+// Dimension Byte Offset" / "Stride Dimension Byte Offset" tables): moving one field moves exactly
+// the elements the ISA says it reaches.
+TEST(WgmmaMnMajor, LboAndSboReachTheElementsTheIsaNames) {
+  for (int t : {0, 32, 64, 128}) {
+    WgmmaDesc d;
+    d.swizzle = swizzle_from_bytes(t);
+    d.lbo = 2048;
+    d.sbo = 8192;
+    WgmmaDesc dl = d, ds = d;
+    dl.lbo += 16384;
+    ds.sbo += 16384;
+    const int per = t == 0 ? 8 : t / 2;  // M/N elements per core-matrix row or swizzled row
+    for (int mn = 0; mn < 128; ++mn)
+      for (int k = 0; k < 16; ++k) {
+        const uint32_t a = wgmma_mnmajor_address(d, mn, k, 2);
+        const bool lbo_moves = t == 0 ? k >= 8 : mn >= per;  // interleave: LBO steps K; swizzled: M/N
+        const bool sbo_moves = t == 0 ? mn >= per : k >= 8;
+        ASSERT_EQ(wgmma_mnmajor_address(dl, mn, k, 2) != a, lbo_moves) << t << " " << mn << " " << k;
+        ASSERT_EQ(wgmma_mnmajor_address(ds, mn, k, 2) != a, sbo_moves) << t << " " << mn << " " << k;
+      }
+  }
+}
+
+// "Register Fragments" (wgmma .bf16 A, m64nNk16): each warp holds its 16 rows as the mma.m16n8k16
+// A fragment; the whole 64 x 16 tile once.
+TEST(WgmmaFragment, Bf16ARegisterFragmentCoversTheTileOnce) {
+  std::vector<int> hits(64 * 16, 0);
+  for (int t = 0; t < 128; ++t)
+    for (int r = 0; r < 4; ++r)
+      for (int e = 0; e < 2; ++e) {
+        const RowCol rc = frag_wgmma_m64k16_a(t, r, e);
+        ASSERT_GE(rc.row, 16 * (t / 32));
+        ASSERT_LT(rc.row, 16 * (t / 32) + 16);
+        ASSERT_GE(rc.col, 0);
+        ASSERT_LT(rc.col, 16);
+        ++hits[rc.row * 16 + rc.col];
+        const RowCol m = frag_m16n8k16_a(t % 32, r, e);
+        EXPECT_EQ(rc.row, 16 * (t / 32) + m.row);
+        EXPECT_EQ(rc.col, m.col);
+      }
+  for (int h : hits) ASSERT_EQ(h, 1);
+  // Spot values of the ISA figure: thread 0 holds a0..a7 at (0,0) (0,1) (8,0) (8,1) (0,8) (0,9)
+  // (8,8) (8,9); thread 37 (warp 1, lane 5: group 1, thread-in-group 1) starts at (17, 2).
+  const int want0[8][2] = {{0, 0}, {0, 1}, {8, 0}, {8, 1}, {0, 8}, {0, 9}, {8, 8}, {8, 9}};
+  for (int i = 0; i < 8; ++i) {
+    const RowCol rc = frag_wgmma_m64k16_a(0, i / 2, i % 2);
+    EXPECT_EQ(rc.row, want0[i][0]);
+    EXPECT_EQ(rc.col, want0[i][1]);
+  }
+  EXPECT_EQ(frag_wgmma_m64k16_a(37, 0, 0).row, 17);
+  EXPECT_EQ(frag_wgmma_m64k16_a(37, 0, 0).col, 2);
+  EXPECT_EQ(frag_wgmma_m64k16_a(37, 3, 1).row, 25);
+  EXPECT_EQ(frag_wgmma_m64k16_a(37, 3, 1).col, 11);
+  // The same rows/columns as the accumulator of an m64n16 tile (registers 0..7).
+  for (int t = 0; t < 128; ++t)
+    for (int i = 0; i < 8; ++i) {
+      EXPECT_EQ(frag_wgmma_m64k16_a(t, i / 2, i % 2).row, frag_wgmma_m64_d(t, i).row);
+      EXPECT_EQ(frag_wgmma_m64k16_a(t, i / 2, i % 2).col, frag_wgmma_m64_d(t, i).col);
+    }
+}
+
+// bf16 values with full 8-bit significands and exponents in [-4, 4]: 16 products and C (the same
+// kind) sum exactly in double, so the model's one rounding is float(exact).
+uint16_t rand_bf16(std::mt19937 &rng) {
+  const uint32_t e = 127 - 4 + rng() % 9, m = rng() % 128, sgn = rng() % 2;
+  return static_cast<uint16_t>((sgn << 15) | (e << 7) | m);
+}
+
+TEST(WgmmaProduct, Bf16AgainstAnFp64ReferenceRoundedOnce) {
+  uint32_t seed = 7;
+  for (int n : {8, 16, 64, 136, 256})
+    for (bool scale_d : {false, true}) {
+      std::mt19937 rng(seed++);
+      std::vector<uint16_t> a(64 * 16), b(n * 16);
+      for (auto &x : a) x = rand_bf16(rng);
+      for (auto &x : b) x = rand_bf16(rng);
+      std::vector<float> c(128 * (n / 2)), d(c.size());
+      for (float &x : c) x = bf16_to_float(rand_bf16(rng));
+      wgmma_m64nk16_bf16_f32(n, a.data(), b.data(), c.data(), d.data(), scale_d);
+      for (int th = 0; th < 128; ++th)
+        for (int i = 0; i < n / 2; ++i) {
+          const RowCol rc = frag_wgmma_m64_d(th, i);
+          double s = scale_d ? c[th * (n / 2) + i] : 0.0;
+          for (int k = 0; k < 16; ++k)
+            s += static_cast<double>(bf16_to_float(a[rc.row * 16 + k])) * bf16_to_float(b[rc.col * 16 + k]);
+          ASSERT_EQ(d[th * (n / 2) + i], static_cast<float>(s)) << "n=" << n << " thread " << th << " reg " << i;
+        }
+    }
+}
+
+TEST(WgmmaProduct, Bf16SumIsRoundedOnceAndScaleDZeroIgnoresC) {
+  // C = 1 plus two products of 2^-24: exact 1 + 2^-23 (representable); rounding after each add
+  // would give 1 (a tie to even, twice).
+  const int n = 8;
+  std::vector<uint16_t> a(64 * 16, 0), b(n * 16, 0);
+  for (int m = 0; m < 64; ++m) a[m * 16 + 3] = a[m * 16 + 9] = test::bf16(std::ldexp(1.f, -12));
+  for (int col = 0; col < n; ++col) b[col * 16 + 3] = b[col * 16 + 9] = test::bf16(std::ldexp(1.f, -12));
+  std::vector<float> c(128 * 4, 1.f), d(128 * 4);
+  wgmma_m64nk16_bf16_f32(n, a.data(), b.data(), c.data(), d.data(), true);
+  for (float x : d) ASSERT_EQ(x, 1.f + std::ldexp(1.f, -23));
+  // scale_d = 0: C is not read (NaN stays out); all -0 products give -0.
+  std::fill(c.begin(), c.end(), std::nanf(""));
+  std::fill(a.begin(), a.end(), static_cast<uint16_t>(0x8000));
+  std::fill(b.begin(), b.end(), test::bf16(1.f));
+  wgmma_m64nk16_bf16_f32(n, a.data(), b.data(), c.data(), d.data(), false);
+  for (float x : d) ASSERT_TRUE(x == 0.f && std::signbit(x));
+  EXPECT_THROW(wgmma_m64nk16_bf16_f32(12, a.data(), b.data(), c.data(), d.data(), false), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace k4j::emu::ptx

@@ -1,6 +1,7 @@
 // Pure host C++17 models of the Hopper warpgroup MMA (wgmma) pieces the CPU emulator needs: the
-// shared-memory matrix descriptor, the swizzle address maps, the K-major canonical layouts, the
-// accumulator fragment map and the m64nNk32 FP8 product. No CUDA headers, no emulator state: the
+// shared-memory matrix descriptor, the swizzle address maps, the K-major and MN-major canonical
+// layouts, the accumulator and .bf16 A register fragment maps, the m64nNk32 FP8 and m64nNk16 BF16
+// products. No CUDA headers, no emulator state: the
 // emulator (emulator/src/wgmma.cpp) gathers the operands through these maps and scatters D.
 //
 // References are to the PTX ISA by section title ("Asynchronous Warpgroup Level Matrix
