@@ -55,11 +55,14 @@ struct WgmmaDecodeCfg {
   static constexpr int L_OFF = RMAX_OFF + 2 * M * 4;         // row sums of each WG's half, 2 x 64
   static constexpr int BAR_OFF = L_OFF + 2 * M * 4;          // full, empty, landed: STAGES each
   static constexpr int SMEM = BAR_OFF + 3 * STAGES * 8 + 1024;  // + slack to align the base to 1024
-  // Register budgets after setmaxnreg (128 producer + 256 consumer threads <= 65536 registers): the
-  // BF16 producer only issues TMA (40 + 232: 64512); the FP8 one keeps 10 loads in flight per thread
-  // (96 + 208: 65536). The consumers need 168 (ptxas, no spills).
-  template <bool FP8> static constexpr int PRODUCER_REGS = FP8 ? 96 : 40;
-  template <bool FP8> static constexpr int CONSUMER_REGS = FP8 ? 208 : 232;
+  // Register budgets after setmaxnreg. The CTA is launched with 168 x 384 = 64512 registers and
+  // .inc only takes what .dec gave back, so 128 x producer + 256 x consumer must stay <= 64512: the
+  // BF16 producer only issues TMA (40 + 232 = 64512); the FP8 one keeps 10 loads in flight per
+  // thread (104 + 200 = 64512). The consumers are compiled within 168 (ptxas, no spills).
+  template <bool FP8> static constexpr int PRODUCER_REGS = FP8 ? 104 : 40;
+  template <bool FP8> static constexpr int CONSUMER_REGS = FP8 ? 200 : 232;
+  static_assert(128 * PRODUCER_REGS<true> + 256 * CONSUMER_REGS<true> <= 168 * 384, "register pool (FP8)");
+  static_assert(128 * PRODUCER_REGS<false> + 256 * CONSUMER_REGS<false> <= 168 * 384, "register pool (BF16)");
 };
 
 namespace wgmma_detail {
