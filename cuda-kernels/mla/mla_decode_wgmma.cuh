@@ -18,7 +18,8 @@
 //    lands on a separate barrier first; the warp then zeroes those rows (P = 0 times NaN is NaN),
 //    fences them into the async proxy and only then releases the stage. FP8 cache: all 128 threads
 //    read the 656-byte rows and dequantise them (dequant16) straight into the swizzled stage while
-//    the consumers compute on the other stage.
+//    the consumers compute on the other stage (plain loads, not TMA: Q, two BF16 stages and P take
+//    all but ~0.5 KB of the 227 KB, leaving no room to stage the raw rows).
 // Shared-memory tiles are [rows][64 dims] blocks of 8 KB with the 128-byte swizzle (16-byte chunk
 // index XOR row % 8), 1024-byte aligned, as TMA writes them and wgmma reads them.
 #pragma once
