@@ -73,7 +73,9 @@ K4J_API int k4j_mla_workspace_bytes(int64_t batch, int64_t s_q, int64_t h_q, int
  * aligned lse, block_table, cache_seqlens, schedule; 16-byte aligned workspace.
  * Kernel family: on sm_90 with the sm_90a image the Hopper (TMA + wgmma) kernel, else the mma.sync
  * one; the environment variable KERNELS4J_MLA_FAMILY = auto (default) | wgmma | mma overrides it
- * (wgmma where it cannot run: K4J_ERR_UNSUPPORTED; another value: K4J_ERR_INVALID_ARGUMENT). */
+ * (wgmma where it cannot run: K4J_ERR_UNSUPPORTED; another value: K4J_ERR_INVALID_ARGUMENT). When
+ * the variable is set, the first decode of each family prints "kernels4j: mla_decode family=..." to
+ * stderr (always on the emulated device). */
 K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr block_table,
                            k4j_dptr cache_seqlens, k4j_dptr schedule, k4j_dptr workspace, int64_t workspace_bytes,
                            k4j_dptr out, k4j_dptr lse, int64_t batch, int64_t s_q, int64_t h_q, int64_t h_kv,

@@ -47,18 +47,23 @@ int choose_family(const k4j::DeviceInfo &info, int64_t num_blocks, int page_size
   } else if (!want_auto) {
     return k4j::set_error(K4J_ERR_UNSUPPORTED,
                           "KERNELS4J_MLA_FAMILY=wgmma: the Hopper MLA decode family needs sm_90 with the sm_90a image "
-                          "and %d bytes of shared memory (device sm_%d%d, %d bytes)",
-                          k4j::mla::wgmma_decode_smem_bytes(), info.cc_major, info.cc_minor, info.max_smem_optin);
+                          "and %d bytes of shared memory, and num_blocks * page_size < 2^31 (device sm_%d%d, %d bytes; %lld rows)",
+                          k4j::mla::wgmma_decode_smem_bytes(), info.cc_major, info.cc_minor, info.max_smem_optin,
+                          (long long)(num_blocks * page_size));
   } else {
     *f = Family::kMma;
   }
+  // Which family ran, once per family and process, on stderr: always on the emulated device (test
+  // logs count it), on a GPU when KERNELS4J_MLA_FAMILY is set (e.g. to auto).
 #ifdef K4J_EMULATOR
-  // Which family ran, once per family and process (emulated runs only: test logs count it).
+  const bool say = true;
+#else
+  const bool say = env != nullptr && *env != 0;
+#endif
   static std::atomic<bool> said[2];
-  if (!said[(int)*f].exchange(true))
+  if (say && !said[(int)*f].exchange(true))
     fprintf(stderr, "kernels4j: mla_decode family=%s (sm_%d%d)\n", *f == Family::kWgmma ? "wgmma" : "mma.sync",
             info.cc_major, info.cc_minor);
-#endif
   return K4J_OK;
 }
 }  // namespace
