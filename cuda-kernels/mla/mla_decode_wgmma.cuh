@@ -10,7 +10,6 @@
 //    each writes its half of P (BF16) into a shared 64 x 64 tile, and then O[:, 256w, 256w + 256)
 //    += P.V (4 wgmma m64n256k16, V = the first 512 dims of the same rows, an MN-major operand).
 //    Each WG keeps its half of the row sums; they are added (in a fixed order) in the epilogue.
-//    The next tile's S is issued right behind this tile's P.V (one wgmma wait per tile).
 //  - WG 2 (producer, setmaxnreg 40): BF16 cache: one warp reads the page table (only for chunks
 //    below the work item's end) and TMA-loads each 16-key chunk (page sizes are multiples of 16, so
 //    a chunk never straddles pages) as 9 boxes of 64 dims x 16 keys (128-byte swizzle). A tile with
@@ -341,38 +340,32 @@ __global__ void __launch_bounds__(384, 1)
 #pragma unroll
   for (int i = 0; i < 128; ++i) o[i] = 0.f;
 
-  // S of tile t + 1 is issued right behind the P.V of tile t (and S of tile 0 before the loop), so
-  // the tensor cores go from one to the other without a wait in between, and the wait for the next
-  // stage overlaps the P.V.
   int stage = 0;
   uint32_t phase = 0;
-  float sacc[16];
-  if (n_tiles > 0) {
-    ptx::mbarrier_wait_parity(&full[0], 0);
-    ptx::wgmma_fence_operand(sacc);
-    ptx::wgmma_fence();
-    qk_half(sacc, s_q, s_kv + wg * 32 * 128);
-    ptx::wgmma_commit_group();
-  }
   for (int t = 0; t < n_tiles; ++t) {
+    ptx::mbarrier_wait_parity(&full[stage], phase);
     const uint8_t *st = s_kv + stage * C::TILE_BYTES;
     const int *ok = s_ok + stage * C::BN;
     const int k0 = key_begin + t * C::BN;
 
-    ptx::wgmma_wait_group<0>();  // S of this tile, and the P.V of the previous one
+    float sacc[16];
     ptx::wgmma_fence_operand(sacc);
-    ptx::wgmma_fence_operand(o);
-    if (t > 0) ptx::mbarrier_arrive(&empty[stage == 0 ? S - 1 : stage - 1]);  // done with the previous stage
+    ptx::wgmma_fence();
+    qk_half(sacc, s_q, st + wg * 32 * 128);
+    ptx::wgmma_commit_group();
+    ptx::wgmma_wait_group<0>();
+    ptx::wgmma_fence_operand(sacc);
 
     // sacc[i]: row (i & 2 ? r_hi : r_lo), key 32 wg + 8 (i / 4) + 2 t4 + (i & 1). Masked keys: -inf.
     float tmax[2] = {-CUDART_INF_F, -CUDART_INF_F};
+    float sv[16];
 #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int hf = (i >> 1) & 1;
       const int col = wg * 32 + 8 * (i >> 2) + 2 * t4 + (i & 1);
       const bool vis = (k0 + col) < lim[hf] && ok[col];
-      sacc[i] = vis ? sacc[i] * p.scale_log2 : -CUDART_INF_F;
-      tmax[hf] = fmaxf(tmax[hf], sacc[i]);
+      sv[i] = vis ? sacc[i] * p.scale_log2 : -CUDART_INF_F;
+      tmax[hf] = fmaxf(tmax[hf], sv[i]);
     }
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
@@ -397,7 +390,7 @@ __global__ void __launch_bounds__(384, 1)
     for (int j = 0; j < 4; ++j) {
 #pragma unroll
       for (int hf = 0; hf < 2; ++hf) {
-        const float s0 = sacc[4 * j + 2 * hf], s1 = sacc[4 * j + 2 * hf + 1];
+        const float s0 = sv[4 * j + 2 * hf], s1 = sv[4 * j + 2 * hf + 1];
         const float p0 = s0 == -CUDART_INF_F ? 0.f : exp2f(s0 - m_run[hf]);
         const float p1 = s1 == -CUDART_INF_F ? 0.f : exp2f(s1 - m_run[hf]);
         psum[hf] += p0 + p1;
@@ -411,27 +404,26 @@ __global__ void __launch_bounds__(384, 1)
       psum[hf] += __shfl_xor_sync(0xffffffffu, psum[hf], 2);
       l_half[hf] = l_half[hf] * alpha[hf] + psum[hf];
     }
+    // Once the running maxima stop moving alpha is exactly 1: skip the 128 multiplies (same result).
+    if (alpha[0] != 1.f || alpha[1] != 1.f) {
 #pragma unroll
-    for (int i = 0; i < 128; ++i) o[i] *= alpha[(i >> 1) & 1];
+      for (int i = 0; i < 128; ++i) o[i] *= alpha[(i >> 1) & 1];
+    }
     ptx::fence_proxy_async_shared();  // this thread's P stores, before wgmma reads them
     ptx::named_barrier_sync(kBarConsumers, C::CONSUMERS);  // both halves of P are in place
 
     ptx::wgmma_fence_operand(o);
-    ptx::wgmma_fence();  // after the register accesses to o and sacc above
+    ptx::wgmma_fence();
     pv(o, s_p, st + wg * 4 * C::BLK_BYTES);
     ptx::wgmma_commit_group();
+    ptx::wgmma_wait_group<0>();
+    ptx::wgmma_fence_operand(o);
+    ptx::mbarrier_arrive(&empty[stage]);  // done with the stage (K, V and the flags)
     if (++stage == S) {
       stage = 0;
       phase ^= 1;
     }
-    if (t + 1 < n_tiles) {
-      ptx::mbarrier_wait_parity(&full[stage], phase);
-      qk_half(sacc, s_q, s_kv + stage * C::TILE_BYTES + wg * 32 * 128);
-      ptx::wgmma_commit_group();
-    }
   }
-  ptx::wgmma_wait_group<0>();  // the last P.V (its stage needs no release: nothing follows)
-  ptx::wgmma_fence_operand(o);
 
   // Row sums: this WG's half plus the other's, added in the same order by both WGs.
   if (t4 == 0) {
