@@ -177,7 +177,7 @@ ptx::WgmmaDesc check_desc(uint64_t raw, char which, const Operand &o) {
     if (!o.mn_major && d.start_address % row + 32 > row)
       report(Check::kSync, true,
              "wgmma.mma_async: descriptor of %s starts at byte %u of a %u-byte swizzled row: the 32 bytes of K of a "
-             "k32 step would leave the row",
+             "k32 (FP8) or k16 (BF16) step would leave the row",
              operand_name(which), d.start_address % row, row);
     // MN-major: a swizzled row holds row / elem_bytes elements of MN (then LBO to the next atom).
     const uint32_t mn_bytes = std::min<uint32_t>(row, (uint32_t)(o.rows * o.elem_bytes));

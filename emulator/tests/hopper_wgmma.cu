@@ -804,6 +804,58 @@ TEST(HopperWgmmaBf16Negative, AnMnMajorDescriptorLeavingItsSwizzleRowIsReported)
   expect_clean();
 }
 
+// ---- TMA-loaded BF16 tiles feed the descriptors directly: A (64 x 64, K contiguous) K-major, and
+// B stored [K][N] (N contiguous, as a V tile of attention is) MN-major: each 128-byte-swizzled TMA
+// box of 64 N x 64 K rows is a column of 128-byte MN-major atoms (SBO 1024 to the next 8 K-rows),
+// the second box of N 64..127 LBO = 8192 bytes further.
+__global__ void tma_bf16_kernel(const __grid_constant__ CUtensorMap ma, const __grid_constant__ CUtensorMap mb,
+                                float *out) {
+  K4J_DYNAMIC_SMEM(uint8_t, smem, 1024);
+  __shared__ uint64_t full;
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_init(&full, 1);
+    ptx::fence_mbarrier_init();
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    ptx::mbarrier_arrive_expect_tx(&full, 3 * 8192);
+    ptx::tma_load_2d(smem, &ma, &full, 0, 0);
+    ptx::tma_load_2d(smem + 8192, &mb, &full, 0, 0);
+    ptx::tma_load_2d(smem + 16384, &mb, &full, 64, 0);
+  }
+  ptx::mbarrier_wait_parity(&full, 0);
+  float d[64];
+  ptx::wgmma_fence();
+  for (int ks = 0; ks < 4; ++ks)
+    ptx::wgmma_bf16_m64k16_ss<128, 0, 1>(d, ptx::wgmma_desc(smem + 32 * ks, 128, 0, 1024),
+                                         ptx::wgmma_desc(smem + 8192 + 2048 * ks, 128, 8192, 1024), ks > 0);
+  ptx::wgmma_commit_group();
+  ptx::wgmma_wait_group<0>();
+  ptx::wgmma_fence_operand(d);
+  for (int i = 0; i < 64; ++i) out[threadIdx.x * 64 + i] = d[i];
+}
+
+TEST(HopperWgmmaBf16Tma, SwizzledTmaTilesFeedKMajorAAndMnMajorB) {
+  Bf16Problem p(128, 64, 161, false);  // b[n * 64 + k]; the tensor below is stored [k][n]
+  std::vector<uint16_t> bt(64 * 128);
+  for (int n = 0; n < 128; ++n)
+    for (int k = 0; k < 64; ++k) bt[k * 128 + n] = p.b[n * 64 + k];
+  DeviceBuffer<uint16_t> a(p.a.size()), b(bt.size());
+  DeviceBuffer<float> out(p.want.size());
+  a.upload(p.a);
+  b.upload(bt);
+  CUtensorMap ma, mb;
+  ASSERT_EQ(k4j::make_tensor_map_2d(&ma, k4j::TmaType::kBf16, a.p, 64, 64, 128, 64, 64, k4j::TmaSwizzle::k128B), K4J_OK);
+  ASSERT_EQ(k4j::make_tensor_map_2d(&mb, k4j::TmaType::kBf16, b.p, 128, 64, 256, 64, 64, k4j::TmaSwizzle::k128B),
+            K4J_OK);
+  k4j::launch("tma_bf16_kernel", tma_bf16_kernel, 1, 128, 3 * 8192, nullptr, ma, mb, out.p);
+  expect_clean();
+  const std::vector<float> got = out.download();
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) bad += got[i] != (float)p.want[i];
+  EXPECT_EQ(bad, 0);
+}
+
 // ---- cp.async.bulk.tensor.4d: a box of a rank-4 BF16 tensor lands in box-linear order (no swizzle),
 // out-of-bounds elements zero.
 __global__ void tma4d_kernel(const __grid_constant__ CUtensorMap map, int c0, int c1, int c2, int c3, uint32_t bytes,
