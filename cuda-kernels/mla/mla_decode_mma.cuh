@@ -53,14 +53,7 @@ __global__ void __launch_bounds__(256, 1) mla_decode_kernel(const DecodeParams p
   int *s_ok = reinterpret_cast<int *>(smem + C::OK_OFF);
 
   const WorkItem w = p.work[blockIdx.x];
-  if (w.request < 0) return;  // unused capacity
-  // A schedule made for another batch, SM count or workspace must not read or write out of bounds:
-  // a work item outside [0, batch) x [0, maxWork) slots, or with a bad tile range, is skipped and flagged.
-  if (w.request >= p.batch || w.slot < 0 || w.slot >= (int)gridDim.x || w.tile_begin < 0 || w.tile_end < w.tile_begin ||
-      p.num_splits[w.request] < 1 || p.num_splits[w.request] > (int)gridDim.x) {
-    if (threadIdx.x == 0 && blockIdx.y == 0) raise_device_error(p.err, K4J_DEVERR_INDEX_OUT_OF_RANGE);
-    return;
-  }
+  if (!work_item_valid(p, w, (int)gridDim.x, blockIdx.y == 0)) return;  // unused capacity, or a bad item (flagged)
   const int r = w.request;
   const int kvh = blockIdx.y / p.m_tiles, mt = blockIdx.y % p.m_tiles;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;

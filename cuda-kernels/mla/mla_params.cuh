@@ -3,6 +3,9 @@
 #pragma once
 #include <stdint.h>
 
+#include "common/device_errors.cuh"
+#include "kernels4j.h"
+
 namespace k4j::kernels::mla {
 
 constexpr int kHeadDim = 576;     // scores over [c_kv (512), k_rope (64)]
@@ -33,6 +36,21 @@ struct DecodeParams {
   float scale_log2;         // softmaxScale * log2(e)
   int causal;
 };
+
+// The one check of a work item every decode kernel runs first: a schedule made for another batch,
+// SM count or workspace must not read or write out of bounds. A work item outside [0, batch) x
+// [0, maxWork) slots (maxWork = the grid's x extent), or with a bad tile range or split count, is
+// skipped and flagged (once per work item: by thread 0 of the CTA of head/m-tile 0, `first`).
+// Unused capacity (request < 0) is skipped silently. Returns whether the item is to be computed.
+__device__ __forceinline__ bool work_item_valid(const DecodeParams &p, const WorkItem &w, int max_work, bool first) {
+  if (w.request < 0) return false;
+  if (w.request >= p.batch || w.slot < 0 || w.slot >= max_work || w.tile_begin < 0 || w.tile_end < w.tile_begin ||
+      p.num_splits[w.request] < 1 || p.num_splits[w.request] > max_work) {
+    if (threadIdx.x == 0 && first) raise_device_error(p.err, K4J_DEVERR_INDEX_OUT_OF_RANGE);
+    return false;
+  }
+  return true;
+}
 
 // Keys of request r that any query may see: clamp to [0, maxBlocks * pageSize].
 __device__ __forceinline__ int clamp_seqlen(int s, int max_blocks, int page_size, bool *bad) {

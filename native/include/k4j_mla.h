@@ -70,7 +70,12 @@ K4J_API int k4j_mla_workspace_bytes(int64_t batch, int64_t s_q, int64_t h_q, int
  * page_size, max_blocks_per_seq, num_sms and fixed_splits. Page ids outside [0, num_blocks) are
  * skipped (K4J_DEVERR_INDEX_OUT_OF_RANGE); lengths are clamped as in the schedule.
  * Requires: page_size % 16 == 0, h_q % h_kv == 0, 16-byte aligned q, kv_cache, out; 4-byte
- * aligned lse, block_table, cache_seqlens, schedule; 16-byte aligned workspace. */
+ * aligned lse, block_table, cache_seqlens, schedule; 16-byte aligned workspace.
+ * Kernel family: on sm_90 with the sm_90a image the Hopper (TMA + wgmma) kernel, else the mma.sync
+ * one; the environment variable KERNELS4J_MLA_FAMILY = auto (default) | wgmma | mma overrides it
+ * (wgmma where it cannot run: K4J_ERR_UNSUPPORTED; another value: K4J_ERR_INVALID_ARGUMENT). When
+ * the variable is set, the first decode of each family prints "kernels4j: mla_decode family=..." to
+ * stderr (always on the emulated device). */
 K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr block_table,
                            k4j_dptr cache_seqlens, k4j_dptr schedule, k4j_dptr workspace, int64_t workspace_bytes,
                            k4j_dptr out, k4j_dptr lse, int64_t batch, int64_t s_q, int64_t h_q, int64_t h_kv,

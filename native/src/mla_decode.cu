@@ -1,8 +1,16 @@
-// k4j_mla_decode: the mma.sync decode kernel (sm_80+) over a BF16 or FP8 paged cache, then the
+// k4j_mla_decode: the decode kernel over a BF16 or FP8 paged cache (the Hopper wgmma family on
+// sm_90, mla_decode_wgmma.cu; the mma.sync family on sm_80/sm_89 and as the fallback), then the
 // combine kernel for requests with more than one split.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <atomic>
+
 #include "k4j_internal.h"
 #include "mla/mla_combine.cuh"
 #include "mla/mla_decode_mma.cuh"
+#include "mla_decode_wgmma.h"
 
 namespace k4j::mla {
 int plan_capacity(int64_t batch, int num_sms, int fixed_splits, int64_t *max_work, int *sms_out);
@@ -19,6 +27,44 @@ int launch_decode(const DecodeParams &p, int max_work, cudaStream_t s) {
   dim3 grid(max_work, p.h_kv * p.m_tiles);
   k4j::launch("mla_decode_kernel", kernel, grid, C::THREADS, C::SMEM, s, p);
   return k4j::check_launch("mla_decode_kernel");
+}
+
+enum class Family { kMma, kWgmma };
+
+// KERNELS4J_MLA_FAMILY = auto (default) | wgmma | mma: auto takes the Hopper family where it can run
+// (sm_90 with the sm_90a image), else the portable one; wgmma insists on it (an error elsewhere).
+int choose_family(const k4j::DeviceInfo &info, int64_t num_blocks, int page_size, Family *f) {
+  const char *env = getenv("KERNELS4J_MLA_FAMILY");
+  const bool want_auto = env == nullptr || *env == 0 || strcmp(env, "auto") == 0;
+  if (!want_auto && strcmp(env, "wgmma") != 0 && strcmp(env, "mma") != 0)
+    return k4j::set_error(K4J_ERR_INVALID_ARGUMENT, "KERNELS4J_MLA_FAMILY: must be auto, wgmma or mma, got '%s'", env);
+  // TMA row coordinates are int32: the BF16 cache's numBlocks * pageSize rows must fit.
+  const bool hopper = k4j::mla::wgmma_decode_available(info) && num_blocks * page_size <= INT32_MAX;
+  if (!want_auto && strcmp(env, "mma") == 0) {
+    *f = Family::kMma;
+  } else if (hopper) {
+    *f = Family::kWgmma;
+  } else if (!want_auto) {
+    return k4j::set_error(K4J_ERR_UNSUPPORTED,
+                          "KERNELS4J_MLA_FAMILY=wgmma: the Hopper MLA decode family needs sm_90 with the sm_90a image "
+                          "and %d bytes of shared memory, and num_blocks * page_size < 2^31 (device sm_%d%d, %d bytes; %lld rows)",
+                          k4j::mla::wgmma_decode_smem_bytes(), info.cc_major, info.cc_minor, info.max_smem_optin,
+                          (long long)(num_blocks * page_size));
+  } else {
+    *f = Family::kMma;
+  }
+  // Which family ran, once per family and process, on stderr: always on the emulated device (test
+  // logs count it), on a GPU when KERNELS4J_MLA_FAMILY is set (e.g. to auto).
+#ifdef K4J_EMULATOR
+  const bool say = true;
+#else
+  const bool say = env != nullptr && *env != 0;
+#endif
+  static std::atomic<bool> said[2];
+  if (say && !said[(int)*f].exchange(true))
+    fprintf(stderr, "kernels4j: mla_decode family=%s (sm_%d%d)\n", *f == Family::kWgmma ? "wgmma" : "mma.sync",
+            info.cc_major, info.cc_minor);
+  return K4J_OK;
 }
 }  // namespace
 
@@ -79,10 +125,15 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   K4J_REQUIRE(need == 0 || workspace != 0, "workspace: null device pointer");
   K4J_REQUIRE(k4j::aligned(workspace, 16), "workspace: device pointer 0x%llx is not 16-byte aligned",
               (unsigned long long)workspace);
+  Family family;
+  rc = choose_family(info, num_blocks, page_size, &family);
+  if (rc != K4J_OK) return rc;
+  // Query rows per CTA: the family's m-tile height.
+  const int64_t rows_cta = family == Family::kWgmma ? k4j::mla::kWgmmaRowsPerCta : DecodeCfg<32>::M;
   const int64_t m_rows = s_q * (h_q / h_kv);
-  const int64_t m_tiles = (m_rows + 31) / 32;
-  K4J_REQUIRE(h_kv * m_tiles <= 65535, "h_q: h_kv * ceil(s_q * h_q / h_kv / 32) must be <= 65535, got %lld",
-              (long long)(h_kv * m_tiles));
+  const int64_t m_tiles = (m_rows + rows_cta - 1) / rows_cta;
+  K4J_REQUIRE(h_kv * m_tiles <= 65535, "h_q: h_kv * ceil(s_q * h_q / h_kv / %d) must be <= 65535, got %lld",
+              (int)rows_cta, (long long)(h_kv * m_tiles));
   K4J_REQUIRE(mw <= INT32_MAX, "batch: too many work items");
 
   const int *sched = reinterpret_cast<const int *>(schedule);
@@ -115,7 +166,9 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   const bool fp8 = kv_dtype == K4J_DTYPE_FP8_E4M3;
   // BN = 32 keys per tile where the shared memory allows (~119 KB: sm_80, sm_90), else 16 (~80 KB).
   const bool wide = info.max_smem_optin >= DecodeCfg<32>::SMEM;
-  if (wide)
+  if (family == Family::kWgmma)
+    rc = k4j::mla::launch_wgmma_decode(p, fp8, (int)mw, s);
+  else if (wide)
     rc = fp8 ? launch_decode<32, true>(p, (int)mw, s) : launch_decode<32, false>(p, (int)mw, s);
   else
     rc = fp8 ? launch_decode<16, true>(p, (int)mw, s) : launch_decode<16, false>(p, (int)mw, s);

@@ -28,7 +28,7 @@ import java.util.List;
  * identical on a second run, and in fixed-split mode request 0 bitwise identical in a different batch.
  * The case list trims docs/CONTRACT.md's cross product to one that still covers every value (b in {1, 3, 64}, sQ in
  * {1, 2}, hQ in {1, 16, 128}, hKV in {1, 2}, seqlens 0, 1, 63, 64, 65, >= 8192 and random mixes, page sizes
- * 16/32/64, fixed splits, FP8) at a bearable FP64 reference cost.
+ * 16/32/64/80, fixed splits, FP8, bad page ids and lengths in both cache formats) at a bearable FP64 reference cost.
  */
 public final class MlaChecks implements CheckSuite {
     /** The MLA check suite. */
@@ -95,8 +95,13 @@ public final class MlaChecks implements CheckSuite {
             c("fp8 b=64 sQ=2 hQ=16 hKV=1 page=64 causal mix<=1024", 64, 2, 16, 1, 64, null, 1024, 0, true, true),
             c("fp8 b=1 sQ=1 hQ=128 hKV=1 page=64 seqlen=9000", 1, 1, 128, 1, 64, new int[] {9000}, 0, 0, true, false),
             c("fp8 b=3 sQ=2 hQ=16 hKV=2 page=16 causal seqlens=1,64,300 fixed=2", 3, 2, 16, 2, 16, new int[] {1, 64, 300}, 0, 2, true, true),
+            // Page 80: 64-key tiles straddle pages (the Hopper family reads page ids per 16-key chunk).
+            c("b=3 sQ=2 hQ=16 hKV=1 page=80 causal seqlens=81,160,239", 3, 2, 16, 1, 80, new int[] {81, 160, 239}, 0, 0, false, true),
+            c("fp8 b=3 sQ=1 hQ=128 hKV=1 page=80 seqlens=79,0,400 fixed=3", 3, 1, 128, 1, 80, new int[] {79, 0, 400}, 0, 3, true, false),
             new Spec("bad data: page id out of range, seqlen -5, seqlen past the table", 3, 1, 16, 1, 64,
-                    new int[] {100, -5, 1_000_000}, 0, 0, false, false, true));
+                    new int[] {100, -5, 1_000_000}, 0, 0, false, false, true),
+            new Spec("fp8 bad data: page id out of range, seqlen -5, seqlen past the table", 3, 1, 16, 1, 64,
+                    new int[] {100, -5, 1_000_000}, 0, 0, true, false, true));
 
     @Override
     public String family() {
