@@ -9,7 +9,9 @@
 //  - each consumer warpgroup (64 rows) walks the same sequence; per k-block it waits for `full`,
 //    multiplies its 64 rows by all BN columns with up to four wgmma m64nBNk32 e4m3 (A and B from
 //    shared-memory descriptors) into a fresh FP32 partial, waits for them, frees the stage, and
-//    promotes: acc += partial * (sa[row, kb] * sb[n / 128, kb]) in registers;
+//    promotes: acc += partial * (sa[row, kb] * sb[n / 128, kb]) in registers (a BN that does not
+//    divide 128 can put a scale-block boundary of N inside the tile: the 8-column groups on either
+//    side take their own B scale);
 //  - after the last k-block, the epilogue (fp8_gemm_wgmma_epilogue.cuh) writes D through shared memory.
 // A grouped tile holding rows of several experts takes one pass over K per expert (the scheduler's
 // passes), as in the portable family.
@@ -142,17 +144,25 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   uint32_t phase = 0;
   while (sched.next_work(tile, ps)) {
     const int row0 = tile.m0 + wg * 64;
-    const float *sb = p.sb + ((int64_t)ps.group * nb_count + tile.n0 / 128) * kb_count;
+    // The tile's columns [n0, n0 + BN) meet scale blocks nb0 and (when it straddles) nb0 + 1: the
+    // first `former` 8-column groups lie in nb0. Past N the columns are never stored, so the second
+    // block is clamped to the last one.
+    // A BN that divides 128 never straddles: compile-time, so those tiles hold no second scale.
+    constexpr bool kStraddles = 128 % BN != 0;
+    const int nb0 = tile.n0 / 128, nb1 = kStraddles ? min((tile.n0 + BN - 1) / 128, nb_count - 1) : nb0;
+    const int former = !kStraddles || (nb0 + 1) * 128 - tile.n0 >= BN ? BN / 8 : ((nb0 + 1) * 128 - tile.n0) / 8;
+    const float *sb0 = p.sb + ((int64_t)ps.group * nb_count + nb0) * kb_count;
+    const float *sb1 = p.sb + ((int64_t)ps.group * nb_count + nb1) * kb_count;
     float acc[BN / 2];
 #pragma unroll
     for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
 
     for (int kb = 0; kb < kb_count; ++kb) {
-      const float scale_b = __ldg(sb + kb);  // issued before the wait: its latency hides there
+      // Issued before the wait: their latency hides there (sb1 = sb0 when the tile does not straddle).
+      const float scale_b0 = __ldg(sb0 + kb), scale_b1 = kStraddles ? __ldg(sb1 + kb) : scale_b0;
       ptx::mbarrier_wait_parity(&full[stage], phase);
       const float *s_sa = reinterpret_cast<const float *>(smem + T::kOffSa + stage * T::kSaBytes);
-      const float scale_lo = s_sa[wg * 64 + r_lo] * scale_b;
-      const float scale_hi = s_sa[wg * 64 + r_lo + 8] * scale_b;
+      const float sa_lo = s_sa[wg * 64 + r_lo], sa_hi = s_sa[wg * 64 + r_lo + 8];
 
       const uint8_t *s_a = smem + T::kOffA + stage * T::kABytes + wg * 64 * T::BK;
       const uint8_t *s_b = smem + T::kOffB + stage * T::kBBytes;
@@ -173,8 +183,17 @@ __global__ void __launch_bounds__(T::kThreads, 1)
       ptx::mbarrier_arrive(&empty[stage]);  // this thread is done with the stage (A, B and scales)
 
       // Promotion of this k-block into the FP32 result (docs/CONTRACT.md section 2: once per 128 of K).
+      // The products are formed as before: sa * sb, then the partial times that.
+      const float lo0 = sa_lo * scale_b0, hi0 = sa_hi * scale_b0, lo1 = sa_lo * scale_b1, hi1 = sa_hi * scale_b1;
 #pragma unroll
-      for (int i = 0; i < BN / 2; ++i) acc[i] += part[i] * ((i & 2) ? scale_hi : scale_lo);
+      for (int j = 0; j < BN / 8; ++j) {
+        const bool first = j < former;  // 8-column group j: columns n0 + 8j ... n0 + 8j + 7
+        const float lo = first ? lo0 : lo1, hi = first ? hi0 : hi1;
+        acc[4 * j + 0] += part[4 * j + 0] * lo;
+        acc[4 * j + 1] += part[4 * j + 1] * lo;
+        acc[4 * j + 2] += part[4 * j + 2] * hi;
+        acc[4 * j + 3] += part[4 * j + 3] * hi;
+      }
       if (++stage == S) {
         stage = 0;
         phase ^= 1;

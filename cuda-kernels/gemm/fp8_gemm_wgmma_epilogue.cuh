@@ -2,7 +2,9 @@
 // acc, rounded once to BF16 (RNE) or kept FP32, staged in shared memory in the TMA store's layout
 // (128-byte-wide column boxes, 128-byte swizzle) and written by TMA when every row of the warpgroup's
 // 64 may be written by this pass (or lies past the end of D, where TMA clips), otherwise by 16-byte
-// stores of exactly the rows this pass owns (grouped tiles shared by experts, tails of maskedM).
+// stores of exactly the rows this pass owns (grouped tiles shared by experts, tails of maskedM). The
+// columns of a partial last 128-byte box (BN * element size not a multiple of 128) always take the
+// 16-byte stores.
 //
 // wgmma m64nN accumulator map (PTX ISA "Register Fragments and Shared Memory Matrix Layouts: Matrix
 // D" for wgmma .m64nNk32): warp w of the warpgroup, lane l, register i holds row 16w + l/4 + 8*((i/2)%2),
@@ -86,27 +88,29 @@ __device__ __forceinline__ void wgmma_epilogue(const float (&acc)[BN / 2], const
 
   const bool use_tma = s_vote[0] && s_vote[1] && s_vote[2] && s_vote[3];
   const int row_bytes = BN * esize;
-  if (use_tma) {
-    if (wtid == 0) {
-      for (int b = 0; b < row_bytes / 128; ++b) {
-        const int col = e.n0 + b * (128 / esize);
-        if (col < e.n) ptx::tma_store_2d(tm_d, s_d + b * (64 * 128), col, e.tma_row0);
-      }
-      ptx::tma_store_commit();
-      tma_pending = true;
+  // 16-byte chunks of a row the TMA store covers: whole 128-byte boxes only (a BN * esize that is not
+  // a multiple of 128 leaves a partial box, whose full-box store would overwrite the next tile's
+  // columns).
+  const int tma_chunks = use_tma ? row_bytes / 128 * 8 : 0;
+  if (use_tma && wtid == 0) {
+    for (int b = 0; b < row_bytes / 128; ++b) {
+      const int col = e.n0 + b * (128 / esize);
+      if (col < e.n) ptx::tma_store_2d(tm_d, s_d + b * (64 * 128), col, e.tma_row0);
     }
-  } else {
-    // 16-byte chunks, consecutive threads along a row: coalesced, and the swizzle spreads the 8 rows
-    // a warp touches at once over different banks.
-    const int chunks_per_row = row_bytes / 16;
-    for (int idx = wtid; idx < 64 * chunks_per_row; idx += 128) {
-      const int r = idx / chunks_per_row, ch = idx % chunks_per_row;
-      const int col = e.n0 + ch * (16 / esize);
-      if (!s_row_ok[r] || col >= e.n) continue;
-      const uint4 v = *reinterpret_cast<const uint4 *>(s_d + d_stage_offset(r, ch * 16));
-      uint8_t *dst = static_cast<uint8_t *>(e.d) + ((e.d_row0 + e.row0 + r) * (int64_t)e.n + col) * esize;
-      *reinterpret_cast<uint4 *>(dst) = v;
-    }
+    ptx::tma_store_commit();
+    tma_pending = true;
+  }
+  // The rest (all of it without TMA) by 16-byte stores of the rows this pass owns: consecutive
+  // threads along a row, coalesced, and the swizzle spreads the 8 rows a warp touches at once over
+  // different banks.
+  const int rest = row_bytes / 16 - tma_chunks;
+  for (int idx = wtid; idx < 64 * rest; idx += 128) {
+    const int r = idx / rest, ch = tma_chunks + idx % rest;
+    const int col = e.n0 + ch * (16 / esize);
+    if (!s_row_ok[r] || col >= e.n) continue;
+    const uint4 v = *reinterpret_cast<const uint4 *>(s_d + d_stage_offset(r, ch * 16));
+    uint8_t *dst = static_cast<uint8_t *>(e.d) + ((e.d_row0 + e.row0 + r) * (int64_t)e.n + col) * esize;
+    *reinterpret_cast<uint4 *>(dst) = v;
   }
 }
 

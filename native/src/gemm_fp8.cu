@@ -67,14 +67,34 @@ GemmPlan make_plan(const k4j::DeviceInfo &info, const GemmShape &s) {
   // check_common; A/B rows are K bytes, D rows N * 2 or 4 bytes, scale rows alignUp(rows, 4) floats).
   const int64_t esize = s.d_fp32 ? 4 : 2;
   if (s.k % 16 != 0 || (s.n * esize) % 16 != 0) return mma_plan(info, s, "row strides not 16-byte aligned for TMA");
+  // Tile height: decode-sized M (per problem) gets 64 rows, so that no consumer warpgroup idles.
   const int bm = s.rows_hint <= 64 ? 64 : 128;
-  const k4j::gemm::WgmmaConfig c = k4j::gemm::wgmma_config(bm);
-  if (c.smem_bytes > info.max_smem_optin) return mma_plan(info, s, "shared memory too small for the wgmma tile");
+  // Tile width: the fewest waves of tiles over the SMs, then the fullest last wave, then the narrower
+  // tile (equal tile counts: less zero-filled padding past N). For decode-sized M the one-wave
+  // candidates differ only in their tile count, so this picks the most CTAs to stream B with; for
+  // large M the wider tiles need fewer waves. The waves count the expected rows (masked: expectedM).
+  int count = 0;
+  const k4j::gemm::WgmmaConfig *configs = k4j::gemm::wgmma_configs(&count), *c = nullptr;
+  int64_t best_waves = 0, best_last = 0;
+  const int64_t sms = info.sm_count > 0 ? info.sm_count : 1;
+  for (int i = 0; i < count; ++i) {
+    const k4j::gemm::WgmmaConfig &t = configs[i];
+    if (t.bm != bm || t.smem_bytes > info.max_smem_optin) continue;
+    const int64_t tiles = (s.rows_hint + bm - 1) / bm * ((s.n + t.bn - 1) / t.bn) * s.problems;
+    const int64_t waves = (tiles + sms - 1) / sms, last = tiles - (waves - 1) * sms;
+    if (c == nullptr || waves < best_waves || (waves == best_waves && last > best_last)) {
+      c = &t;
+      best_waves = waves;
+      best_last = last;
+    }
+  }
+  if (c == nullptr) return mma_plan(info, s, "shared memory too small for the wgmma tile");
   // Tile indices and TMA coordinates are 32-bit in the kernel.
-  const int64_t tiles = (s.rows + bm - 1) / bm * ((s.n + c.bn - 1) / c.bn) * s.problems;
+  const int64_t tiles = (s.rows + bm - 1) / bm * ((s.n + c->bn - 1) / c->bn) * s.problems;
   if (tiles >= (1ll << 30) || s.problems * s.rows >= (1ll << 31))
     return mma_plan(info, s, "too many tiles for the persistent scheduler");
-  GemmPlan plan{Family::kWgmma, c.bm, c.bn, c.bk, c.stages, 1, c.threads, c.smem_bytes, 0, 1, 1, "sm_90 TMA + wgmma"};
+  GemmPlan plan{Family::kWgmma, c->bm, c->bn, c->bk, c->stages, 1, c->threads, c->smem_bytes, 0, 1, 1,
+                "sm_90 TMA + wgmma"};
   // Persistent: one CTA per SM (at most one per tile). Masked: the tile count depends on maskedM
   // (device data), so the grid covers the maxM bound.
   plan.grid_x = tiles < info.sm_count ? tiles : info.sm_count;
@@ -108,7 +128,7 @@ template <GemmMode MODE>
 int launch(const k4j::DeviceInfo &info, const GemmPlan &plan, const GemmParams &p, int64_t groups_z,
            cudaStream_t stream) {
   if (plan.family == Family::kWgmma)
-    return k4j::gemm::launch_wgmma(MODE, plan.bm, info, p, (int)plan.grid_x, stream);
+    return k4j::gemm::launch_wgmma(MODE, plan.bm, plan.bn, info, p, (int)plan.grid_x, stream);
   const int64_t grid_m = (p.m + plan.bm - 1) / plan.bm;
   // The message names the caller's argument (K4J_REQUIRE convention).
   const char *rows_name = MODE == GemmMode::kDense ? "m" : MODE == GemmMode::kMasked ? "maxM" : "sumM";

@@ -11,15 +11,24 @@ namespace k4j::gemm {
 
 using kernels::gemm::GemmMode;
 using kernels::gemm::GemmParams;
-using kernels::gemm::WgmmaTile128;
-using kernels::gemm::WgmmaTile64;
+using kernels::gemm::WgmmaTile;
 
 namespace {
 
 template <class T>
-WgmmaConfig config_of() {
+constexpr WgmmaConfig config_of() {
   return WgmmaConfig{T::BM, T::BN, T::BK, T::kStages, T::kThreads, T::kSmemBytes};
 }
+
+// The tile widths the plan chooses from, for both tile heights. N tiles that do not divide 128 let
+// the plan fill the SMs more evenly (DeepGEMM's idea): the finer the steps, the closer some tile
+// count comes to a multiple of the SM count. Up to 160: the consumer holds two FP32 arrays of BN / 2
+// registers, and at 160 that is 160 of its 232 (BM 128) or 248 (BM 64) registers (ptxas numbers in
+// bench/NOTES.md). 64 is the floor: narrower tiles reload A too often.
+#define K4J_WGMMA_BNS(X, WGS) X(WGS, 64) X(WGS, 96) X(WGS, 112) X(WGS, 128) X(WGS, 144) X(WGS, 160)
+#define K4J_WGMMA_CONFIG(WGS, BN) config_of<WgmmaTile<WGS, BN>>(),
+constexpr WgmmaConfig kConfigs[] = {K4J_WGMMA_BNS(K4J_WGMMA_CONFIG, 1) K4J_WGMMA_BNS(K4J_WGMMA_CONFIG, 2)};
+#undef K4J_WGMMA_CONFIG
 
 // The four tensor maps of one call (layouts in fp8_gemm_wgmma.cuh).
 template <class T>
@@ -58,14 +67,21 @@ int launch_tile(const DeviceInfo &info, const GemmParams &p, int grid, cudaStrea
 }
 
 template <GemmMode MODE>
-int launch_mode(int bm, const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
-  if (bm == 128) return launch_tile<WgmmaTile128, MODE>(info, p, grid, stream);
-  return launch_tile<WgmmaTile64, MODE>(info, p, grid, stream);
+int launch_mode(int bm, int bn, const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
+#define K4J_WGMMA_LAUNCH(WGS, BN) \
+  if (bm == 64 * WGS && bn == BN) return launch_tile<WgmmaTile<WGS, BN>, MODE>(info, p, grid, stream);
+  K4J_WGMMA_BNS(K4J_WGMMA_LAUNCH, 1)
+  K4J_WGMMA_BNS(K4J_WGMMA_LAUNCH, 2)
+#undef K4J_WGMMA_LAUNCH
+  return set_error(K4J_ERR_INTERNAL, "plan: no wgmma tile %dx%d", bm, bn);
 }
 
 }  // namespace
 
-WgmmaConfig wgmma_config(int bm) { return bm == 128 ? config_of<WgmmaTile128>() : config_of<WgmmaTile64>(); }
+const WgmmaConfig *wgmma_configs(int *count) {
+  *count = (int)(sizeof kConfigs / sizeof kConfigs[0]);
+  return kConfigs;
+}
 
 bool wgmma_available() {
 #if defined(K4J_EMULATOR)
@@ -78,12 +94,13 @@ bool wgmma_available() {
   return code && tensor_map_detail::encode_fn(&err, &query) != nullptr;
 }
 
-int launch_wgmma(GemmMode mode, int bm, const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
+int launch_wgmma(GemmMode mode, int bm, int bn, const DeviceInfo &info, const GemmParams &p, int grid,
+                 cudaStream_t stream) {
   switch (mode) {
-    case GemmMode::kDense: return launch_mode<GemmMode::kDense>(bm, info, p, grid, stream);
-    case GemmMode::kContiguous: return launch_mode<GemmMode::kContiguous>(bm, info, p, grid, stream);
-    case GemmMode::kEnds: return launch_mode<GemmMode::kEnds>(bm, info, p, grid, stream);
-    case GemmMode::kMasked: return launch_mode<GemmMode::kMasked>(bm, info, p, grid, stream);
+    case GemmMode::kDense: return launch_mode<GemmMode::kDense>(bm, bn, info, p, grid, stream);
+    case GemmMode::kContiguous: return launch_mode<GemmMode::kContiguous>(bm, bn, info, p, grid, stream);
+    case GemmMode::kEnds: return launch_mode<GemmMode::kEnds>(bm, bn, info, p, grid, stream);
+    case GemmMode::kMasked: return launch_mode<GemmMode::kMasked>(bm, bn, info, p, grid, stream);
   }
   return set_error(K4J_ERR_INTERNAL, "plan: unknown GEMM mode");
 }

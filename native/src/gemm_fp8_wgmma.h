@@ -16,16 +16,18 @@ struct WgmmaConfig {
   int bm, bn, bk, stages, threads, smem_bytes;
 };
 
-/* The configuration with BM rows (64 or 128). */
-WgmmaConfig wgmma_config(int bm);
+/* Every configuration the family can launch (the kernel is instantiated for exactly these), BM 64
+ * ones first, each BM's by increasing BN. */
+const WgmmaConfig *wgmma_configs(int *count);
 
 /* Whether this build and driver can run the family at all: sm_90a code in the library (or the
  * emulator) and the driver's cuTensorMapEncodeTiled reachable. The device's compute capability is
  * the plan's to check. */
 bool wgmma_available();
 
-/* Builds the tensor maps and launches the persistent kernel of tile height bm with `grid` CTAs. */
-int launch_wgmma(kernels::gemm::GemmMode mode, int bm, const DeviceInfo &info, const kernels::gemm::GemmParams &p,
-                 int grid, cudaStream_t stream);
+/* Builds the tensor maps and launches the persistent kernel of tile bm x bn (one of wgmma_configs)
+ * with `grid` CTAs. */
+int launch_wgmma(kernels::gemm::GemmMode mode, int bm, int bn, const DeviceInfo &info,
+                 const kernels::gemm::GemmParams &p, int grid, cudaStream_t stream);
 
 }  // namespace k4j::gemm
