@@ -103,6 +103,11 @@ public final class Fp8GemmChecks implements CheckSuite {
         // the emulator (K is small).
         cases.add(GemmCase.denseExact(64, 140 * 128, 32, false, false));
         cases.add(GemmCase.denseExact(1160, 2048, 144, false, false));
+        // Clusters of 2 on sm_90 (the plan's rule: dense, M >= 512, BM 128; the "plan" metric says
+        // cluster=2): pairs of vertically adjacent row tiles share their B tile by TMA multicast. Odd
+        // row-tile counts (5 here) leave the last pair's lower tile past M; tails in M, N and K.
+        cases.add(GemmCase.denseExact(520, 264, 272, true, false));
+        cases.add(GemmCase.denseExact(640, 136, 128, false, true));
 
         int[] g8 = {128, 0, 1, 513, 5, 64, 0, 200};
         int[] g32 = skewedSizes(32);
