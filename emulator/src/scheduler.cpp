@@ -345,7 +345,11 @@ void diagnose_deadlock(Cluster &c) {
 
 // Runs the CTAs of one cluster (one CTA without clusters) to completion: each round resumes every
 // runnable thread, CTA by CTA in rank order, then completes the barriers whose threads all arrived.
-bool run_cluster(Launch &L, Cluster &c) {
+// `lag` (a rank, or -1): that CTA's threads run only in rounds where no other CTA's thread could (a
+// legal schedule: CUDA promises no relative progress between CTAs), so the others run ahead of it as
+// far as the kernel's synchronisation lets them; a kernel that relies on lockstep progress (a
+// producer that writes into a peer's stage without waiting for the peer to release it) then fails.
+bool run_cluster(Launch &L, Cluster &c, int lag) {
   for (Block *bp : c.blocks) {
     Block &b = *bp;
     g_block = bp;
@@ -373,13 +377,17 @@ bool run_cluster(Launch &L, Cluster &c) {
   hopper_tma_block_begin(c);
   for (;;) {
     bool ran = false;
-    for (Block *bp : c.blocks) {
-      g_block = bp;
-      for (Thread &t : bp->threads) {
-        if (t.state != ThreadState::kRunnable) continue;
-        ran = true;
-        resume(t);
-        if (L.aborted) return false;
+    for (int pass = 0; pass < 2; ++pass) {
+      if (pass == 1 && (lag < 0 || ran)) break;  // the lagging CTA: only when no other could run
+      for (Block *bp : c.blocks) {
+        if ((bp->rank == lag) != (pass == 1)) continue;
+        g_block = bp;
+        for (Thread &t : bp->threads) {
+          if (t.state != ThreadState::kRunnable) continue;
+          ran = true;
+          resume(t);
+          if (L.aborted) return false;
+        }
       }
     }
     bool released = false;
@@ -508,7 +516,10 @@ cudaError_t run_launch(const char *name, dim3 grid, dim3 block, dim3 cluster, si
       const unsigned x = r % cluster.x, y = (r / cluster.x) % cluster.y, z = r / (cluster.x * cluster.y);
       blocks[r].idx = uint3{c.id.x * cluster.x + x, c.id.y * cluster.y + y, c.id.z * cluster.z + z};
     }
-    run_cluster(L, c);
+    // Every second cluster of a launch runs with one CTA lagging (see run_cluster); the first runs in
+    // lockstep. Launches without clusters: never.
+    const int lag = ctas > 1 && lin % 2 == 1 ? (int)((lin / 2) % ctas) : -1;
+    run_cluster(L, c, lag);
   }
   g_launch = nullptr;
   g_block = nullptr;

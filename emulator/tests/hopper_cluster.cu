@@ -119,6 +119,15 @@ TEST(Cluster, ReadingAPeersSharedMemoryWithoutAClusterBarrierIsARace) {
   k4j::launch_cluster("exchange_kernel", exchange_kernel, dim3(2), dim3(64), dim3(2), 64 * sizeof(int), nullptr, 1,
                       out.p);
   expect_report("read-after-write hazard");
+  // The same with a lagging CTA (the second cluster of a launch): there the reader comes first and
+  // reads what its peer has not written yet (initcheck; the writes after it are write-after-read).
+  k4j::launch_cluster("exchange_kernel", exchange_kernel, dim3(4), dim3(64), dim3(2), 64 * sizeof(int), nullptr, 1,
+                      out.p);
+  std::string r;
+  EXPECT_EQ(sync(&r), cudaErrorLaunchFailure);
+  EXPECT_TRUE(r.find("hazard on shared memory") != std::string::npos ||
+              r.find("read of uninitialized shared memory") != std::string::npos)
+      << r;
 }
 
 // barrier.cluster misuse: a wait without an arrive; a thread that never arrives (waits at

@@ -108,6 +108,9 @@ public final class Fp8GemmChecks implements CheckSuite {
         // row-tile counts (5 here) leave the last pair's lower tile past M; tails in M, N and K.
         cases.add(GemmCase.denseExact(520, 264, 272, true, false));
         cases.add(GemmCase.denseExact(640, 136, 128, false, true));
+        // K of 9 k-blocks over at most 6 stages: the stages are reused, so each producer must wait for
+        // both CTAs' consumers (remote arrivals) before multicasting into a stage again.
+        cases.add(GemmCase.denseExact(576, 72, 1040, false, false));
 
         int[] g8 = {128, 0, 1, 513, 5, 64, 0, 200};
         int[] g32 = skewedSizes(32);
