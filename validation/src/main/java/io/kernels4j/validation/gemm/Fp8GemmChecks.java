@@ -112,6 +112,9 @@ public final class Fp8GemmChecks implements CheckSuite {
         // both CTAs' consumers (remote arrivals) before multicasting into a stage again.
         cases.add(GemmCase.denseExact(576, 72, 1040, false, false));
 
+        // Every tile configuration of the sm_90 wgmma family (TILE_CASES: the tile each one gets).
+        for (TileCase t : tileCases()) cases.add(t.gemm());
+
         int[] g8 = {128, 0, 1, 513, 5, 64, 0, 200};
         int[] g32 = skewedSizes(32);
         // Grouped contiguous, mIndices with 128-aligned segments and -1 padding.
@@ -165,6 +168,50 @@ public final class Fp8GemmChecks implements CheckSuite {
             cases.removeIf(c -> !seen.add(c.op() + " " + c.name()));
         }
         return cases;
+    }
+
+    /**
+     * A case and the tile the sm_90 plan gives it on a device of {@link #TILE_CASE_SMS} SMs (an H100
+     * SXM, an H200 and the emulated sm_90): each of the wgmma family's 12 configurations (BM 64 and
+     * 128 x BN 64, 96, 112, 128, 144, 160) at least once, BNs that do not divide 128 with tiles that
+     * straddle two B-scale blocks, tails in M, N and K, every form, maskedM = 0 and empty groups.
+     * The sizes are exact on the emulator too (the choice depends on them), with small K and few
+     * non-empty groups so that they stay cheap there. On other devices the cases still run; only the
+     * tile differs.
+     */
+    record TileCase(String tile, GemmCase gemm) {}
+
+    /** The SM count {@link #tileCases} are designed for. */
+    static final int TILE_CASE_SMS = 132;
+
+    static List<TileCase> tileCases() {
+        // 15 problems of one row tile each (expectedM): the tile count is 15 x ceil(N / BN), and each N
+        // is the smallest with a tail for which the narrower widths need a second wave of 132 SMs.
+        int[] mm64 = {0, 0, 64, 0, 0, 1, 0, 0, 0, 37, 0, 0, 0, 0, 63};
+        int[] mm128 = {0, 200, 0, 0, 129, 0, 0, 1, 0, 0, 0, 0, 64, 0, 0};
+        List<TileCase> t = new ArrayList<>();
+        // BM 64 (expectedM, or M, <= 64).
+        t.add(new TileCase("64x64", GemmCase.maskedExact("G=4 tile 64x64", new int[] {0, 64, 1, 50}, 64, 200, 272, 0, false)));
+        t.add(new TileCase("64x96", GemmCase.maskedExact("G=15 tile 64x96", mm64, 64, 520, 48, 64, true)));
+        t.add(new TileCase("64x112", GemmCase.maskedExact("G=15 tile 64x112", mm64, 64, 792, 16, 64, false)));
+        t.add(new TileCase("64x128", GemmCase.maskedExact("G=15 tile 64x128", mm64, 64, 904, 144, 64, false)));
+        t.add(new TileCase("64x144", GemmCase.maskedExact("G=15 tile 64x144", mm64, 64, 1040, 80, 64, true)));
+        t.add(new TileCase("64x160", GemmCase.maskedExact("G=15 tile 64x160", mm64, 64, 1160, 112, 64, false)));
+        t.add(new TileCase("64x96", GemmCase.denseExact(64, 8456, 48, false, false)));
+        t.add(new TileCase("64x160", GemmCase.denseExact(50, 19016, 32, true, true)));
+        // BM 128.
+        t.add(new TileCase("128x64", GemmCase.maskedExact("G=3 tile 128x64", new int[] {200, 0, 129}, 200, 136, 400, 0, true)));
+        t.add(new TileCase("128x96", GemmCase.maskedExact("G=15 tile 128x96", mm128, 200, 520, 48, 128, false)));
+        t.add(new TileCase("128x112", GemmCase.maskedExact("G=15 tile 128x112", mm128, 200, 792, 16, 128, true)));
+        t.add(new TileCase("128x128", GemmCase.maskedExact("G=15 tile 128x128", mm128, 200, 904, 48, 128, false)));
+        t.add(new TileCase("128x144", GemmCase.maskedExact("G=15 tile 128x144", mm128, 200, 1040, 16, 128, true)));
+        t.add(new TileCase("128x160", GemmCase.maskedExact("G=15 tile 128x160", mm128, 200, 1160, 16, 128, false)));
+        // 34 row tiles x 3 column tiles = 102 CTAs; the contiguous and ends ones with experts sharing tiles.
+        t.add(new TileCase("128x96", GemmCase.denseExact(4347, 200, 16, true, true)));
+        t.add(new TileCase("128x144", GemmCase.denseExact(4347, 392, 16, false, false)));
+        t.add(new TileCase("128x112", GemmCase.endsExact("G=4 tile 128x112", new int[] {1500, 0, 2800, 47}, 296, 16, false)));
+        t.add(new TileCase("128x160", GemmCase.contiguousExact("G=4 tile 128x160", new int[] {4000, 300, 0, 47}, 440, 16, true)));
+        return t;
     }
 
     /** 32 skewed group sizes: one hot expert, empty experts, a one-row expert, the rest small. Fixed so the case name is stable. */
@@ -250,6 +297,47 @@ public final class Fp8GemmChecks implements CheckSuite {
         static GemmCase denseExact(int m, int n, int k, boolean withC, boolean dFp32) {
             String l = "m=" + m + " n=" + n + " k=" + k + (withC ? " +C" : "") + (dFp32 ? " D=FP32" : "");
             return new GemmCase("dense", l, new int[] {m}, m, n, k, 1, 0, withC, dFp32, false);
+        }
+
+        /** Grouped cases whose sizes the emulator keeps as they are (tileCases). */
+        static GemmCase contiguousExact(String label, int[] sizes, int n, int k, boolean withC) {
+            return new GemmCase("groupedContiguous", label + " sizes=" + Arrays.toString(sizes) + " align=1 n=" + n + " k=" + k,
+                    sizes, 0, n, k, 1, 0, withC, withC, false);
+        }
+
+        static GemmCase endsExact(String label, int[] sizes, int n, int k, boolean withC) {
+            return new GemmCase("groupedEnds", label + " sizes=" + Arrays.toString(sizes) + " n=" + n + " k=" + k, sizes, 0,
+                    n, k, 1, 0, withC, withC, false);
+        }
+
+        static GemmCase maskedExact(String label, int[] maskedM, int maxM, int n, int k, int expectedM, boolean withC) {
+            return new GemmCase("groupedMasked", label + " maskedM=" + Arrays.toString(maskedM) + " maxM=" + maxM + " n=" + n
+                    + " k=" + k + " expectedM=" + expectedM, maskedM, maxM, n, k, 1, expectedM, withC, withC, false);
+        }
+
+        /** The plan line of this case's call (the form and sizes it passes to the op). */
+        String plan(Stream stream) {
+            return switch (form) {
+                case "dense" -> Fp8Gemm.plan(Fp8Gemm.Form.DENSE, sizes[0], n, k, 1, 0, dType(), stream);
+                case "groupedMasked" ->
+                    Fp8Gemm.plan(Fp8Gemm.Form.GROUPED_MASKED, maxM, n, k, sizes.length, expectedM, dType(), stream);
+                default -> Fp8Gemm.plan(form.equals("groupedEnds") ? Fp8Gemm.Form.GROUPED_ENDS : Fp8Gemm.Form.GROUPED_CONTIGUOUS,
+                        sumM(), n, k, sizes.length, 0, dType(), stream);
+            };
+        }
+
+        private DType dType() {
+            return dFp32 ? DType.FP32 : DType.BF16;
+        }
+
+        /** Rows of the grouped contiguous / ends forms: each group's rows, padded to the alignment (mIndices form). */
+        private int sumM() {
+            int rows = 0;
+            for (int size : sizes) {
+                rows += size;
+                if (!form.equals("groupedEnds")) rows = (rows + alignment - 1) / alignment * alignment;
+            }
+            return Math.max(1, rows);
         }
 
         static GemmCase contiguous(String label, int[] sizes, int n, int k, int alignment, boolean withC, boolean bad) {

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The GEMM plan's choice ({@link Fp8Gemm#plan}): the Hopper wgmma family with its two tile heights on
- * sm_90, the portable mma.sync family elsewhere; the persistent grid; argument checks. Runs on the GPU
+ * The GEMM plan's choice ({@link Fp8Gemm#plan}): the Hopper wgmma family on sm_90 with its tile height
+ * by M and its tile width by waves over the SMs, the portable mma.sync family elsewhere; the persistent grid; argument checks. Runs on the GPU
  * and on each emulated architecture (the emulated executions select it by the tag).
  */
 @RequiresGpu
@@ -66,27 +66,69 @@ class Fp8GemmPlanTest {
     @Test
     void hopperTileHeights() {
         if (!hopper) return;
-        // Decode-sized M gets the 64-row tile (one consumer warpgroup, 6 stages), larger M 128 rows
-        // (two consumer warpgroups, 4 stages); 4 warps of producer in both.
+        // Decode-sized M gets the 64-row tile (one consumer warpgroup + the producer's: 256 threads),
+        // larger M 128 rows (two consumer warpgroups: 384 threads).
         String small = plan(Form.DENSE, 64, 2112, 7168, 1, 0);
-        assertHas(small, "tile=64x128x128");
-        assertHas(small, "stages=6");
+        assertHas(small, "tile=64x");
         assertHas(small, "threads=256");
         String large = plan(Form.DENSE, 65, 2112, 7168, 1, 0);
-        assertHas(large, "tile=128x128x128");
-        assertHas(large, "stages=4");
+        assertHas(large, "tile=128x");
         assertHas(large, "threads=384");
         assertHas(large, "cluster=1");
-        // Masked: expectedM chooses the tile, maxM bounds the grid.
-        assertHas(plan(Form.GROUPED_MASKED, 256, 4096, 7168, 8, 32), "tile=64x128x128");
-        assertHas(plan(Form.GROUPED_MASKED, 256, 4096, 7168, 8, 0), "tile=128x128x128");
+        // Masked: expectedM chooses the tile height, maxM bounds the grid.
+        assertHas(plan(Form.GROUPED_MASKED, 256, 4096, 7168, 8, 32), "tile=64x");
+        assertHas(plan(Form.GROUPED_MASKED, 256, 4096, 7168, 8, 0), "tile=128x");
+    }
+
+    @Test
+    void hopperStagesFillSharedMemory() {
+        if (!hopper) return;
+        // As many stages as fit in 227 KB, at most 6: BM 128 x BN 128 keeps its 4 (33 KB a stage beside
+        // 64 KB of D staging), the narrower or shorter tiles reach 6, BM 128 x BN 160 gets 3 (37 KB a
+        // stage beside 80 KB of staging).
+        assertHas(plan(Form.GROUPED_MASKED, 200, 904, 48, 15, 128), "tile=128x128x128 stages=4");
+        assertHas(plan(Form.GROUPED_MASKED, 200, 1160, 16, 15, 128), "tile=128x160x128 stages=3");
+        assertHas(plan(Form.GROUPED_MASKED, 64, 904, 48, 15, 64), "tile=64x128x128 stages=6");
+        assertHas(plan(Form.DENSE, 65, 2112, 7168, 1, 0), "tile=128x64x128 stages=6");
+    }
+
+    @Test
+    void hopperTileWidthByWaves() {
+        if (!hopper || sms != Fp8GemmChecks.TILE_CASE_SMS) return;
+        // One wave either way: the most CTAs (BN 64) to stream B with at decode sizes.
+        assertHas(plan(Form.DENSE, 64, 2112, 7168, 1, 0), "tile=64x64x128");
+        // M = 64, N = 24576: 384 tiles of BN 64 need 3 waves, BN 96..160 two; BN 96's 256 tiles fill the
+        // second wave best (124 of 132 SMs).
+        assertHas(plan(Form.DENSE, 64, 24576, 1536, 1, 0), "tile=64x96x128");
+        // M = 4096, N = 7168: BN 160 needs 11 waves (1440 tiles), BN 128 14, BN 64 28.
+        assertHas(plan(Form.DENSE, 4096, 7168, 2048, 1, 0), "tile=128x160x128");
+        // Equal tile counts: the narrower tile (less zero-filled padding past N). M = 6400, N = 136: BN 64
+        // needs 150 tiles (2 waves); BN 96, 112 and 128 all make 100 (one wave): 96.
+        assertHas(plan(Form.DENSE, 6400, 136, 2048, 1, 0), "tile=128x96x128");
+    }
+
+    @Test
+    void everyTileCaseGetsItsTile() {
+        // Fp8GemmChecks.tileCases: each of the 12 configurations, proven on the device they are designed
+        // for (132 SMs: an H100 SXM, an H200, the emulated sm_90).
+        if (!hopper || sms != Fp8GemmChecks.TILE_CASE_SMS) return;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Fp8GemmChecks.TileCase t : Fp8GemmChecks.tileCases()) {
+            String p = t.gemm().plan(stream);
+            assertHas(p, "family=wgmma");
+            assertHas(p, "tile=" + t.tile() + "x128 ");
+            seen.add(t.tile());
+        }
+        for (int bm : new int[] {64, 128})
+            for (int bn : new int[] {64, 96, 112, 128, 144, 160})
+                assertTrue(seen.contains(bm + "x" + bn), "no tile case for " + bm + "x" + bn);
     }
 
     @Test
     void hopperPersistentGrid() {
         if (!hopper) return;
-        // 2 x 2 tiles: 4 CTAs; many tiles: one CTA per SM.
-        assertHas(plan(Form.DENSE, 256, 256, 512, 1, 0), "grid=4x1x1 persistent");
+        // 2 x 4 tiles of 128 x 64 (one wave: the most CTAs): 8 CTAs; many tiles: one CTA per SM.
+        assertHas(plan(Form.DENSE, 256, 256, 512, 1, 0), "grid=8x1x1 persistent");
         assertHas(plan(Form.DENSE, 4096, 7168, 2048, 1, 0), "grid=" + sms + "x1x1 persistent");
     }
 
