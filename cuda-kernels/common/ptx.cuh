@@ -111,6 +111,7 @@ __device__ __forceinline__ void mma_e4m3_16832(float (&d)[4], const uint32_t (&a
 // mbarrier" = 9.7.12.15, "Data Movement and Conversion Instructions: cp.async.bulk.tensor" =
 // 9.7.9.25.5.1, "bulk wait_group" = 9.7.9.25.6). sm_90 instructions: other GPU passes trap.
 // The emulated twins are in emulator/src/mbarrier.cpp and emulator/src/tma.cpp.
+// K4J_PTX_SM90 guards every sm_90 instruction from here to the end of the namespace.
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define K4J_PTX_SM90 1
 #endif
@@ -326,8 +327,6 @@ __device__ __forceinline__ void prefetch_tensormap(const CUtensorMap *map) {
   __trap();
 #endif
 }
-
-#undef K4J_PTX_SM90
 
 // --- Hopper: wgmma ---
 // PTX ISA "Asynchronous Warpgroup Level Matrix Multiply-Accumulate Instructions" (wgmma, sections
@@ -707,6 +706,160 @@ __device__ __forceinline__ void wgmma_bf16_m64k16_rs(float (&d)[N / 2], const ui
   __trap();
 #endif
 }
+
+// --- Hopper: clusters ---
+// Thread-block clusters (PTX ISA 8.x: "Cluster of Cooperative Thread Arrays", "Special Registers"
+// %cluster_ctarank / %cluster_nctarank / %clusterid, "barrier.cluster", "mapa", "mbarrier.arrive"
+// with .shared::cluster, "cp.async.bulk.tensor" with .multicast::cluster; CUDA programming guide,
+// "Thread Block Clusters", "Distributed Shared Memory"). Launched through k4j::launch_cluster
+// (native/src/k4j_launch.h). sm_90 instructions (the multicast needs sm_90a); other GPU passes trap.
+// The emulated twins are in emulator/src/cluster.cpp (and the multicast in emulator/src/tma.cpp).
+
+// %cluster_ctarank: the CTA's linear rank within its cluster, in [0, %cluster_nctarank).
+__device__ __forceinline__ uint32_t cluster_ctarank() {
+#ifdef K4J_EMULATOR
+  return ::k4j::emu::cluster_ctarank();
+#elif defined(K4J_PTX_SM90)
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+#else
+  __trap();
+  return 0;
+#endif
+}
+
+// %cluster_nctarank: the number of CTAs in the cluster (1 for a launch without clusters).
+__device__ __forceinline__ uint32_t cluster_nctarank() {
+#ifdef K4J_EMULATOR
+  return ::k4j::emu::cluster_nctarank();
+#elif defined(K4J_PTX_SM90)
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_nctarank;\n" : "=r"(r));
+  return r;
+#else
+  __trap();
+  return 0;
+#endif
+}
+
+// %clusterid.x: the cluster's index along x in the grid of clusters.
+__device__ __forceinline__ uint32_t cluster_id_x() {
+#ifdef K4J_EMULATOR
+  return ::k4j::emu::cluster_id().x;
+#elif defined(K4J_PTX_SM90)
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%clusterid.x;\n" : "=r"(r));
+  return r;
+#else
+  __trap();
+  return 0;
+#endif
+}
+
+// barrier.cluster.arrive.release: this thread's arrival; its earlier memory accesses are released
+// to the threads whose barrier.cluster.wait.acquire observes the phase. Each thread arrives once
+// and then waits once per phase; the wait returns when every non-exited thread of the cluster has
+// arrived. Not .aligned: callers may be divergent.
+__device__ __forceinline__ void cluster_arrive() {
+#ifdef K4J_EMULATOR
+  ::k4j::emu::cluster_arrive();
+#elif defined(K4J_PTX_SM90)
+  asm volatile("barrier.cluster.arrive.release;\n" ::: "memory");
+#else
+  __trap();
+#endif
+}
+__device__ __forceinline__ void cluster_wait() {
+#ifdef K4J_EMULATOR
+  ::k4j::emu::cluster_wait();
+#elif defined(K4J_PTX_SM90)
+  asm volatile("barrier.cluster.wait.acquire;\n" ::: "memory");
+#else
+  __trap();
+#endif
+}
+// Both: a full barrier over every thread of the cluster.
+__device__ __forceinline__ void cluster_sync() {
+  cluster_arrive();
+  cluster_wait();
+}
+
+// mapa.u64 d, a, rank: the generic address of the location in CTA `rank` of the cluster that
+// corresponds to the shared-memory location `p` of this CTA (distributed shared memory; ordinary
+// loads and stores reach it).
+template <typename T>
+__device__ __forceinline__ T *mapa_shared(T *p, uint32_t rank) {
+#ifdef K4J_EMULATOR
+  return static_cast<T *>(::k4j::emu::mapa(p, rank));
+#elif defined(K4J_PTX_SM90)
+  uint64_t d;
+  asm volatile("mapa.u64 %0, %1, %2;\n" : "=l"(d) : "l"(p), "r"(rank));
+  return reinterpret_cast<T *>(d);
+#else
+  __trap();
+  return p;
+#endif
+}
+
+// mbarrier.arrive.release.cluster.shared::cluster.b64 _, [mapa(bar, rank)]: one arrival on the
+// mbarrier at bar's offset in CTA `rank` (a remote barrier returns no state).
+__device__ __forceinline__ void mbarrier_arrive_cluster(uint64_t *bar, uint32_t rank) {
+#ifdef K4J_EMULATOR
+  ::k4j::emu::mbarrier_arrive_cluster(bar, rank);
+#elif defined(K4J_PTX_SM90)
+  const uint32_t b = (uint32_t)__cvta_generic_to_shared(bar);
+  asm volatile(
+      "{\n.reg .b32 remote;\nmapa.shared::cluster.u32 remote, %0, %1;\n"
+      "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n}\n" ::"r"(b),
+      "r"(rank)
+      : "memory");
+#else
+  __trap();
+#endif
+}
+
+// cp.async.bulk.tensor.{2,3}d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster
+// [dst], [map, coords], [bar], mask: like tma_load_2d/3d, but the box lands at dst's CTA-relative
+// offset in every CTA whose rank bit is set in the 16-bit mask, and each such CTA's mbarrier at bar's
+// offset receives the complete-tx of the box's bytes (each destination must expect them). sm_90a.
+__device__ __forceinline__ void tma_load_2d_multicast(void *smem_dst, const CUtensorMap *map, uint64_t *bar,
+                                                      uint16_t mask, int32_t c0, int32_t c1) {
+#ifdef K4J_EMULATOR
+  const int32_t c[2] = {c0, c1};
+  ::k4j::emu::tma_load_multicast(smem_dst, map, bar, mask, 2, c);
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  const uint32_t d = (uint32_t)__cvta_generic_to_shared(smem_dst);
+  const uint32_t b = (uint32_t)__cvta_generic_to_shared(bar);
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster [%0], "
+      "[%1, {%4, %5}], [%2], %3;\n" ::"r"(d),
+      "l"(map), "r"(b), "h"(mask), "r"(c0), "r"(c1)
+      : "memory");
+#else
+  __trap();
+#endif
+}
+__device__ __forceinline__ void tma_load_3d_multicast(void *smem_dst, const CUtensorMap *map, uint64_t *bar,
+                                                      uint16_t mask, int32_t c0, int32_t c1, int32_t c2) {
+#ifdef K4J_EMULATOR
+  const int32_t c[3] = {c0, c1, c2};
+  ::k4j::emu::tma_load_multicast(smem_dst, map, bar, mask, 3, c);
+#elif defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  const uint32_t d = (uint32_t)__cvta_generic_to_shared(smem_dst);
+  const uint32_t b = (uint32_t)__cvta_generic_to_shared(bar);
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster [%0], "
+      "[%1, {%4, %5, %6}], [%2], %3;\n" ::"r"(d),
+      "l"(map), "r"(b), "h"(mask), "r"(c0), "r"(c1), "r"(c2)
+      : "memory");
+#else
+  __trap();
+#endif
+}
+
+#undef K4J_PTX_SM90
+
 
 }  // namespace k4j::kernels::ptx
 

@@ -15,6 +15,17 @@
 //  - after the last k-block, the epilogue (fp8_gemm_wgmma_epilogue.cuh) writes D through shared memory.
 // A grouped tile holding rows of several experts takes one pass over K per expert (the scheduler's
 // passes), as in the portable family.
+//
+// CLUSTER = 2 (dense form; PTX ISA "cp.async.bulk.tensor" .multicast::cluster, "mbarrier.arrive"
+// .shared::cluster, "barrier.cluster"): the two CTAs of a cluster compute vertically adjacent tiles
+// (rows m0 and m0 + BM, the same BN columns; the scheduler pairs them) and share their B tile: each
+// producer loads half of it (BN / 2 rows) and multicasts it into both CTAs, so each `full` barrier
+// still receives one A, one whole B and one scale box. A stage is then written by both producers, so
+// its `empty` barrier counts this CTA's consumer threads and one arrival per consumer warp of the peer
+// (a remote arrive after the warp's wgmmas on the stage completed). The barriers are initialised
+// before the cluster barrier that precedes any remote use, and no CTA exits before a closing cluster
+// barrier (the peer may still arrive on its barriers). The odd last row tile leaves rank 1 a tile past
+// M: it runs it (zero-filled A, its half of B still needed by rank 0) and stores nothing.
 #pragma once
 #include <stdint.h>
 
@@ -54,7 +65,7 @@ __device__ __forceinline__ void wgmma_k_steps(float (&part)[BN / 2], const uint8
 //  tm_b  e4m3 3D (k, n, G): box (128, BN, 1), 128-byte swizzle.
 //  tm_sa FP32 3D (sa_ld, ceil(k/128), problems): box (BM, 1, 1), no swizzle.
 //  tm_d  BF16/FP32 2D (n, all rows of D): box (128 bytes of columns, 64), 128-byte swizzle.
-template <class T, GemmMode MODE>
+template <class T, GemmMode MODE, int CLUSTER = 1>
 __global__ void __launch_bounds__(T::kThreads, 1)
     fp8_gemm_wgmma_kernel(const GemmParams p, const __grid_constant__ CUtensorMap tm_a,
                           const __grid_constant__ CUtensorMap tm_b, const __grid_constant__ CUtensorMap tm_sa,
@@ -65,6 +76,7 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   __trap();
 #else
   constexpr int BM = T::BM, BN = T::BN, S = T::kStages;
+  static_assert(CLUSTER == 1 || (CLUSTER == 2 && MODE == GemmMode::kDense), "clusters: 2 CTAs, dense form");
   K4J_DYNAMIC_SMEM(uint8_t, smem_raw, 1024);
   uint8_t *smem = reinterpret_cast<uint8_t *>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   uint64_t *full = reinterpret_cast<uint64_t *>(smem + T::kOffBar);
@@ -79,18 +91,22 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   if (tid == 0) {
     for (int s = 0; s < S; ++s) {
       ptx::mbarrier_init(&full[s], 1);                        // the producer's arrive.expect_tx
-      ptx::mbarrier_init(&empty[s], T::kConsumerThreads);   // every consumer thread, once per use
+      // every consumer thread, once per use (CLUSTER 2: and each consumer warp of the peer)
+      ptx::mbarrier_init(&empty[s], T::kConsumerThreads + (CLUSTER - 1) * T::kConsumerThreads / 32);
     }
     ptx::fence_mbarrier_init();
   }
   wgmma_check_tables<MODE>(p, tid, T::kThreads);
-  __syncthreads();
+  // CLUSTER 2: the peer's barriers are initialised before this CTA's first multicast / remote arrive.
+  if constexpr (CLUSTER > 1) ptx::cluster_sync();
+  else __syncthreads();
+  const uint32_t rank = CLUSTER > 1 ? ptx::cluster_ctarank() : 0;
 
   if (wg == T::kWGs) {
     // ---------------- producer warpgroup: one warp issues the loads, the others leave.
     ptx::setmaxnreg_dec<kProducerRegs>();
     if (warp_uniform(tid / 32) != T::kWGs * 4) return;
-    WgmmaScheduler<BM, BN, MODE> sched(p);
+    WgmmaScheduler<BM, BN, MODE, CLUSTER> sched(p);
     WgmmaTileCoord tile;
     WgmmaPass ps;
     const bool leader = ptx::elect_one_sync();
@@ -111,8 +127,12 @@ __global__ void __launch_bounds__(T::kThreads, 1)
           ptx::mbarrier_arrive_expect_tx(&full[stage], T::kTxBytes);
           ptx::tma_load_3d(smem + T::kOffA + stage * T::kABytes, &tm_a, &full[stage], kb * T::BK, tile.m0,
                            a_problem);
-          ptx::tma_load_3d(smem + T::kOffB + stage * T::kBBytes, &tm_b, &full[stage], kb * T::BK, tile.n0,
-                           ps.group);
+          if constexpr (CLUSTER > 1)  // this CTA's half of the shared B tile, into both CTAs
+            ptx::tma_load_3d_multicast(smem + T::kOffB + stage * T::kBBytes + rank * (T::kBBytes / 2), &tm_b,
+                                       &full[stage], 0x3, kb * T::BK, tile.n0 + (int)rank * (BN / 2), ps.group);
+          else
+            ptx::tma_load_3d(smem + T::kOffB + stage * T::kBBytes, &tm_b, &full[stage], kb * T::BK, tile.n0,
+                             ps.group);
           ptx::tma_load_3d(smem + T::kOffSa + stage * T::kSaBytes, &tm_sa, &full[stage], tile.m0, kb, a_problem);
         }
         __syncwarp();
@@ -122,12 +142,13 @@ __global__ void __launch_bounds__(T::kThreads, 1)
         }
       }
     }
+    if constexpr (CLUSTER > 1) ptx::cluster_sync();  // the closing cluster barrier (see the top)
     return;
   }
 
   // ---------------- consumer warpgroups: rows [64 * wg, 64 * wg + 64) of each tile.
   ptx::setmaxnreg_inc<kConsumerRegs<T::kWGs>>();
-  WgmmaScheduler<BM, BN, MODE> sched(p);
+  WgmmaScheduler<BM, BN, MODE, CLUSTER> sched(p);
   WgmmaTileCoord tile;
   WgmmaPass ps;
   const int wtid = tid - wg * 128, lane = tid & 31, wwarp = wtid >> 5;
@@ -181,6 +202,12 @@ __global__ void __launch_bounds__(T::kThreads, 1)
       ptx::wgmma_wait_group<0>();
       ptx::wgmma_fence_operand(part);
       ptx::mbarrier_arrive(&empty[stage]);  // this thread is done with the stage (A, B and scales)
+      if constexpr (CLUSTER > 1) {
+        // The peer's producer also writes this stage (its half of B): once per warp, after every lane
+        // of the warp is done with it.
+        __syncwarp();
+        if (lane == 0) ptx::mbarrier_arrive_cluster(&empty[stage], rank ^ 1);
+      }
 
       // Promotion of this k-block into the FP32 result (docs/CONTRACT.md section 2: once per 128 of K).
       // The products are formed as before: sa * sb, then the partial times that.
@@ -221,6 +248,7 @@ __global__ void __launch_bounds__(T::kThreads, 1)
   }
   // The staging area must stay valid until the last TMA store has read it.
   if (wtid == 0 && tma_pending) ptx::tma_store_wait<0>();
+  if constexpr (CLUSTER > 1) ptx::cluster_sync();  // the closing cluster barrier (see the top)
 #endif
 }
 

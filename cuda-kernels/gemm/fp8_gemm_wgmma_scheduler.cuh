@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/device_errors.cuh"
+#include "common/ptx.cuh"
 #include "gemm/fp8_gemm_params.cuh"
 #include "kernels4j.h"
 
@@ -52,7 +53,11 @@ struct WgmmaPass {
   int group, lo, hi;
 };
 
-template <int BM, int BN, GemmMode MODE>
+// CLUSTER = 2 (dense form only): the tiles come in pairs of vertically adjacent row tiles with the
+// same columns, one per CTA of a cluster (rank 0: the upper, rank 1: the lower); the pairs are walked
+// by cluster as single tiles are by CTA. Rank 1's tile of a pair whose lower half lies past M still
+// has a pass with no rows (it must keep loading its half of the shared B tile for rank 0).
+template <int BM, int BN, GemmMode MODE, int CLUSTER = 1>
 struct WgmmaScheduler {
   // Tiles of one problem are visited in bands of kBandN column blocks, row-major within a band: the
   // CTAs running at the same time share a few A row panels and B column panels in L2.
@@ -60,7 +65,8 @@ struct WgmmaScheduler {
 
   const GemmParams &p;
   int m_blocks, n_blocks;
-  int tile;  // next tile index of this CTA (masked: across the groups walked so far)
+  int tile;  // next tile index of this CTA (masked: across the groups walked so far); CLUSTER 2: pair index
+  int rank = 0;  // CLUSTER 2: %cluster_ctarank
   // masked: the group being walked and the first tile index of it
   int group = 0, group_first = 0, group_rows = 0;
   // next_work: the current tile and the expert of its last pass (-1: none yet, -2: no tile yet)
@@ -71,6 +77,12 @@ struct WgmmaScheduler {
     m_blocks = (p.m + BM - 1) / BM;
     n_blocks = (p.n + BN - 1) / BN;
     tile = blockIdx.x;
+    if constexpr (CLUSTER > 1) {
+      static_assert(CLUSTER == 2 && MODE == GemmMode::kDense, "clusters: pairs of dense tiles");
+      m_blocks = (m_blocks + 1) / 2;  // pairs of row tiles
+      tile = blockIdx.x / 2;          // the cluster's index (%clusterid.x: clusters are 2 x 1 x 1)
+      rank = (int)ptx::cluster_ctarank();
+    }
     if constexpr (MODE == GemmMode::kMasked) group_rows = masked_rows(0);
   }
 
@@ -106,10 +118,10 @@ struct WgmmaScheduler {
       c.group = 0;
       c.rows = p.m;
     }
-    c.m0 = mb * BM;
+    c.m0 = (mb * CLUSTER + rank) * BM;
     c.n0 = nb * BN;
     c.n_block = nb;
-    tile += gridDim.x;
+    tile += gridDim.x / CLUSTER;
     return true;
   }
 
@@ -117,7 +129,10 @@ struct WgmmaScheduler {
   // has no further expert. Every lane returns the same result.
   __device__ bool next_pass(const WgmmaTileCoord &c, int prev, WgmmaPass &ps) const {
     const int lo = c.m0, hi = min(c.m0 + BM, c.rows);
-    if constexpr (MODE == GemmMode::kDense || MODE == GemmMode::kMasked) {
+    if constexpr (CLUSTER > 1) {  // dense: one pass, possibly without rows (rank 1 past M)
+      ps = WgmmaPass{c.group, lo, hi > lo ? hi : lo};
+      return prev < 0;
+    } else if constexpr (MODE == GemmMode::kDense || MODE == GemmMode::kMasked) {
       ps = WgmmaPass{c.group, lo, hi};
       return prev < 0 && lo < hi;
     } else if constexpr (MODE == GemmMode::kContiguous) {

@@ -63,6 +63,7 @@ enum class ThreadState : uint8_t {
   kExited,
   kAtMbarrier,      // Hopper: in mbarrier.try_wait for a phase that has not completed (mbarrier.cpp)
   kAtNamedBarrier,  // Hopper: at bar.sync of a named barrier (wgmma.cpp)
+  kAtCluster,       // Hopper: in barrier.cluster.wait for a phase that has not completed (cluster.cpp)
 };
 enum class WarpOpKind : uint8_t {
   kNone, kSyncwarp, kShfl, kVote, kMatch, kLdmatrix, kMma,
@@ -90,6 +91,12 @@ struct Thread {
   uint8_t *stack_lo = nullptr, *stack_hi = nullptr;
   uint3 tid{};
   int linear = 0, lane = 0, warp = 0;
+  // Cluster-wide thread index: rank * threads per CTA + linear (== linear in a cluster of one CTA).
+  // The per-thread state of the mbarrier/TMA emulation and the racecheck ids use it.
+  int gid = 0;
+  // barrier.cluster (cluster.cpp): arrived and not yet waited; the cluster phase it arrived in
+  bool cluster_arrived = false;
+  uint64_t cluster_arrive_phase = 0;
   ThreadState state = ThreadState::kRunnable;
   // the warp operation this thread waits in
   WarpOpKind op = WarpOpKind::kNone;
@@ -108,6 +115,9 @@ struct Thread {
 
 struct Block {
   uint3 idx{};
+  int rank = 0;         // %cluster_ctarank
+  uint32_t serial = 0;  // sanitizer shadow generation of this block (sanitizer.cpp)
+  bool exited = false;  // every thread exited (its shared memory is gone for the cluster's peers)
   dim3 dim{};
   int nthreads = 0;
   std::vector<Thread> threads;
@@ -117,9 +127,26 @@ struct Block {
   std::vector<uint32_t> warp_epochs;
 };
 
+// --- Hopper: clusters (cluster.cpp). The CTAs of one cluster run together: their threads
+// interleave, so barrier.cluster, remote mbarrier arrivals and multicast can make progress. A
+// launch without a cluster dimension is a cluster of one CTA per block (the same path).
+struct Cluster {
+  dim3 dim{1, 1, 1};     // %cluster_nctaid
+  uint3 id{};            // %clusterid
+  std::vector<Block *> blocks;  // by rank
+  int threads_per_block = 0;
+  uint64_t phase = 0;    // barrier.cluster phases completed
+  uint32_t epoch = 0;    // racecheck: barrier.cluster completions (orders accesses across CTAs)
+  int size() const { return (int)blocks.size(); }
+  int total_threads() const { return threads_per_block * size(); }
+  Thread &thread(int gid) const { return blocks[gid / threads_per_block]->threads[gid % threads_per_block]; }
+  Block &block_of(int gid) const { return *blocks[gid / threads_per_block]; }
+};
+
 struct Launch {
   std::string name;
   dim3 grid{}, block{};
+  dim3 cluster{1, 1, 1};
   size_t smem = 0;
   std::shared_ptr<const MemoryMap> map;
   bool aborted = false;
@@ -131,11 +158,18 @@ struct Launch {
 Launch *current_launch();
 Block *current_block();
 Thread *current_thread();
+Cluster *current_cluster();
+// The scheduler's current block, for emulator code acting on behalf of a CTA outside its fibers
+// (a TMA load landing in a destination CTA): returns the previous one.
+Block *set_current_block(Block *b);
+// The CTA of the running cluster whose dynamic shared memory holds [p, p + n), or null.
+Block *cluster_shared_block(const void *p, size_t n);
 extern thread_local bool tls_in_kernel;
 
 // Runs one launch to completion on the calling (worker) thread. Returns cudaSuccess or the error
 // the launch ended with (cudaErrorLaunchFailure after a sanitizer report).
-cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, LaunchBody *body, size_t body_bytes);
+cudaError_t run_launch(const char *name, dim3 grid, dim3 block, dim3 cluster, size_t smem, LaunchBody *body,
+                       size_t body_bytes);
 
 // ---- shared-memory sanitizer state (sanitizer.cpp)
 void shared_reset(Block &b);  // poison and forget everything at block start
@@ -159,13 +193,18 @@ uint8_t *static_shared_begin();
 uint8_t *static_shared_end();
 
 // ---- Hopper: TMA and mbarrier (mbarrier.cpp, tma.cpp; hooks called by scheduler.cpp/sanitizer.cpp)
-void hopper_tma_block_begin(Block &b);  // forget the previous block's barriers and copies
-void hopper_tma_block_end(Block &b);    // bulk stores still pending are performed
-// No thread of the block can run: the TMA loads in flight into one mbarrier (drawn from the seed)
+// Per cluster (a single CTA is a cluster of one); per-thread state is indexed by Thread::gid.
+void hopper_tma_block_begin(Cluster &c);  // forget the previous cluster's barriers and copies
+void hopper_tma_block_end(Cluster &c);    // bulk stores still pending are performed
+// No thread of the cluster can run: the TMA loads in flight into one mbarrier (drawn from the seed)
 // land now. True if any did (the scheduler tries again), false if none was in flight.
-bool hopper_tma_progress(Block &b);
+bool hopper_tma_progress(Cluster &c);
 // Deadlock report when threads wait on mbarriers whose phase cannot complete; false if none does.
-bool mbarrier_diagnose_deadlock(Block &b);
+bool mbarrier_diagnose_deadlock(Cluster &c);
+// --- Hopper: clusters (cluster.cpp): barrier.cluster completion (called by the scheduler after each
+// round; true if a phase completed) and its deadlock report.
+bool cluster_barrier_progress(Cluster &c);
+bool cluster_diagnose_deadlock(Cluster &c);
 void mbarrier_complete_tx(uint64_t *bar, uint32_t bytes);  // a TMA load's complete-tx
 void suspend_current_thread();  // back to the scheduler until the thread is made runnable again
 // Shared-memory ranges a TMA copy has in flight: a generic access to them is a hazard (sanitizer).

@@ -46,10 +46,10 @@ struct Wait {
   const uint64_t *bar = nullptr;
   uint32_t parity = 0;
 };
-std::vector<Wait> g_waits;  // per thread of the block (valid while kAtMbarrier)
+std::vector<Wait> g_waits;  // per thread of the cluster, by gid (valid while kAtMbarrier)
 
-// Racecheck clocks (a vector clock restricted to mbarrier synchronisation): g_clock[t] is thread
-// t's current clock (from 1; advanced after each arrival), g_known[r * n + w] the latest clock of w
+// Racecheck clocks (a vector clock restricted to mbarrier synchronisation, over the threads of the
+// cluster by gid: remote arrivals order accesses across CTAs): g_clock[t] is thread t's current clock (from 1; advanced after each arrival), g_known[r * n + w] the latest clock of w
 // that r has acquired. Allocated when the block initialises its first mbarrier.
 int g_n = 0;
 std::vector<uint32_t> g_clock, g_known;
@@ -74,16 +74,18 @@ void require_sm90(const char *what) {
     report(Check::kSync, true, "%s needs sm_90; the emulated device is sm_%d", what, options().arch / 10);
 }
 
-void check_address(const uint64_t *bar, const char *what) {
+// remote: a .shared::cluster address (the barrier may be another CTA's of the cluster); otherwise
+// the executing CTA's shared memory (.shared::cta).
+void check_address(const uint64_t *bar, const char *what, bool remote = false) {
   if (((uintptr_t)bar & 7) != 0)
     report(Check::kMemcheck, true, "%s: mbarrier address %p is not 8-byte aligned", what, (const void *)bar);
-  if (!is_shared(bar, 8))
-    report(Check::kMemcheck, true, "%s: mbarrier address %p is not 8 bytes of shared memory", what,
-           (const void *)bar);
+  if (remote ? !is_shared(bar, 8) && cluster_shared_block(bar, 8) == nullptr : !is_shared(bar, 8))
+    report(Check::kMemcheck, true, "%s: mbarrier address %p is not 8 bytes of %s shared memory", what,
+           (const void *)bar, remote ? "the cluster's" : "the CTA's");
 }
 
-Mbar &lookup(const uint64_t *bar, const char *what) {
-  check_address(bar, what);
+Mbar &lookup(const uint64_t *bar, const char *what, bool remote = false) {
+  check_address(bar, what, remote);
   auto it = g_bars.find(bar);
   if (it == g_bars.end())
     report(Check::kSync, true, "%s on mbarrier %p, which mbarrier.init has not initialised in this block", what,
@@ -100,22 +102,22 @@ void try_complete(const uint64_t *bar, Mbar &m) {
   m.pending = (int32_t)m.expected;
   m.done.swap(m.rel);
   m.rel.clear();
-  Block *b = current_block();
-  for (int i = 0; i < b->nthreads; ++i) {
-    Thread &t = b->threads[i];
+  Cluster &c = *current_cluster();  // waiters are threads of the barrier's CTA; gids span the cluster
+  for (int i = 0; i < c.total_threads(); ++i) {
+    Thread &t = c.thread(i);
     if (t.state == ThreadState::kAtMbarrier && g_waits[i].bar == bar && phase_done(m, g_waits[i].parity))
       t.state = ThreadState::kRunnable;
   }
 }
 
-void arrive(uint64_t *bar, const char *what) {
-  Mbar &m = lookup(bar, what);
+void arrive(uint64_t *bar, const char *what, bool remote = false) {
+  Mbar &m = lookup(bar, what, remote);
   if (m.pending <= 0)
     report(Check::kSync, true,
            "%s on mbarrier %p: more arrivals than the %u the phase expects (pending count already 0, tx-count %d)",
            what, (const void *)bar, m.expected, m.tx);
   --m.pending;
-  release(m, current_thread()->linear);
+  release(m, current_thread()->gid);
   try_complete(bar, m);
 }
 
@@ -176,41 +178,49 @@ bool mbarrier_try_wait_parity(uint64_t *bar, uint32_t phase_parity) {
   Mbar &m = lookup(bar, "mbarrier.try_wait.parity");
   Thread &t = *current_thread();
   if (!phase_done(m, phase_parity)) {
-    g_waits[t.linear] = Wait{bar, phase_parity};
+    g_waits[t.gid] = Wait{bar, phase_parity};
     t.state = ThreadState::kAtMbarrier;
     suspend_current_thread();  // made runnable by try_complete, or never (deadlock report)
   }
   // The observed phase is the last completed one (the parity is the current or the preceding
   // phase's): acquire what its arrivals released.
-  acquire(g_bars[bar], t.linear);
+  acquire(g_bars[bar], t.gid);
   return true;
 }
 
-bool mbarrier_diagnose_deadlock(Block &b) {
-  for (int i = 0; i < b.nthreads; ++i) {
-    const Thread &t = b.threads[i];
+bool mbarrier_diagnose_deadlock(Cluster &c) {
+  for (int i = 0; i < c.total_threads(); ++i) {
+    const Thread &t = c.thread(i);
     if (t.state != ThreadState::kAtMbarrier) continue;
     const Mbar &m = g_bars[g_waits[i].bar];
     int others = 0;
-    for (const Thread &u : b.threads)
+    for (int j = 0; j < c.total_threads(); ++j) {
+      const Thread &u = c.thread(j);
       if (u.state != ThreadState::kExited && u.state != ThreadState::kAtMbarrier) ++others;
+    }
+    set_current_block(&c.block_of(i));
     report(Check::kSync, false,
            "deadlock: thread %d (warp %d lane %d) waits on mbarrier %p for the phase of parity %u, which cannot "
-           "complete: current phase %llu, %d of %u arrivals missing, tx-count %d, no TMA copy in flight; %d other "
+           "complete: current phase %llu, %d of %u arrivals missing, tx-count %d%s, no TMA copy in flight; %d other "
            "live threads wait elsewhere",
            t.linear, t.warp, t.lane, (const void *)g_waits[i].bar, g_waits[i].parity, (unsigned long long)m.phase,
-           m.pending, m.expected, m.tx, others);
+           m.pending, m.expected, m.tx,
+           m.tx < 0 ? " (negative: complete-tx of bytes no expect-tx announced, e.g. a TMA multicast into this "
+                      "CTA that its barrier did not expect)"
+                    : "",
+           others);
     return true;
   }
   return false;
 }
 
 // Called by hopper_tma_block_begin (tma.cpp).
-void mbarrier_block_begin(Block &b) {
+void mbarrier_block_begin(Cluster &c) {
+  const int n = c.total_threads();
   g_bars.clear();
-  g_waits.assign(b.nthreads, Wait{});
-  g_n = b.nthreads;
-  g_clock.assign(b.nthreads, 1);
+  g_waits.assign(n, Wait{});
+  g_n = n;
+  g_clock.assign(n, 1);
   g_known.clear();
 }
 
@@ -231,6 +241,22 @@ void sync_clocks_merge(const int *threads, int count) {
 }
 
 bool mbarrier_initialised(const uint64_t *bar) { return g_bars.count(bar) != 0; }
+
+uint64_t mbarrier_phase(const uint64_t *bar) {
+  auto it = g_bars.find(bar);
+  return it == g_bars.end() ? 0 : it->second.phase;
+}
+
+// --- Hopper: clusters. mbarrier.arrive.release.cluster.shared::cluster.b64 _, [addr] on the barrier
+// of CTA `rank` at the offset of `bar` (PTX ISA "mbarrier.arrive": .shared::cluster, remote
+// barriers return no state; "mapa" for the address). The arrival releases the arriving thread's
+// accesses to the barrier's waiters in the other CTA (racecheck clocks by gid).
+void mbarrier_arrive_cluster(uint64_t *bar, unsigned rank) {
+  require_sm90("mbarrier.arrive.shared::cluster");
+  uint64_t *remote = static_cast<uint64_t *>(mapa(bar, rank));
+  arrive(remote, "mbarrier.arrive.shared::cluster", true);
+  suspend_current_thread();  // as after a local arrive: the released waiter may act first
+}
 
 uint32_t mbarrier_clock(int thread) { return g_known.empty() ? 0 : g_clock[thread]; }
 

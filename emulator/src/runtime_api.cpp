@@ -269,7 +269,7 @@ std::string &g_last_report = *new std::string;  // the reports behind the last l
 }  // namespace
 
 cudaError_t launch(const char *name, const void *func, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                   LaunchBody *body, size_t body_bytes) {
+                   LaunchBody *body, size_t body_bytes, dim3 cluster) {
   std::shared_ptr<LaunchBody> owned(body, [](LaunchBody *b) {
     b->~LaunchBody();
     param_free(b);
@@ -278,6 +278,16 @@ cudaError_t launch(const char *name, const void *func, dim3 grid, dim3 block, si
   if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
       grid.y > 65535 || grid.z > 65535 || grid.x > 0x7fffffffu)
     return fail(cudaErrorInvalidConfiguration);
+  // --- Hopper: clusters (cudaLaunchAttributeClusterDimension). Compute capability 9.0 and newer; the
+  // grid must be a whole number of clusters and a cluster at most 8 CTAs, the portable size (CUDA
+  // programming guide, "Thread Block Clusters"); a misconfigured cluster fails the launch with
+  // cudaErrorInvalidClusterSize ("a kernel launch error has occurred due to cluster misconfiguration").
+  const uint64_t ctas = (uint64_t)cluster.x * cluster.y * cluster.z;
+  if (ctas != 1) {
+    if (options().arch < 900) return fail(cudaErrorNotSupported);
+    if (ctas == 0 || ctas > 8 || grid.x % cluster.x != 0 || grid.y % cluster.y != 0 || grid.z % cluster.z != 0)
+      return fail(cudaErrorInvalidClusterSize);
+  }
   {
     std::unique_lock<std::mutex> lk(g_mu);
     auto it = g_func_smem.find(func);
@@ -285,8 +295,8 @@ cudaError_t launch(const char *name, const void *func, dim3 grid, dim3 block, si
     if (smem > limit) return fail(cudaErrorInvalidValue);
     if (!valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
     std::string kname = name;
-    return submit_locked(lk, stream_of(stream), [kname, grid, block, smem, owned, body_bytes] {
-      cudaError_t e = run_launch(kname.c_str(), grid, block, smem, owned.get(), body_bytes);
+    return submit_locked(lk, stream_of(stream), [kname, grid, block, cluster, smem, owned, body_bytes] {
+      cudaError_t e = run_launch(kname.c_str(), grid, block, cluster, smem, owned.get(), body_bytes);
       if (e != cudaSuccess) {
         std::string r = take_reports();
         fprintf(stderr, "%s", r.c_str());
@@ -359,7 +369,7 @@ static const char *error_name(cudaError_t e) {
     N(cudaErrorInsufficientDriver) N(cudaErrorStreamCaptureUnsupported) N(cudaErrorStreamCaptureInvalidated)
     N(cudaErrorStreamCaptureWrongThread) N(cudaErrorIllegalState) N(cudaErrorNotSupported)
     N(cudaErrorInvalidDeviceFunction) N(cudaErrorLaunchOutOfResources) N(cudaErrorInvalidMemcpyDirection)
-    N(cudaErrorUnknown) N(cudaErrorStreamCaptureImplicit)
+    N(cudaErrorUnknown) N(cudaErrorStreamCaptureImplicit) N(cudaErrorInvalidClusterSize)
 #undef N
     default: return "cudaErrorUnknown";
   }

@@ -67,15 +67,17 @@ namespace {
 constexpr uint16_t kNobody = 0xffff;
 struct ByteShadow {
   uint32_t block;    // the block (serial) these records belong to; older ones are stale
-  uint32_t w_epoch;  // barrier epoch + 1 of the last write (0: never written in this block)
-  uint32_t r_epoch;  // barrier epoch + 1 of the last read
+  uint32_t w_epoch;  // the writer's CTA's barrier epoch + 1 at the last write (0: never written in this block)
+  uint32_t r_epoch;  // the reader's CTA's barrier epoch + 1 at the last read
   uint32_t w_warp_epoch, r_warp_epoch;
-  uint16_t writer, reader;  // thread ids (kNobody)
+  uint32_t w_cepoch, r_cepoch;  // --- Hopper: clusters: the cluster barrier epoch + 1 at the access
+  uint16_t writer, reader;  // thread ids: Thread::gid, cluster-wide (kNobody)
   bool reader_many, w_atomic, initialized;
   uint32_t w_clock, r_clock;  // the writer's / reader's mbarrier clock (mbarrier.cpp)
   uint32_t w_fence;           // the writer's fence.proxy.async count when it wrote (tma.cpp)
 };
-std::vector<ByteShadow> g_static_shadow, g_dyn_shadow;
+std::vector<ByteShadow> g_static_shadow;
+std::vector<std::vector<ByteShadow>> g_dyn_shadow;  // per CTA rank of the cluster
 uint32_t g_block_serial = 0;
 
 std::mutex &g_reports_mu = *new std::mutex;
@@ -84,10 +86,17 @@ std::string &g_reports = *new std::string;  // reports not yet delivered
 ByteShadow *shadow_of(const uint8_t *p) {
   Block *b = current_block();
   ByteShadow *s = nullptr;
-  if (p >= static_shared_begin() && p < static_shared_end()) s = &g_static_shadow[p - static_shared_begin()];
-  else if (b && p >= b->dyn && p < b->dyn + b->dyn_bytes) s = &g_dyn_shadow[p - b->dyn];
-  if (s && s->block != g_block_serial)
-    *s = ByteShadow{g_block_serial, 0, 0, 0, 0, kNobody, kNobody, false, false, false, 0, 0, 0};
+  uint32_t serial = b ? b->serial : 0;
+  if (p >= static_shared_begin() && p < static_shared_end()) {
+    s = &g_static_shadow[p - static_shared_begin()];
+  } else if (b && p >= b->dyn && p < b->dyn + b->dyn_bytes) {
+    s = &g_dyn_shadow[b->rank][p - b->dyn];
+  } else if (Block *o = cluster_shared_block(p, 1)) {  // a peer CTA's shared memory: its shadow
+    s = &g_dyn_shadow[o->rank][p - o->dyn];
+    serial = o->serial;
+  }
+  if (s && s->block != serial)
+    *s = ByteShadow{serial, 0, 0, 0, 0, 0, 0, kNobody, kNobody, false, false, false, 0, 0, 0};
   return s;
 }
 
@@ -100,10 +109,23 @@ struct PendingWaw {
 };
 PendingWaw g_pending;
 
+bool same_cta(const Thread &t, uint16_t other) {
+  return other / (uint32_t)current_cluster()->threads_per_block == t.gid / (uint32_t)current_cluster()->threads_per_block;
+}
+
 bool ordered_by_warp(const Thread &t, uint16_t other, uint32_t other_warp_epoch) {
-  Block &b = *current_block();
-  const Thread &o = b.threads[other];
+  if (!same_cta(t, other)) return false;
+  const Block &b = current_cluster()->block_of(t.gid);
+  const Thread &o = current_cluster()->thread(other);
   return o.warp == t.warp && other_warp_epoch != b.warp_epochs[t.warp];
+}
+
+// Whether an access of `other` recorded at (CTA epoch, cluster epoch) falls in t's current barrier
+// interval: __syncthreads orders threads of one CTA, barrier.cluster (which also ends every CTA's
+// interval) threads of different CTAs.
+bool same_interval(const Thread &t, uint16_t other, uint32_t epoch, uint32_t cepoch) {
+  if (same_cta(t, other)) return epoch == current_cluster()->block_of(t.gid).barrier_epoch + 1;
+  return cepoch == current_cluster()->epoch + 1;
 }
 
 }  // namespace
@@ -113,10 +135,11 @@ void shared_reset(Block &b) {
   // zeros fails; static shared variables keep what the previous block left (garbage for this one),
   // and initcheck reports any read of a byte this block did not write, in both.
   if (b.dyn_bytes) std::memset(b.dyn, 0xA5, b.dyn_bytes);
-  ++g_block_serial;  // every shadow record of earlier blocks becomes stale
+  b.serial = ++g_block_serial;  // every shadow record of earlier blocks becomes stale
   const size_t ns = (size_t)(static_shared_end() - static_shared_begin());
   if (g_static_shadow.size() != ns) g_static_shadow.assign(ns, ByteShadow{});
-  if (g_dyn_shadow.size() < b.dyn_bytes) g_dyn_shadow.resize(b.dyn_bytes, ByteShadow{});
+  if (g_dyn_shadow.size() <= (size_t)b.rank) g_dyn_shadow.resize(b.rank + 1);
+  if (g_dyn_shadow[b.rank].size() < b.dyn_bytes) g_dyn_shadow[b.rank].resize(b.dyn_bytes, ByteShadow{});
   g_pending = PendingWaw{};
 }
 
@@ -142,12 +165,14 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
   pending_flush(t);
   if (g_async_ranges) async_shared_check(t, p, n, write);
   if (write) hopper_shared_write(&t, p, n);  // --- Hopper: wgmma operands still being read
-  Block &b = *current_block();
+  // The accessing thread's CTA (p may be a peer's shared memory, reached through mapa).
+  const Block &b = current_cluster()->block_of(t.gid);
   const Options &o = options();
   const uint32_t epoch = b.barrier_epoch + 1;
+  const uint32_t cepoch = current_cluster()->epoch + 1;
   const uint32_t wepoch = b.warp_epochs[t.warp];
-  const uint16_t me = (uint16_t)t.linear;
-  const uint32_t clock = mbarrier_clock(t.linear);
+  const uint16_t me = (uint16_t)t.gid;
+  const uint32_t clock = mbarrier_clock(t.gid);
   bool reported = false;
   for (size_t i = 0; i < n; ++i) {
     ByteShadow *s = shadow_of(p + i);
@@ -160,7 +185,8 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
     }
     if (o.racecheck && !reported) {
       // A write earlier in this barrier interval by another thread, not ordered by a __syncwarp.
-      const bool w_conflict = s->w_epoch == epoch && s->writer != me && !(atomic && s->w_atomic) &&
+      const bool w_conflict = s->writer != kNobody && s->writer != me &&
+                              same_interval(t, s->writer, s->w_epoch, s->w_cepoch) && !(atomic && s->w_atomic) &&
                               !ordered_by_warp(t, s->writer, s->w_warp_epoch) &&
                               !ordered_by_mbarrier(me, s->writer, s->w_clock);
       if (w_conflict && !write) {
@@ -175,7 +201,8 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
         std::memcpy(g_pending.before, p, n);
         g_pending.other = s->writer;
       }
-      if (write && !reported && s->r_epoch == epoch && (s->reader_many || s->reader != me) && !atomic &&
+      if (write && !reported && s->reader != kNobody && same_interval(t, s->reader, s->r_epoch, s->r_cepoch) &&
+          (s->reader_many || s->reader != me) && !atomic &&
           !(s->reader != kNobody && !s->reader_many &&
             (ordered_by_warp(t, s->reader, s->r_warp_epoch) || ordered_by_mbarrier(me, s->reader, s->r_clock)))) {
         report(Check::kRacecheck, false,
@@ -188,15 +215,18 @@ void shared_access(Thread &t, const uint8_t *p, size_t n, bool write, bool atomi
     if (write) {
       s->initialized = true;
       s->w_epoch = epoch;
+      s->w_cepoch = cepoch;
       s->w_warp_epoch = wepoch;
       s->writer = me;
       s->w_atomic = atomic;
       s->w_clock = clock;
-      s->w_fence = proxy_fence_count(t.linear);
+      s->w_fence = proxy_fence_count(t.gid);
     } else if (record_read) {
-      if (s->r_epoch == epoch && s->reader != me) s->reader_many = true;
-      else if (s->r_epoch != epoch) s->reader_many = false;
+      const bool same = s->reader != kNobody && same_interval(t, s->reader, s->r_epoch, s->r_cepoch);
+      if (same && s->reader != me) s->reader_many = true;
+      else if (!same) s->reader_many = false;
       s->r_epoch = epoch;
+      s->r_cepoch = cepoch;
       s->r_warp_epoch = wepoch;
       s->reader = me;
       s->r_clock = clock;
@@ -210,7 +240,7 @@ void shared_async_write(const uint8_t *p, size_t n) {
     ByteShadow *s = shadow_of(p + i);
     if (!s) continue;
     s->initialized = true;
-    s->w_epoch = s->r_epoch = 0;  // ordered by the mbarrier wait, not by a barrier interval
+    s->w_epoch = s->r_epoch = s->w_cepoch = s->r_cepoch = 0;  // ordered by the mbarrier wait, not by a barrier interval
     s->writer = s->reader = kNobody;
     s->reader_many = s->w_atomic = false;
   }
@@ -255,6 +285,11 @@ inline void access(const void *p, size_t n, bool write) {
   Block *b = current_block();
   // shared memory, with the dynamic arena's guard zones
   if (a >= static_shared_begin() && a < static_shared_end()) {
+    if (current_cluster()->size() > 1)
+      report(Check::kSync, true,
+             "%s of static shared memory %p in a launch with clusters of %d CTAs: the emulator runs a cluster's CTAs "
+             "together and keeps one copy of static __shared__ variables; use dynamic shared memory",
+             write ? "write" : "read", p, current_cluster()->size());
     if (a + n > static_shared_end())
       report(Check::kMemcheck, true, "invalid %s of %zu bytes at %p: past the end of static shared memory",
              write ? "write" : "read", n, p);
@@ -271,6 +306,25 @@ inline void access(const void *p, size_t n, bool write) {
     shared_access(*t, a, n, write, false);
     return;
   }
+  // --- Hopper: clusters: a peer CTA's shared memory (distributed shared memory, through mapa).
+  if (current_cluster()->size() > 1)
+    for (Block *o : current_cluster()->blocks) {
+      if (o == b) continue;
+      const uint8_t *plo = o->dyn - kGuardBytes, *phi = o->dyn + o->dyn_bytes + kGuardBytes;
+      if (a + n <= plo || a >= phi) continue;
+      if (a < o->dyn || a + n > o->dyn + o->dyn_bytes)
+        report(Check::kMemcheck, true,
+               "invalid %s of %zu bytes at %p: outside the %zu bytes of dynamic shared memory of CTA rank %d (offset "
+               "%lld)",
+               write ? "write" : "read", n, p, o->dyn_bytes, o->rank, (long long)(a - o->dyn));
+      if (o->exited)
+        report(Check::kMemcheck, true,
+               "invalid %s of %zu bytes at %p: the shared memory of CTA rank %d, whose threads have all exited (a CTA "
+               "must not exit while its cluster's peers may still access its shared memory)",
+               write ? "write" : "read", n, p, o->rank);
+      shared_access(*t, a, n, write, false);
+      return;
+    }
   Launch *L = current_launch();
   if (a >= L->param_lo && a + n <= L->param_hi) return;  // the launch's parameter space
   const uintptr_t ua = (uintptr_t)p;

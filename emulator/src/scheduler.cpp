@@ -14,26 +14,36 @@ namespace k4j::emu {
 namespace {
 
 constexpr size_t kStackBytes = 256 * 1024;
-constexpr int kMaxThreads = 1024;
+constexpr int kMaxThreads = 1024;  // per CTA
+constexpr int kMaxClusterCtas = 8;  // the portable cluster size (CUDA programming guide, "Thread Block Clusters")
 
-// One reserved span for every fiber stack: "is this a local-memory address" is one range test.
+// Reserved spans for every fiber stack: "is this a local-memory address" is a range test per span.
+// One span of kMaxThreads stacks serves every launch without clusters; a cluster of k CTAs needs k.
 struct StackPool {
-  uint8_t *base = nullptr;
-  StackPool() {
+  uint8_t *spans[kMaxClusterCtas] = {};
+  int nspans = 0;
+  StackPool() { grow(1); }
+  void grow(int n) {
     const size_t bytes = kStackBytes * kMaxThreads;
-    void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-      std::fprintf(stderr, "kernels4j emulator: cannot reserve %zu bytes of fiber stacks\n", bytes);
-      std::abort();
+    for (; nspans < n; ++nspans) {
+      void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (p == MAP_FAILED) {
+        std::fprintf(stderr, "kernels4j emulator: cannot reserve %zu bytes of fiber stacks\n", bytes);
+        std::abort();
+      }
+      uint8_t *base = static_cast<uint8_t *>(p);
+      // A guard page at the bottom of each stack turns an overflow into a fault, not corruption.
+      for (int i = 0; i < kMaxThreads; ++i) mprotect(base + i * kStackBytes, 4096, PROT_NONE);
+      spans[nspans] = base;
     }
-    base = static_cast<uint8_t *>(p);
-    // A guard page at the bottom of each stack turns an overflow into a fault, not corruption.
-    for (int i = 0; i < kMaxThreads; ++i) mprotect(base + i * kStackBytes, 4096, PROT_NONE);
   }
-  uint8_t *lo(int i) const { return base + i * kStackBytes + 4096; }
-  uint8_t *hi(int i) const { return base + (i + 1) * kStackBytes; }
+  // Stack i (a thread's gid): span i / kMaxThreads.
+  uint8_t *lo(int i) const { return spans[i / kMaxThreads] + (i % kMaxThreads) * kStackBytes + 4096; }
+  uint8_t *hi(int i) const { return spans[i / kMaxThreads] + (i % kMaxThreads + 1) * kStackBytes; }
   bool contains(const void *p) const {
-    return p >= base && p < base + kStackBytes * kMaxThreads;
+    for (int s = 0; s < nspans; ++s)
+      if (p >= spans[s] && p < spans[s] + kStackBytes * kMaxThreads) return true;
+    return false;
   }
 };
 StackPool &stacks() {
@@ -43,6 +53,7 @@ StackPool &stacks() {
 
 Launch *g_launch = nullptr;
 Block *g_block = nullptr;
+Cluster *g_cluster = nullptr;
 Thread *g_thread = nullptr;
 LaunchBody *g_body = nullptr;
 ctx::fcontext_t g_sched = nullptr;  // the scheduler, while a fiber runs
@@ -96,6 +107,7 @@ const char *state_name(ThreadState s) {
     case ThreadState::kAtWarp: return "waiting at a warp collective";
     case ThreadState::kAtNamedBarrier: return "waiting at a named barrier (bar.sync)";
     case ThreadState::kAtMbarrier: return "waiting on an mbarrier";
+    case ThreadState::kAtCluster: return "waiting at barrier.cluster.wait";
     default: return "exited";
   }
 }
@@ -193,7 +205,7 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
       for (Thread *u : lanes)
         if (u) {
           u->warp_epoch = e;
-          ids[n++] = u->linear;
+          ids[n++] = u->gid;
         }
       sync_clocks_merge(ids, n);  // mbarrier racecheck clocks travel through the __syncwarp
       break;
@@ -294,70 +306,121 @@ void execute_warp_op(Block &b, int warp, unsigned mask, Thread &last) {
   }
 }
 
-void diagnose_deadlock(Block &b) {
-  if (hopper_diagnose_deadlock(b)) return;
-  if (mbarrier_diagnose_deadlock(b)) return;
-  for (Thread &t : b.threads) {
-    if (t.state != ThreadState::kAtWarp) continue;
-    for (int l = 0; l < kWarpSize; ++l) {
-      if (!(t.mask & (1u << l))) continue;
-      Thread *u = lane_thread(b, t.warp, l);
-      if (u && u->state != ThreadState::kAtWarp) {
-        report(Check::kSync, false,
-               "deadlock: warp %d lane %d waits in %s with mask 0x%08x, but lane %d named in the mask is %s "
-               "(it never takes part)",
-               t.warp, t.lane, op_name(t.op), t.mask, l, state_name(u->state));
-        return;
+void diagnose_deadlock(Cluster &c) {
+  for (Block *b : c.blocks) {
+    g_block = b;
+    if (hopper_diagnose_deadlock(*b)) return;
+  }
+  if (mbarrier_diagnose_deadlock(c)) return;
+  if (cluster_diagnose_deadlock(c)) return;
+  for (Block *bp : c.blocks) {
+    Block &b = *bp;
+    g_block = bp;
+    for (Thread &t : b.threads) {
+      if (t.state != ThreadState::kAtWarp) continue;
+      for (int l = 0; l < kWarpSize; ++l) {
+        if (!(t.mask & (1u << l))) continue;
+        Thread *u = lane_thread(b, t.warp, l);
+        if (u && u->state != ThreadState::kAtWarp) {
+          report(Check::kSync, false,
+                 "deadlock: warp %d lane %d waits in %s with mask 0x%08x, but lane %d named in the mask is %s "
+                 "(it never takes part)",
+                 t.warp, t.lane, op_name(t.op), t.mask, l, state_name(u->state));
+          return;
+        }
       }
     }
   }
-  report(Check::kSync, false, "deadlock: threads of the block wait at __syncthreads while others wait elsewhere");
+  for (Block *bp : c.blocks) {
+    g_block = bp;
+    for (const Thread &t : bp->threads)
+      if (t.state == ThreadState::kAtBarrier) {
+        report(Check::kSync, false, "deadlock: threads of the block wait at __syncthreads while others wait elsewhere");
+        return;
+      }
+  }
+  g_block = c.blocks[0];
+  report(Check::kSync, false, "deadlock: no thread of the cluster can go on");
 }
 
-bool run_block(Launch &L, Block &b) {
-  shared_reset(b);
-  hopper_block_reset(b);
-  hopper_tma_block_begin(b);
-  for (int i = 0; i < b.nthreads; ++i) {
-    Thread &t = b.threads[i];
-    t = Thread{};
-    t.linear = i;
-    t.tid = uint3{(unsigned)(i % b.dim.x), (unsigned)((i / b.dim.x) % b.dim.y), (unsigned)(i / (b.dim.x * b.dim.y))};
-    t.lane = i % kWarpSize;
-    t.warp = i / kWarpSize;
-    t.stack_lo = stacks().lo(i);
-    t.stack_hi = stacks().hi(i);
-    t.fctx = ctx::make_fcontext(t.stack_hi, (size_t)(t.stack_hi - t.stack_lo), fiber_main);
+// Runs the CTAs of one cluster (one CTA without clusters) to completion: each round resumes every
+// runnable thread, CTA by CTA in rank order, then completes the barriers whose threads all arrived.
+// `lag` (a rank, or -1): that CTA's threads run only in rounds where no other CTA's thread could (a
+// legal schedule: CUDA promises no relative progress between CTAs), so the others run ahead of it as
+// far as the kernel's synchronisation lets them; a kernel that relies on lockstep progress (a
+// producer that writes into a peer's stage without waiting for the peer to release it) then fails.
+bool run_cluster(Launch &L, Cluster &c, int lag) {
+  for (Block *bp : c.blocks) {
+    Block &b = *bp;
+    g_block = bp;
+    b.barrier_epoch = 0;
+    b.exited = false;
+    std::fill(b.warp_epochs.begin(), b.warp_epochs.end(), 0);
+    shared_reset(b);
+    hopper_block_reset(b);
+    for (int i = 0; i < b.nthreads; ++i) {
+      Thread &t = b.threads[i];
+      t = Thread{};
+      t.linear = i;
+      t.gid = b.rank * b.nthreads + i;
+      t.tid = uint3{(unsigned)(i % b.dim.x), (unsigned)((i / b.dim.x) % b.dim.y), (unsigned)(i / (b.dim.x * b.dim.y))};
+      t.lane = i % kWarpSize;
+      t.warp = i / kWarpSize;
+      t.stack_lo = stacks().lo(t.gid);
+      t.stack_hi = stacks().hi(t.gid);
+      t.fctx = ctx::make_fcontext(t.stack_hi, (size_t)(t.stack_hi - t.stack_lo), fiber_main);
+    }
   }
+  c.phase = 0;
+  c.epoch = 0;
+  g_block = c.blocks[0];
+  hopper_tma_block_begin(c);
   for (;;) {
     bool ran = false;
-    for (Thread &t : b.threads) {
-      if (t.state != ThreadState::kRunnable) continue;
-      ran = true;
-      resume(t);
-      if (L.aborted) return false;
+    for (int pass = 0; pass < 2; ++pass) {
+      if (pass == 1 && (lag < 0 || ran)) break;  // the lagging CTA: only when no other could run
+      for (Block *bp : c.blocks) {
+        if ((bp->rank == lag) != (pass == 1)) continue;
+        g_block = bp;
+        for (Thread &t : bp->threads) {
+          if (t.state != ThreadState::kRunnable) continue;
+          ran = true;
+          resume(t);
+          if (L.aborted) return false;
+        }
+      }
     }
-    int live = 0, at_barrier = 0;
-    for (const Thread &t : b.threads) {
-      if (t.state != ThreadState::kExited) ++live;
-      if (t.state == ThreadState::kAtBarrier) ++at_barrier;
+    bool released = false;
+    int live_all = 0;
+    for (Block *bp : c.blocks) {
+      Block &b = *bp;
+      int live = 0, at_barrier = 0;
+      for (const Thread &t : b.threads) {
+        if (t.state != ThreadState::kExited) ++live;
+        if (t.state == ThreadState::kAtBarrier) ++at_barrier;
+      }
+      live_all += live;
+      if (live == 0) b.exited = true;
+      if (live > 0 && at_barrier == live) {  // exited threads count as arrived
+        ++b.barrier_epoch;
+        for (Thread &t : b.threads)
+          if (t.state == ThreadState::kAtBarrier) t.state = ThreadState::kRunnable;
+        released = true;
+      }
     }
-    if (live == 0) {
-      hopper_tma_block_end(b);
+    if (live_all == 0) {
+      g_block = c.blocks[0];
+      hopper_tma_block_end(c);
       return !L.aborted;
     }
-    if (at_barrier == live) {  // exited threads count as arrived
-      ++b.barrier_epoch;
-      for (Thread &t : b.threads)
-        if (t.state == ThreadState::kAtBarrier) t.state = ThreadState::kRunnable;
-      continue;
-    }
+    if (cluster_barrier_progress(c)) released = true;
+    if (released) continue;
     if (!ran) {
-      if (hopper_tma_progress(b)) {  // async copies land when nothing else can run
+      if (hopper_tma_progress(c)) {  // async copies land when nothing else can run
         if (L.aborted) return false;
         continue;
       }
-      diagnose_deadlock(b);
+      diagnose_deadlock(c);
       L.aborted = true;
       return false;
     }
@@ -370,6 +433,19 @@ thread_local bool tls_in_kernel __attribute__((tls_model("initial-exec"))) = fal
 
 Launch *current_launch() { return g_launch; }
 Block *current_block() { return g_block; }
+Cluster *current_cluster() { return g_cluster; }
+Block *set_current_block(Block *b) {
+  Block *old = g_block;
+  g_block = b;
+  return old;
+}
+Block *cluster_shared_block(const void *p, size_t n) {
+  if (g_cluster == nullptr) return nullptr;
+  const uint8_t *a = static_cast<const uint8_t *>(p);
+  for (Block *b : g_cluster->blocks)
+    if (a >= b->dyn && a + n <= b->dyn + b->dyn_bytes && b->dyn_bytes > 0) return b;
+  return nullptr;
+}
 Thread *current_thread() { return g_thread; }
 bool in_fiber_stack(const void *p) { return stacks().contains(p); }
 
@@ -384,50 +460,70 @@ bool in_fiber_stack(const void *p) { return stacks().contains(p); }
   }
 }
 
-cudaError_t run_launch(const char *name, dim3 grid, dim3 block, size_t smem, LaunchBody *body, size_t body_bytes) {
+cudaError_t run_launch(const char *name, dim3 grid, dim3 block, dim3 cluster, size_t smem, LaunchBody *body,
+                       size_t body_bytes) {
   Launch L;
   L.param_lo = reinterpret_cast<const uint8_t *>(body);
   L.param_hi = L.param_lo + body_bytes;
   L.name = name;
   L.grid = grid;
   L.block = block;
+  L.cluster = cluster;
   L.smem = smem;
   L.map = memory_snapshot();
-  Block b;
-  b.dim = block;
-  b.nthreads = (int)(block.x * block.y * block.z);
-  b.threads.resize(b.nthreads);
-  b.warp_epochs.assign((b.nthreads + kWarpSize - 1) / kWarpSize, 0);
-  b.dyn_bytes = smem;
-  std::vector<uint8_t> dyn_storage;
-  // Guard zones on both sides of the arena: an access there is reported as out of bounds. Aligned to
-  // 1024 bytes: the 128-byte swizzle pattern of TMA and wgmma repeats there, and both read it from
-  // address bits (wgmma descriptors hold offsets into this arena).
-  dyn_storage.resize(smem + 2 * kGuardBytes + 1024);
-  uint8_t *aligned =
-      reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage.data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
-  b.dyn = aligned;
+  const int ctas = (int)(cluster.x * cluster.y * cluster.z);  // validated by launch()
+  stacks().grow(ctas);
+  Cluster c;
+  c.dim = cluster;
+  c.threads_per_block = (int)(block.x * block.y * block.z);
+  std::vector<Block> blocks(ctas);
+  // One dynamic shared-memory arena per CTA of the cluster. Guard zones on both sides of each: an
+  // access there is reported as out of bounds. Aligned to 1024 bytes: the 128-byte swizzle pattern
+  // of TMA and wgmma repeats there, and both read it from address bits (wgmma descriptors hold
+  // offsets into this arena).
+  std::vector<std::vector<uint8_t>> dyn_storage(ctas);
+  for (int r = 0; r < ctas; ++r) {
+    Block &b = blocks[r];
+    b.rank = r;
+    b.dim = block;
+    b.nthreads = c.threads_per_block;
+    b.threads.resize(b.nthreads);
+    b.warp_epochs.assign((b.nthreads + kWarpSize - 1) / kWarpSize, 0);
+    b.dyn_bytes = smem;
+    dyn_storage[r].resize(smem + 2 * kGuardBytes + 1024);
+    b.dyn = reinterpret_cast<uint8_t *>(((uintptr_t)dyn_storage[r].data() + kGuardBytes + 1023) & ~(uintptr_t)1023);
+    c.blocks.push_back(&b);
+  }
 
-  // Blocks run in an order drawn from the seed: CUDA promises no order.
+  // Clusters (single blocks without clusters) run in an order drawn from the seed: CUDA promises none.
   static uint64_t launch_counter = 0;
-  const uint64_t nblocks = (uint64_t)grid.x * grid.y * grid.z;
-  std::vector<uint32_t> order(nblocks);
-  for (uint64_t i = 0; i < nblocks; ++i) order[i] = (uint32_t)i;
+  const dim3 cgrid(grid.x / cluster.x, grid.y / cluster.y, grid.z / cluster.z);
+  const uint64_t nclusters = (uint64_t)cgrid.x * cgrid.y * cgrid.z;
+  std::vector<uint32_t> order(nclusters);
+  for (uint64_t i = 0; i < nclusters; ++i) order[i] = (uint32_t)i;
   std::mt19937_64 rng(options().seed * 0x9E3779B97F4A7C15ull + ++launch_counter);
   std::shuffle(order.begin(), order.end(), rng);
 
   g_launch = &L;
-  g_block = &b;
+  g_cluster = &c;
   g_body = body;
-  for (uint64_t i = 0; i < nblocks && !L.aborted; ++i) {
+  for (uint64_t i = 0; i < nclusters && !L.aborted; ++i) {
     const uint32_t lin = order[i];
-    b.idx = uint3{lin % grid.x, (lin / grid.x) % grid.y, lin / (grid.x * grid.y)};
-    b.barrier_epoch = 0;
-    std::fill(b.warp_epochs.begin(), b.warp_epochs.end(), 0);
-    run_block(L, b);
+    c.id = uint3{lin % cgrid.x, (lin / cgrid.x) % cgrid.y, lin / (cgrid.x * cgrid.y)};
+    // %cluster_ctarank = x + y * nctaid.x + z * nctaid.x * nctaid.y of %cluster_ctaid (PTX ISA
+    // "Special Registers": %cluster_ctaid, %cluster_ctarank).
+    for (int r = 0; r < ctas; ++r) {
+      const unsigned x = r % cluster.x, y = (r / cluster.x) % cluster.y, z = r / (cluster.x * cluster.y);
+      blocks[r].idx = uint3{c.id.x * cluster.x + x, c.id.y * cluster.y + y, c.id.z * cluster.z + z};
+    }
+    // Every second cluster of a launch runs with one CTA lagging (see run_cluster); the first runs in
+    // lockstep. Launches without clusters: never.
+    const int lag = ctas > 1 && lin % 2 == 1 ? (int)((lin / 2) % ctas) : -1;
+    run_cluster(L, c, lag);
   }
   g_launch = nullptr;
   g_block = nullptr;
+  g_cluster = nullptr;
   g_body = nullptr;
   return (L.aborted || L.reports > 0) ? cudaErrorLaunchFailure : cudaSuccess;
 }

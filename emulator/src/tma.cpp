@@ -36,8 +36,9 @@
 
 namespace k4j::emu {
 
-void mbarrier_block_begin(Block &b);  // mbarrier.cpp
+void mbarrier_block_begin(Cluster &c);  // mbarrier.cpp
 bool mbarrier_initialised(const uint64_t *bar);
+uint64_t mbarrier_phase(const uint64_t *bar);  // phases completed (0 if not initialised)
 
 namespace {
 
@@ -262,6 +263,7 @@ void for_rows(const MapDesc &m, const Box &b, const int32_t *c, F &&f) {
 }
 
 struct LoadTx {
+  Block *dst_block;  // the CTA whose shared memory (and mbarrier) it lands in
   uint8_t *dst;
   MapDesc map;
   int32_t c[kMaxRank];
@@ -283,8 +285,8 @@ struct ThreadBulk {
   std::deque<std::vector<StoreOp>> groups;
 };
 std::vector<LoadTx> g_loads;         // in flight, in issue order
-std::vector<ThreadBulk> g_bulk;      // per thread of the block
-std::vector<uint32_t> g_proxy_fences;  // fence.proxy.async executed, per thread
+std::vector<ThreadBulk> g_bulk;      // per thread of the cluster (gid)
+std::vector<uint32_t> g_proxy_fences;  // fence.proxy.async executed, per thread (gid)
 int g_pending_stores = 0;           // bulk stores not yet performed, all threads
 uint64_t g_progress_draws = 0;
 
@@ -350,19 +352,19 @@ void perform_store(const StoreOp &op) {
 
 int g_async_ranges = 0;
 
-void hopper_tma_block_begin(Block &b) {
-  mbarrier_block_begin(b);
+void hopper_tma_block_begin(Cluster &c) {
+  mbarrier_block_begin(c);
   g_loads.clear();
-  g_bulk.assign(b.nthreads, ThreadBulk{});
-  g_proxy_fences.assign(b.nthreads, 0);
+  g_bulk.assign(c.total_threads(), ThreadBulk{});
+  g_proxy_fences.assign(c.total_threads(), 0);
   g_async_ranges = 0;
   g_pending_stores = 0;
 }
 
 uint32_t proxy_fence_count(int thread) { return thread < (int)g_proxy_fences.size() ? g_proxy_fences[thread] : 0; }
 
-void hopper_tma_block_end(Block &b) {
-  (void)b;
+void hopper_tma_block_end(Cluster &c) {
+  (void)c;
   // Bulk stores the block left pending still happen (their source is no longer read afterwards).
   for (ThreadBulk &tb : g_bulk) {
     for (auto &grp : tb.groups)
@@ -374,8 +376,8 @@ void hopper_tma_block_end(Block &b) {
   g_async_ranges = 0;
 }
 
-bool hopper_tma_progress(Block &b) {
-  (void)b;
+bool hopper_tma_progress(Cluster &c) {
+  (void)c;
   if (g_loads.empty()) return false;
   std::vector<uint64_t *> bars;
   for (const LoadTx &tx : g_loads)
@@ -392,9 +394,22 @@ bool hopper_tma_progress(Block &b) {
       ++it;
     }
   }
-  for (LoadTx &tx : done) {
+  for (size_t i = 0; i < done.size(); ++i) {
+    LoadTx &tx = done[i];
+    Block *prev = set_current_block(tx.dst_block);  // the destination CTA's shadow, wgmma ops, waiters
     land(tx);
+    const uint64_t phase = mbarrier_phase(tx.bar);
     mbarrier_complete_tx(tx.bar, tx.box.bytes);
+    set_current_block(prev);
+    // A phase completed before the barrier's last load landed (its tx-count reached zero early: bytes
+    // the barrier did not expect): the rest stay in flight, and the released waiters run first.
+    if (mbarrier_phase(tx.bar) != phase && i + 1 < done.size()) {
+      for (size_t j = i + 1; j < done.size(); ++j) {
+        g_loads.push_back(done[j]);
+        ++g_async_ranges;
+      }
+      break;
+    }
   }
   return true;
 }
@@ -430,7 +445,7 @@ void async_shared_check(Thread &t, const uint8_t *p, size_t n, bool write) {
 // ---------------------------------------------------------------- the device-side interface
 void fence_proxy_async_shared() {
   require_sm90("fence.proxy.async");
-  ++g_proxy_fences[current_thread()->linear];
+  ++g_proxy_fences[current_thread()->gid];
 }
 
 void prefetch_tensormap(const void *tensor_map) {
@@ -450,6 +465,7 @@ void tma_load(void *smem_dst, const void *tensor_map, uint64_t *bar, int rank, c
   LoadTx tx{};
   tx.map = read_map(tensor_map, rank, true, what);
   tx.box = box_of(tx.map, what);
+  tx.dst_block = current_block();
   tx.dst = static_cast<uint8_t *>(smem_dst);
   tx.bar = bar;
   tx.issuer = t.linear;
@@ -492,24 +508,87 @@ void tma_store(const void *tensor_map, const void *smem_src, int rank, const int
   for_rows(op.map, op.box, op.c, [&](uint32_t, uint8_t *g, uint32_t, uint32_t ne) {
     if (ne) check_global(g, (size_t)ne * op.box.eb, true, what);
   });
-  g_bulk[t.linear].open.push_back(op);
+  g_bulk[t.gid].open.push_back(op);
   ++g_async_ranges;
   ++g_pending_stores;
 }
 
 void tma_store_commit() {
   require_sm90("cp.async.bulk.commit_group");
-  ThreadBulk &tb = g_bulk[current_thread()->linear];
+  ThreadBulk &tb = g_bulk[current_thread()->gid];
   tb.groups.push_back(std::move(tb.open));
   tb.open.clear();
 }
 
 void tma_store_wait_read(int n) {
   require_sm90("cp.async.bulk.wait_group.read");
-  ThreadBulk &tb = g_bulk[current_thread()->linear];
+  ThreadBulk &tb = g_bulk[current_thread()->gid];
   while ((int)tb.groups.size() > n) {
     for (const StoreOp &op : tb.groups.front()) perform_store(op);
     tb.groups.pop_front();
+  }
+}
+
+// --- Hopper: clusters. cp.async.bulk.tensor.{2,3}d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// .multicast::cluster [dstMem], [tensorMap, coords], [mbar], ctaMask (PTX ISA "cp.async.bulk.tensor"):
+// the box is copied into the shared memory of every CTA whose %cluster_ctarank has its bit set in the
+// 16-bit ctaMask, at the same CTA-relative offset as dstMem, and the complete-tx (the box's bytes) is
+// signalled on the mbarrier at the same CTA-relative offset as mbar in each destination CTA. Here
+// one in-flight load per destination: each lands, and completes its barrier, on its own.
+void tma_load_multicast(void *smem_dst, const void *tensor_map, uint64_t *bar, uint16_t cta_mask, int rank,
+                        const int32_t *coords) {
+  const char *what = "cp.async.bulk.tensor .multicast::cluster (TMA multicast load)";
+  require_sm90(what);
+  Thread &t = *current_thread();
+  Block &me = *current_block();
+  Cluster &c = *current_cluster();
+  if (cta_mask == 0) report(Check::kSync, true, "%s: ctaMask is 0 (no destination CTA)", what);
+  if (c.size() < 16 && (cta_mask >> c.size()) != 0)
+    report(Check::kSync, true, "%s: ctaMask 0x%04x names a CTA rank the cluster (%d CTAs) does not have", what,
+           cta_mask, c.size());
+  const uint8_t *d = static_cast<const uint8_t *>(smem_dst);
+  const uint8_t *bb = reinterpret_cast<const uint8_t *>(bar);
+  if (me.dyn_bytes == 0 || d < me.dyn || d >= me.dyn + me.dyn_bytes || bb < me.dyn || bb >= me.dyn + me.dyn_bytes)
+    report(Check::kMemcheck, true,
+           "%s: the destination %p and the mbarrier %p must be in the executing CTA's dynamic shared memory (their "
+           "CTA-relative offsets name the locations in each destination CTA)",
+           what, smem_dst, (const void *)bar);
+  const size_t doff = (size_t)(d - me.dyn), boff = (size_t)(bb - me.dyn);
+  LoadTx proto{};
+  proto.map = read_map(tensor_map, rank, true, what);
+  proto.box = box_of(proto.map, what);
+  proto.issuer = t.linear;
+  for (int i = 0; i < rank; ++i) proto.c[i] = coords[i];
+  check_smem(smem_dst, proto.box, what);
+  if (((uintptr_t)bar & 7) != 0)
+    report(Check::kMemcheck, true, "%s: mbarrier address %p is not 8-byte aligned", what, (const void *)bar);
+  for_rows(proto.map, proto.box, proto.c, [&](uint32_t, const uint8_t *g, uint32_t, uint32_t ne) {
+    if (ne) check_global(g, (size_t)ne * proto.box.eb, false, what);
+  });
+  for (int r = 0; r < c.size(); ++r) {
+    if (!(cta_mask & (1u << r))) continue;
+    Block &peer = *c.blocks[r];
+    if (peer.exited)
+      report(Check::kSync, true, "%s: destination CTA rank %d has exited (its shared memory is gone)", what, r);
+    LoadTx tx = proto;
+    tx.dst_block = &peer;
+    tx.dst = peer.dyn + doff;
+    tx.bar = reinterpret_cast<uint64_t *>(peer.dyn + boff);
+    if (!mbarrier_initialised(tx.bar))
+      report(Check::kSync, true,
+             "%s: complete-tx on the mbarrier of CTA rank %d at %p, which mbarrier.init has not initialised (that CTA "
+             "must initialise it and the cluster synchronise before the multicast)",
+             what, r, (const void *)tx.bar);
+    Block *prev = set_current_block(&peer);
+    hopper_shared_write(&t, tx.dst, tx.box.bytes);  // into a wgmma operand the peer still reads?
+    set_current_block(prev);
+    for (const LoadTx &o : g_loads)
+      if (overlaps(o.dst, o.box.bytes, tx.dst, tx.box.bytes))
+        report(Check::kRacecheck, false, "%s into [%p, +%u) of CTA rank %d by thread %d while another TMA load into "
+               "[%p, +%u) is in flight", what, (const void *)tx.dst, tx.box.bytes, r, t.linear, (const void *)o.dst,
+               o.box.bytes);
+    g_loads.push_back(tx);
+    ++g_async_ranges;
   }
 }
 

@@ -82,14 +82,15 @@ struct NamedBarrier {
   std::vector<int> arrivals;  // threads arrived in the current phase
 };
 
-// State of the running block (one block runs at a time; reset by hopper_block_reset).
+// State of a CTA (per CTA rank of the running cluster; reset by hopper_block_reset).
 struct HopperBlock {
   std::vector<std::unique_ptr<WgmmaOp>> ops;  // by id
   std::vector<uint32_t> inflight;             // ids of ops some thread has not retired
   NamedBarrier bars[16];
   std::vector<int> maxnreg;  // per warpgroup: the count of its last setmaxnreg (0: none yet)
 };
-HopperBlock g_hb;
+std::vector<HopperBlock> g_hbs;  // by CTA rank
+HopperBlock &hb() { return g_hbs[current_block()->rank]; }
 
 // The arguments a thread brings to a warpgroup collective (on its stack while it waits there).
 struct WgmmaArgs {
@@ -311,8 +312,8 @@ void perform_wgmma(int first) {
     const WgmmaArgs &ai = *static_cast<const WgmmaArgs *>(u.op_in);
     op->d[i] = ai.d;
     const uint32_t *prev = chained_op(u.wg, ai.d);
-    if (prev && g_hb.ops[*prev]) {
-      std::memcpy(&c[(size_t)i * regs], &g_hb.ops[*prev]->result[(size_t)i * regs], sizeof(float) * regs);
+    if (prev && hb().ops[*prev]) {
+      std::memcpy(&c[(size_t)i * regs], &hb().ops[*prev]->result[(size_t)i * regs], sizeof(float) * regs);
     } else {
       std::memcpy(&c[(size_t)i * regs], ai.d, sizeof(float) * regs);
       // PTX ISA "wgmma.fence": required before the first wgmma.mma_async, and between another access
@@ -344,23 +345,23 @@ void perform_wgmma(int first) {
                                c.data(), op->result.data(), a0.scale_d != 0, model);
   }
   op->pending = kWarpgroupThreads;
-  const uint32_t id = (uint32_t)g_hb.ops.size();
+  const uint32_t id = (uint32_t)hb().ops.size();
   for (int i = 0; i < kWarpgroupThreads; ++i) {
     WgmmaThread &w = b.threads[first + i].wg;
     w.open.push_back(id);
     if (uint32_t *prev = chained_op(w, op->d[i])) *prev = id;
     else w.chained.emplace_back(op->d[i], id);
   }
-  g_hb.ops.push_back(std::move(op));
-  g_hb.inflight.push_back(id);
+  hb().ops.push_back(std::move(op));
+  hb().inflight.push_back(id);
 }
 
 // Retires op `id` for the calling thread: its registers get D.
 void retire(Thread &t, uint32_t id) {
-  WgmmaOp *op = g_hb.ops[id].get();
+  WgmmaOp *op = hb().ops[id].get();
   const int i = t.linear - op->first;
   const int regs = op->n / 2;
-  op->retires.push_back({t.linear, mbarrier_clock(t.linear), current_block()->barrier_epoch});
+  op->retires.push_back({t.gid, mbarrier_clock(t.gid), current_block()->barrier_epoch});
   if (!op->any_retired) {
     // The op completes here. Writes the sanitizer saw were checked as they happened
     // (hopper_shared_write); this also catches changes made by no thread (a copy engine).
@@ -398,8 +399,8 @@ void retire(Thread &t, uint32_t id) {
       break;
     }
   if (--op->pending == 0) {
-    g_hb.ops[id].reset();
-    g_hb.inflight.erase(std::find(g_hb.inflight.begin(), g_hb.inflight.end(), id));
+    hb().ops[id].reset();
+    hb().inflight.erase(std::find(hb().inflight.begin(), hb().inflight.end(), id));
   }
 }
 
@@ -425,8 +426,8 @@ void perform_setmaxnreg(int first) {
   // setmaxnreg; the compiled count before that is not). Registers are not a resource here: a valid
   // setmaxnreg changes nothing else the emulator models.
   const size_t g = (size_t)(first / kWarpgroupThreads);
-  if (g_hb.maxnreg.size() <= g) g_hb.maxnreg.resize(g + 1, 0);
-  const int cur = g_hb.maxnreg[g], want = t0.op_arg;
+  if (hb().maxnreg.size() <= g) hb().maxnreg.resize(g + 1, 0);
+  const int cur = hb().maxnreg[g], want = t0.op_arg;
   if (cur != 0 && (t0.op_arg2 ? want < cur : want > cur))
     report(Check::kSync, false,
            "setmaxnreg.%s %d (warpgroup %d): the warpgroup holds %d registers per thread; .%s must not %s the count "
@@ -434,7 +435,7 @@ void perform_setmaxnreg(int first) {
            t0.op_arg2 ? "inc" : "dec", want, first / kWarpgroupThreads, cur, t0.op_arg2 ? "inc" : "dec",
            t0.op_arg2 ? "lower" : "raise");
   else if (want >= 24 && want <= 256 && want % 8 == 0)
-    g_hb.maxnreg[g] = want;
+    hb().maxnreg[g] = want;
 }
 
 // The calling thread's part of a wgmma.mma_async: arrive; the last of the warpgroup performs it.
@@ -451,16 +452,19 @@ void issue_wgmma(const WgmmaArgs &args) {
 
 // ---- hooks (emu_internal.h)
 
-void hopper_block_reset(Block &) {
-  g_hb.ops.clear();
-  g_hb.inflight.clear();
-  g_hb.maxnreg.clear();
-  for (NamedBarrier &nb : g_hb.bars) nb = NamedBarrier{};
+void hopper_block_reset(Block &b) {
+  if (g_hbs.size() <= (size_t)b.rank) g_hbs.resize(b.rank + 1);
+  Block *prev = set_current_block(&b);
+  hb().ops.clear();
+  hb().inflight.clear();
+  hb().maxnreg.clear();
+  for (NamedBarrier &nb : hb().bars) nb = NamedBarrier{};
+  set_current_block(prev);
 }
 
 // Whether thread w's accesses now are ordered after op's completion: w waited for it itself, or a
 // barrier completed since some thread waited for it, or w acquired (mbarrier wait) what such a
-// thread released after its wait.
+// thread released after its wait. Threads by gid (w may be another CTA's: a multicast's issuer).
 bool ordered_after_completion(const WgmmaOp &op, int w) {
   const Block &b = *current_block();
   for (const WgmmaOp::Retire &e : op.retires)
@@ -472,17 +476,18 @@ bool ordered_after_completion(const WgmmaOp &op, int w) {
 // after the op's completion (see ordered_after_completion), or by a TMA load landing before it.
 void hopper_shared_write(Thread *t, const uint8_t *p, size_t n) {
   EmulatorCode in_emulator;
-  if (g_hb.inflight.empty() || !options().racecheck) return;
+  if (hb().inflight.empty() || !options().racecheck) return;
   Block &b = *current_block();
   if (p + n <= b.dyn || p >= b.dyn + b.dyn_bytes) return;
   const uint8_t *end = b.dyn + b.dyn_bytes;
   const uint32_t lo = (uint32_t)((p < b.dyn ? b.dyn : p) - b.dyn);
   const uint32_t hi = (uint32_t)((p + n > end ? end : p + n) - b.dyn);
-  for (uint32_t id : g_hb.inflight) {
-    const WgmmaOp &op = *g_hb.ops[id];
-    const int i = t ? t->linear - op.first : -1;
+  for (uint32_t id : hb().inflight) {
+    const WgmmaOp &op = *hb().ops[id];
+    const bool own = t && t->gid / b.nthreads == b.rank;  // t belongs to the CTA whose op this is
+    const int i = own ? t->linear - op.first : -1;
     const bool member = i >= 0 && i < kWarpgroupThreads;
-    if (t ? ordered_after_completion(op, t->linear) : op.any_retired) continue;
+    if (t ? ordered_after_completion(op, t->gid) : op.any_retired) continue;
     // The first chunk that ends after lo: does it start before hi?
     auto it = std::upper_bound(op.chunks.begin(), op.chunks.end(), lo, [](uint32_t v, uint32_t c) { return v < c + 16; });
     if (it == op.chunks.end() || *it >= hi) continue;
@@ -530,7 +535,7 @@ bool hopper_diagnose_deadlock(Block &b) {
     }
   }
   for (int id = 0; id < 16; ++id) {
-    const NamedBarrier &nb = g_hb.bars[id];
+    const NamedBarrier &nb = hb().bars[id];
     if (nb.waiting.empty()) continue;
     int exited = 0;
     for (const Thread &t : b.threads) exited += t.state == ThreadState::kExited;
@@ -655,7 +660,7 @@ void named_barrier(bool sync, int id, int thread_count) {
     report(Check::kSync, true,
            "bar.%s %d, %d: the thread count must be a positive multiple of 32 not above the block's %d threads",
            sync ? "sync" : "arrive", id, thread_count, warps_threads);
-  NamedBarrier &nb = g_hb.bars[id];
+  NamedBarrier &nb = hb().bars[id];
   if (nb.arrived > 0 && nb.count != thread_count)
     report(Check::kSync, true,
            "bar.%s %d, %d: thread %d arrives with count %d while barrier %d already counts to %d (mismatched thread "
@@ -672,7 +677,9 @@ void named_barrier(bool sync, int id, int thread_count) {
   ++nb.arrived;
   if (nb.arrived == nb.count) {
     for (int w : nb.waiting) b.threads[w].state = ThreadState::kRunnable;
-    sync_clocks_merge(nb.arrivals.data(), (int)nb.arrivals.size());  // mbarrier racecheck clocks
+    std::vector<int> gids(nb.arrivals);  // racecheck clocks are by gid
+    for (int &g : gids) g += b.rank * b.nthreads;
+    sync_clocks_merge(gids.data(), (int)gids.size());  // mbarrier racecheck clocks
     nb = NamedBarrier{};
     ++b.barrier_epoch;
     return;

@@ -98,6 +98,15 @@ GemmPlan make_plan(const k4j::DeviceInfo &info, const GemmShape &s) {
   // Persistent: one CTA per SM (at most one per tile). Masked: the tile count depends on maskedM
   // (device data), so the grid covers the maxM bound.
   plan.grid_x = tiles < info.sm_count ? tiles : info.sm_count;
+  // Clusters of 2 (DeepGEMM's rule for TMA multicast: M of at least 512): large dense problems with
+  // BM 128 tiles run as pairs of vertically adjacent tiles sharing their B tile, loaded once per pair
+  // (each CTA loads half and multicasts it); the persistent grid is then a whole number of pairs.
+  const int64_t m_blocks = (s.rows + bm - 1) / bm;
+  if (s.mode == GemmMode::kDense && bm == 128 && s.rows >= 512 && m_blocks >= 2 && info.sm_count >= 2) {
+    const int64_t pairs = (m_blocks + 1) / 2 * ((s.n + c->bn - 1) / c->bn);
+    plan.cluster = 2;
+    plan.grid_x = 2 * (pairs < info.sm_count / 2 ? pairs : info.sm_count / 2);
+  }
   return plan;
 }
 
@@ -128,7 +137,7 @@ template <GemmMode MODE>
 int launch(const k4j::DeviceInfo &info, const GemmPlan &plan, const GemmParams &p, int64_t groups_z,
            cudaStream_t stream) {
   if (plan.family == Family::kWgmma)
-    return k4j::gemm::launch_wgmma(MODE, plan.bm, plan.bn, info, p, (int)plan.grid_x, stream);
+    return k4j::gemm::launch_wgmma(MODE, plan.bm, plan.bn, plan.cluster, info, p, (int)plan.grid_x, stream);
   const int64_t grid_m = (p.m + plan.bm - 1) / plan.bm;
   // The message names the caller's argument (K4J_REQUIRE convention).
   const char *rows_name = MODE == GemmMode::kDense ? "m" : MODE == GemmMode::kMasked ? "maxM" : "sumM";

@@ -31,15 +31,17 @@ constexpr WgmmaConfig kConfigs[] = {K4J_WGMMA_BNS(K4J_WGMMA_CONFIG, 1) K4J_WGMMA
 #undef K4J_WGMMA_CONFIG
 
 // The four tensor maps of one call (layouts in fp8_gemm_wgmma.cuh).
+// cluster 2: B's box is half the tile (each CTA of the pair loads and multicasts one half).
 template <class T>
-int make_maps(GemmMode mode, const GemmParams &p, CUtensorMap *a, CUtensorMap *b, CUtensorMap *sa, CUtensorMap *d) {
+int make_maps(GemmMode mode, const GemmParams &p, int cluster, CUtensorMap *a, CUtensorMap *b, CUtensorMap *sa,
+              CUtensorMap *d) {
   const bool masked = mode == GemmMode::kMasked;
   const uint64_t problems = masked ? (uint64_t)p.groups : 1;
   const uint64_t k = (uint64_t)p.k, m = (uint64_t)p.m, n = (uint64_t)p.n, kb = (k + 127) / 128;
   const uint64_t sa_ld = (uint64_t)p.sa_ld;
   int rc = make_tensor_map_3d(a, TmaType::kFp8, p.a, k, m, problems, k, m * k, T::BK, T::BM, 1, TmaSwizzle::k128B);
   if (rc != K4J_OK) return rc;
-  rc = make_tensor_map_3d(b, TmaType::kFp8, p.b, k, n, (uint64_t)p.groups, k, n * k, T::BK, T::BN, 1,
+  rc = make_tensor_map_3d(b, TmaType::kFp8, p.b, k, n, (uint64_t)p.groups, k, n * k, T::BK, T::BN / cluster, 1,
                           TmaSwizzle::k128B);
   if (rc != K4J_OK) return rc;
   rc = make_tensor_map_3d(sa, TmaType::kFp32, p.sa, sa_ld, kb, problems, sa_ld * 4, kb * sa_ld * 4, T::BM, 1, 1,
@@ -50,20 +52,31 @@ int make_maps(GemmMode mode, const GemmParams &p, CUtensorMap *a, CUtensorMap *b
                             128 / esize, 64, TmaSwizzle::k128B);
 }
 
-template <class T, GemmMode MODE>
+template <class T, GemmMode MODE, int CLUSTER = 1>
 int launch_tile(const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
-  constexpr auto kernel = kernels::gemm::fp8_gemm_wgmma_kernel<T, MODE>;
+  constexpr auto kernel = kernels::gemm::fp8_gemm_wgmma_kernel<T, MODE, CLUSTER>;
   if (T::kSmemBytes > info.max_smem_optin)
     return set_error(K4J_ERR_UNSUPPORTED,
                      "device: the FP8 GEMM wgmma tile needs %d bytes of shared memory, cuda:%d allows %d",
                      T::kSmemBytes, info.ordinal, info.max_smem_optin);
   CUtensorMap tm_a, tm_b, tm_sa, tm_d;
-  int rc = make_maps<T>(MODE, p, &tm_a, &tm_b, &tm_sa, &tm_d);
+  int rc = make_maps<T>(MODE, p, CLUSTER, &tm_a, &tm_b, &tm_sa, &tm_d);
   if (rc != K4J_OK) return rc;
   K4J_CUDA_TRY((raise_dynamic_smem_once<kernel>(info.ordinal, T::kSmemBytes)));
-  launch("fp8_gemm_wgmma_kernel", kernel, dim3((unsigned)grid), dim3(T::kThreads), T::kSmemBytes, stream, p, tm_a,
-         tm_b, tm_sa, tm_d);
+  // grid: a multiple of CLUSTER (the plan's).
+  launch_cluster("fp8_gemm_wgmma_kernel", kernel, dim3((unsigned)grid), dim3(T::kThreads), dim3(CLUSTER),
+                 T::kSmemBytes, stream, p, tm_a, tm_b, tm_sa, tm_d);
   return check_launch("fp8_gemm_wgmma");
+}
+
+// Cluster 2 (dense form, BM 128 tiles): the two CTAs of a cluster share the B tile (multicast).
+int launch_dense_cluster2(int bm, int bn, const DeviceInfo &info, const GemmParams &p, int grid,
+                          cudaStream_t stream) {
+#define K4J_WGMMA_LAUNCH(WGS, BN) \
+  if (bm == 64 * WGS && bn == BN) return launch_tile<WgmmaTile<WGS, BN>, GemmMode::kDense, 2>(info, p, grid, stream);
+  K4J_WGMMA_BNS(K4J_WGMMA_LAUNCH, 2)
+#undef K4J_WGMMA_LAUNCH
+  return set_error(K4J_ERR_INTERNAL, "plan: no clustered wgmma tile %dx%d", bm, bn);
 }
 
 template <GemmMode MODE>
@@ -94,8 +107,10 @@ bool wgmma_available() {
   return code && tensor_map_detail::encode_fn(&err, &query) != nullptr;
 }
 
-int launch_wgmma(GemmMode mode, int bm, int bn, const DeviceInfo &info, const GemmParams &p, int grid,
+int launch_wgmma(GemmMode mode, int bm, int bn, int cluster, const DeviceInfo &info, const GemmParams &p, int grid,
                  cudaStream_t stream) {
+  if (cluster == 2 && mode == GemmMode::kDense) return launch_dense_cluster2(bm, bn, info, p, grid, stream);
+  if (cluster != 1) return set_error(K4J_ERR_INTERNAL, "plan: cluster %d for this form", cluster);
   switch (mode) {
     case GemmMode::kDense: return launch_mode<GemmMode::kDense>(bm, bn, info, p, grid, stream);
     case GemmMode::kContiguous: return launch_mode<GemmMode::kContiguous>(bm, bn, info, p, grid, stream);

@@ -26,8 +26,9 @@ const WgmmaConfig *wgmma_configs(int *count);
 bool wgmma_available();
 
 /* Builds the tensor maps and launches the persistent kernel of tile bm x bn (one of wgmma_configs)
- * with `grid` CTAs. */
-int launch_wgmma(kernels::gemm::GemmMode mode, int bm, int bn, const DeviceInfo &info,
+ * with `grid` CTAs, in clusters of `cluster` CTAs: 1, or 2 for the dense form with bm 128 (the pair
+ * shares the B tile by TMA multicast; grid even). */
+int launch_wgmma(kernels::gemm::GemmMode mode, int bm, int bn, int cluster, const DeviceInfo &info,
                  const kernels::gemm::GemmParams &p, int grid, cudaStream_t stream);
 
 }  // namespace k4j::gemm

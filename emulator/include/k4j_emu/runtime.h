@@ -107,6 +107,19 @@ bool elect_one_sync();
 void setmaxnreg(bool inc, int regs);
 void named_barrier(bool sync, int id, int thread_count);
 
+// ---- Hopper: thread-block clusters (emulator/src/cluster.cpp, tma.cpp; PTX ISA sections cited in
+// cuda-kernels/common/ptx.cuh). A launch without a cluster dimension is a cluster of one CTA.
+unsigned cluster_ctarank();    // %cluster_ctarank
+unsigned cluster_nctarank();   // %cluster_nctarank
+uint3 cluster_id();            // %clusterid
+dim3 cluster_dim();            // %cluster_nctaid
+void cluster_arrive();         // barrier.cluster.arrive.release
+void cluster_wait();           // barrier.cluster.wait.acquire
+void *mapa(const void *p, unsigned rank);  // mapa.u64: the same shared-memory location in CTA `rank`
+void mbarrier_arrive_cluster(uint64_t *bar, unsigned rank);  // mbarrier.arrive.release.cluster.shared::cluster
+void tma_load_multicast(void *smem_dst, const void *tensor_map, uint64_t *bar, uint16_t cta_mask, int rank,
+                        const int32_t *coords);
+
 // ---- launches
 // The kernel body of one launch, run by every CUDA thread of the grid. Its bytes are the launch's
 // parameter space: the sanitizer lets that launch's threads read them, as CUDA's param space.
@@ -115,8 +128,9 @@ struct LaunchBody {
   virtual ~LaunchBody() = default;
 };
 void *param_alloc(size_t bytes);
+// cluster: the cluster dimension (cudaLaunchAttributeClusterDimension); {1, 1, 1}: none.
 cudaError_t launch(const char *name, const void *func, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                   LaunchBody *body, size_t body_bytes);
+                   LaunchBody *body, size_t body_bytes, dim3 cluster = dim3(1, 1, 1));
 
 template <typename F>
 struct LaunchBodyOf final : LaunchBody {

@@ -103,6 +103,14 @@ public final class Fp8GemmChecks implements CheckSuite {
         // the emulator (K is small).
         cases.add(GemmCase.denseExact(64, 140 * 128, 32, false, false));
         cases.add(GemmCase.denseExact(1160, 2048, 144, false, false));
+        // Clusters of 2 on sm_90 (the plan's rule: dense, M >= 512, BM 128; the "plan" metric says
+        // cluster=2): pairs of vertically adjacent row tiles share their B tile by TMA multicast. Odd
+        // row-tile counts (5 here) leave the last pair's lower tile past M; tails in M, N and K.
+        cases.add(GemmCase.denseExact(520, 264, 272, true, false));
+        cases.add(GemmCase.denseExact(640, 136, 128, false, true));
+        // K of 9 k-blocks over at most 6 stages: the stages are reused, so each producer must wait for
+        // both CTAs' consumers (remote arrivals) before multicasting into a stage again.
+        cases.add(GemmCase.denseExact(576, 72, 1040, false, false));
 
         // Every tile configuration of the sm_90 wgmma family (TILE_CASES: the tile each one gets).
         for (TileCase t : tileCases()) cases.add(t.gemm());

@@ -1,5 +1,6 @@
 package io.kernels4j.validation.gemm;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -129,6 +130,21 @@ class Fp8GemmPlanTest {
         // 2 x 4 tiles of 128 x 64 (one wave: the most CTAs): 8 CTAs; many tiles: one CTA per SM.
         assertHas(plan(Form.DENSE, 256, 256, 512, 1, 0), "grid=8x1x1 persistent");
         assertHas(plan(Form.DENSE, 4096, 7168, 2048, 1, 0), "grid=" + sms + "x1x1 persistent");
+    }
+
+    @Test
+    void hopperClustersOfTwoForLargeDenseProblems() {
+        if (!hopper) return;
+        // Dense with M >= 512 (BM 128): pairs of CTAs share the B tile (TMA multicast); the grid is a
+        // whole number of pairs. Smaller M and the grouped forms: no clusters.
+        String p = plan(Form.DENSE, 520, 264, 272, 1, 0);
+        assertHas(p, "cluster=2");
+        assertHas(plan(Form.DENSE, 4096, 7168, 2048, 1, 0), "cluster=2");
+        assertHas(plan(Form.DENSE, 511, 264, 272, 1, 0), "cluster=1");
+        assertHas(plan(Form.GROUPED_CONTIGUOUS, 4096, 7168, 2048, 8, 0), "cluster=1");
+        assertHas(plan(Form.GROUPED_MASKED, 4096, 7168, 2048, 8, 0), "cluster=1");
+        String grid = p.replaceAll(".*grid=(\\d+)x.*", "$1");
+        assertEquals(0, Integer.parseInt(grid) % 2, p);
     }
 
     @Test
