@@ -8,7 +8,8 @@
 //
 // BN need not divide 128 (the plan picks it per shape to fill the SMs): such a tile can straddle two
 // 128-wide scale blocks of N, and the consumer then promotes the columns on either side of the block
-// boundary with their own B scale (fp8_gemm_wgmma.cuh). The stage count is the most that fits.
+// boundary with their own B scale (fp8_gemm_wgmma.cuh; BN 48 does, BN 16 and 32 never do). The stage
+// count is the most that fits, capped.
 #pragma once
 #include <stdint.h>
 
@@ -27,7 +28,10 @@ struct WgmmaTile {
   // The 128-byte swizzle repeats every 8 rows of B; wgmma's N is a multiple of 8 up to 256, and the
   // consumer's two FP32 arrays of BN / 2 registers (partial and result) must leave room for the rest
   // (BN <= 160: ptx report in bench/NOTES.md). A tile meets at most two scale blocks of N.
-  static_assert(BN_ % 8 == 0 && BN_ >= 64 && BN_ <= 160, "BN: a multiple of 8 in [64, 160]");
+  // Below 64 only for BM 64 (decode: narrow tiles put more SMs on streaming B; a BM 128 tile that
+  // narrow would reload A for too few columns). wgmma has n16, n32, n48 like the wider N.
+  static_assert(BN_ % 8 == 0 && BN_ >= 16 && BN_ <= 160, "BN: a multiple of 8 in [16, 160]");
+  static_assert(BN_ >= 64 || WGS == 1, "BN below 64: BM 64 tiles only");
   static constexpr int kThreads = (WGS + 1) * 128;
   static constexpr int kConsumerThreads = WGS * 128;
 
@@ -43,12 +47,15 @@ struct WgmmaTile {
   static constexpr int kDBytesPerWG = (BN * 4 + 127) / 128 * kDBoxBytes;
 
   // Stages: as many as fit beside the staging, scales, barriers and flags, at most 6 (the BM 64 tile's
-  // depth before tiles were chosen per shape; BM 128 x BN 128 still gets its 4).
+  // depth before tiles were chosen per shape; BM 128 x BN 128 still gets its 4). The narrow decode
+  // tiles (BN < 64) move only 10-14 KB a stage and are bound by how many bytes each SM keeps in
+  // flight: up to 8 stages.
+  static constexpr int kMaxStages = BN_ < 64 ? 8 : 6;
   static constexpr int kStageBytes = kABytes + kBBytes + kSaBytes + 16;  // + its two barriers
   static constexpr int kFixedBytes = 1024 + WGS * kDBytesPerWG + BM + 4 * WGS * 4;
-  static constexpr int kStages = (kWgmmaSmemLimit - kFixedBytes) / kStageBytes < 6
+  static constexpr int kStages = (kWgmmaSmemLimit - kFixedBytes) / kStageBytes < kMaxStages
                                      ? (kWgmmaSmemLimit - kFixedBytes) / kStageBytes
-                                     : 6;
+                                     : kMaxStages;
   static_assert(kStages >= 2, "shared memory: fewer than two stages fit");
 
   // Offsets from a 1024-byte aligned base (the 128-byte swizzle pattern repeats every 1024 bytes, and

@@ -69,23 +69,34 @@ GemmPlan make_plan(const k4j::DeviceInfo &info, const GemmShape &s) {
   if (s.k % 16 != 0 || (s.n * esize) % 16 != 0) return mma_plan(info, s, "row strides not 16-byte aligned for TMA");
   // Tile height: decode-sized M (per problem) gets 64 rows, so that no consumer warpgroup idles.
   const int bm = s.rows_hint <= 64 ? 64 : 128;
-  // Tile width: the fewest waves of tiles over the SMs, then the fullest last wave, then the narrower
-  // tile (equal tile counts: less zero-filled padding past N). For decode-sized M the one-wave
-  // candidates differ only in their tile count, so this picks the most CTAs to stream B with; for
-  // large M the wider tiles need fewer waves. The waves count the expected rows (masked: expectedM).
+  // Tile width, BM 128: the fewest waves of tiles over the SMs, then the fullest last wave, then the
+  // narrower tile (equal tile counts: less zero-filled padding past N); the wider tiles need fewer
+  // waves. The waves count the expected rows (masked: expectedM).
+  // BM 64 (decode-sized M, memory-bound: each tile streams its BN x K slice of B, the weights, and
+  // reloads its 64 x K of A): the fewest bytes through the busiest SM, ceil(tiles / SMs) x (64 + BN)
+  // x K, then the wider tile (fewer A reloads, fewer tiles). This fills the SMs with narrow tiles when
+  // N is moderate (M = 64, N = 2112: BN 16, 132 tiles, one per SM, instead of 33 tiles of 64) and
+  // keeps the wide ones when there are tiles enough (counting A keeps a narrow tile from winning on
+  // B alone with several tiles per SM, each reloading A).
   int count = 0;
   const k4j::gemm::WgmmaConfig *configs = k4j::gemm::wgmma_configs(&count), *c = nullptr;
-  int64_t best_waves = 0, best_last = 0;
+  int64_t best_waves = 0, best_last = 0, best_bytes = 0;
   const int64_t sms = info.sm_count > 0 ? info.sm_count : 1;
   for (int i = 0; i < count; ++i) {
     const k4j::gemm::WgmmaConfig &t = configs[i];
     if (t.bm != bm || t.smem_bytes > info.max_smem_optin) continue;
     const int64_t tiles = (s.rows_hint + bm - 1) / bm * ((s.n + t.bn - 1) / t.bn) * s.problems;
     const int64_t waves = (tiles + sms - 1) / sms, last = tiles - (waves - 1) * sms;
-    if (c == nullptr || waves < best_waves || (waves == best_waves && last > best_last)) {
+    const int64_t bytes = waves * (bm + t.bn);  // per unit of K
+    const bool better = c == nullptr ||
+                        (bm == 64 ? bytes < best_bytes || (bytes == best_bytes && t.bn > c->bn)
+                                  : waves < best_waves || (waves == best_waves && last > best_last) ||
+                                        (waves == best_waves && last == best_last && t.bn < c->bn));
+    if (better) {
       c = &t;
       best_waves = waves;
       best_last = last;
+      best_bytes = bytes;
     }
   }
   if (c == nullptr) return mma_plan(info, s, "shared memory too small for the wgmma tile");

@@ -24,10 +24,16 @@ constexpr WgmmaConfig config_of() {
 // the plan fill the SMs more evenly (DeepGEMM's idea): the finer the steps, the closer some tile
 // count comes to a multiple of the SM count. Up to 160: the consumer holds two FP32 arrays of BN / 2
 // registers, and at 160 that is 160 of its 232 (BM 128) or 248 (BM 64) registers (ptxas numbers in
-// bench/NOTES.md). 64 is the floor: narrower tiles reload A too often.
+// bench/NOTES.md). 64 is the floor for BM 128: narrower tiles reload A too often.
 #define K4J_WGMMA_BNS(X, WGS) X(WGS, 64) X(WGS, 96) X(WGS, 112) X(WGS, 128) X(WGS, 144) X(WGS, 160)
+// BM 64 (decode-sized M) also has narrow tiles (DeepGEMM's block_n goes down to 16): at M <= 64 the
+// call streams B (the weights) and is memory-bound, and a moderate N in tiles of 64 or more leaves
+// most SMs idle (M = 64, N = 2112: 33 tiles of 64 on 132 SMs; 132 of 16). No split of K: the
+// reduction stays deterministic.
+#define K4J_WGMMA_NARROW_BNS(X) X(1, 16) X(1, 32) X(1, 48)
 #define K4J_WGMMA_CONFIG(WGS, BN) config_of<WgmmaTile<WGS, BN>>(),
-constexpr WgmmaConfig kConfigs[] = {K4J_WGMMA_BNS(K4J_WGMMA_CONFIG, 1) K4J_WGMMA_BNS(K4J_WGMMA_CONFIG, 2)};
+constexpr WgmmaConfig kConfigs[] = {K4J_WGMMA_NARROW_BNS(K4J_WGMMA_CONFIG) K4J_WGMMA_BNS(K4J_WGMMA_CONFIG, 1)
+                                        K4J_WGMMA_BNS(K4J_WGMMA_CONFIG, 2)};
 #undef K4J_WGMMA_CONFIG
 
 // The four tensor maps of one call (layouts in fp8_gemm_wgmma.cuh).
@@ -83,6 +89,7 @@ template <GemmMode MODE>
 int launch_mode(int bm, int bn, const DeviceInfo &info, const GemmParams &p, int grid, cudaStream_t stream) {
 #define K4J_WGMMA_LAUNCH(WGS, BN) \
   if (bm == 64 * WGS && bn == BN) return launch_tile<WgmmaTile<WGS, BN>, MODE>(info, p, grid, stream);
+  K4J_WGMMA_NARROW_BNS(K4J_WGMMA_LAUNCH)
   K4J_WGMMA_BNS(K4J_WGMMA_LAUNCH, 1)
   K4J_WGMMA_BNS(K4J_WGMMA_LAUNCH, 2)
 #undef K4J_WGMMA_LAUNCH

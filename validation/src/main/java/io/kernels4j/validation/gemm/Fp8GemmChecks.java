@@ -172,9 +172,11 @@ public final class Fp8GemmChecks implements CheckSuite {
 
     /**
      * A case and the tile the sm_90 plan gives it on a device of {@link #TILE_CASE_SMS} SMs (an H100
-     * SXM, an H200 and the emulated sm_90): each of the wgmma family's 12 configurations (BM 64 and
-     * 128 x BN 64, 96, 112, 128, 144, 160) at least once, BNs that do not divide 128 with tiles that
-     * straddle two B-scale blocks, tails in M, N and K, every form, maskedM = 0 and empty groups.
+     * SXM, an H200 and the emulated sm_90): each of the wgmma family's 15 configurations (BM 64 and
+     * 128 x BN 64, 96, 112, 128, 144, 160, and BM 64 x the narrow decode widths 16, 32, 48) at least
+     * once, BNs that do not divide 128 with tiles that straddle two B-scale blocks, tails in M, N and
+     * K, every form, maskedM = 0 and empty groups, BF16 and FP32 D (the narrow tiles' rows are 32 to
+     * 192 bytes: 16-byte stores only, one whole 128-byte TMA box, a box and a partial one).
      * The sizes are exact on the emulator too (the choice depends on them), with small K and few
      * non-empty groups so that they stay cheap there. On other devices the cases still run; only the
      * tile differs.
@@ -185,13 +187,26 @@ public final class Fp8GemmChecks implements CheckSuite {
     static final int TILE_CASE_SMS = 132;
 
     static List<TileCase> tileCases() {
-        // 15 problems of one row tile each (expectedM): the tile count is 15 x ceil(N / BN), and each N
-        // is the smallest with a tail for which the narrower widths need a second wave of 132 SMs.
+        // 15 problems of one row tile each (expectedM): the tile count is 15 x ceil(N / BN). BM 64 takes
+        // the width with the fewest bytes through the busiest SM, ceil(tiles / 132) x (64 + BN) x K, then
+        // the wider: each N below lies in the range where its width wins, with a tail. BM 128: each N is
+        // the smallest with a tail for which the narrower widths need a second wave of 132 SMs.
         int[] mm64 = {0, 0, 64, 0, 0, 1, 0, 0, 0, 37, 0, 0, 0, 0, 63};
         int[] mm128 = {0, 200, 0, 0, 129, 0, 0, 1, 0, 0, 0, 0, 64, 0, 0};
         List<TileCase> t = new ArrayList<>();
         // BM 64 (expectedM, or M, <= 64).
-        t.add(new TileCase("64x64", GemmCase.maskedExact("G=4 tile 64x64", new int[] {0, 64, 1, 50}, 64, 200, 272, 0, false)));
+        // Narrow decode tiles: one tile per SM while N is moderate (dense: N <= 132 x 16 gets BN 16).
+        t.add(new TileCase("64x16", GemmCase.maskedExact("G=4 tile 64x16", new int[] {0, 64, 1, 50}, 64, 200, 272, 0, false)));
+        t.add(new TileCase("64x16", GemmCase.maskedExact("G=15 tile 64x16", mm64, 64, 120, 80, 64, true)));
+        t.add(new TileCase("64x16", GemmCase.denseExact(37, 200, 272, false, false)));
+        t.add(new TileCase("64x16", GemmCase.endsExact("G=3 tile 64x16", new int[] {5, 0, 40}, 200, 16, true)));
+        t.add(new TileCase("64x32", GemmCase.maskedExact("G=15 tile 64x32", mm64, 64, 200, 48, 64, true)));
+        t.add(new TileCase("64x32", GemmCase.denseExact(64, 2200, 48, false, false)));
+        t.add(new TileCase("64x32", GemmCase.contiguousExact("G=3 tile 64x32", new int[] {0, 30, 2}, 2184, 16, false)));
+        // BN 48: tiles at n0 = 96, 240, ... straddle two B-scale blocks.
+        t.add(new TileCase("64x48", GemmCase.maskedExact("G=15 tile 64x48", mm64, 64, 328, 144, 64, false)));
+        t.add(new TileCase("64x48", GemmCase.denseExact(33, 4240, 16, true, true)));
+        t.add(new TileCase("64x64", GemmCase.maskedExact("G=15 tile 64x64", mm64, 64, 456, 272, 64, true)));
         t.add(new TileCase("64x96", GemmCase.maskedExact("G=15 tile 64x96", mm64, 64, 520, 48, 64, true)));
         t.add(new TileCase("64x112", GemmCase.maskedExact("G=15 tile 64x112", mm64, 64, 792, 16, 64, false)));
         t.add(new TileCase("64x128", GemmCase.maskedExact("G=15 tile 64x128", mm64, 64, 904, 144, 64, false)));

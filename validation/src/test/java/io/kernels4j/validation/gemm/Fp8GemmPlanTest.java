@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The GEMM plan's choice ({@link Fp8Gemm#plan}): the Hopper wgmma family on sm_90 with its tile height
- * by M and its tile width by waves over the SMs, the portable mma.sync family elsewhere; the persistent grid; argument checks. Runs on the GPU
+ * by M and its tile width by waves over the SMs (BM 128) or by the bytes the busiest SM streams (BM
+ * 64, decode), the portable mma.sync family elsewhere; the persistent grid; argument checks. Runs on the GPU
  * and on each emulated architecture (the emulated executions select it by the tag).
  */
 @RequiresGpu
@@ -90,16 +91,32 @@ class Fp8GemmPlanTest {
         assertHas(plan(Form.GROUPED_MASKED, 200, 1160, 16, 15, 128), "tile=128x160x128 stages=3");
         assertHas(plan(Form.GROUPED_MASKED, 64, 904, 48, 15, 64), "tile=64x128x128 stages=6");
         assertHas(plan(Form.DENSE, 65, 2112, 7168, 1, 0), "tile=128x64x128 stages=6");
+        // The narrow decode tiles (10-15 KB a stage) are capped at 8.
+        assertHas(plan(Form.DENSE, 64, 2112, 7168, 1, 0), "tile=64x16x128 stages=8");
+        assertHas(plan(Form.DENSE, 64, 2200, 7168, 1, 0), "tile=64x32x128 stages=8");
+        assertHas(plan(Form.DENSE, 64, 4240, 7168, 1, 0), "tile=64x48x128 stages=8");
     }
 
     @Test
     void hopperTileWidthByWaves() {
         if (!hopper || sms != Fp8GemmChecks.TILE_CASE_SMS) return;
-        // One wave either way: the most CTAs (BN 64) to stream B with at decode sizes.
-        assertHas(plan(Form.DENSE, 64, 2112, 7168, 1, 0), "tile=64x64x128");
-        // M = 64, N = 24576: 384 tiles of BN 64 need 3 waves, BN 96..160 two; BN 96's 256 tiles fill the
-        // second wave best (124 of 132 SMs).
+        // BM 64 (decode): the fewest bytes through the busiest SM, ceil(tiles / 132) x (64 + BN) per unit
+        // of K, then the wider tile. M = 64, N = 2112 (DeepGEMM's decode shape): 132 tiles of BN 16, one
+        // per SM (80), where BN 64 streams B through 33 SMs (128). Before the narrow tiles: 64x64.
+        assertHas(plan(Form.DENSE, 64, 2112, 7168, 1, 0), "tile=64x16x128");
+        assertHas(plan(Form.DENSE, 64, 2112, 7168, 1, 0), "grid=132x1x1");
+        // N = 2200: BN 16 needs two tiles on some SMs (160); BN 32's 69 tiles one each (96).
+        assertHas(plan(Form.DENSE, 64, 2200, 7168, 1, 0), "tile=64x32x128");
+        // N = 8456: BN 16 would stream the least B (5 tiles of 16 a SM: 80 columns) but reload A five
+        // times (400); BN 96's 89 tiles, one each (160), win. Counting A keeps the narrow tiles to where
+        // they fill the SMs.
+        assertHas(plan(Form.DENSE, 64, 8456, 7168, 1, 0), "tile=64x96x128");
+        // M = 64, N = 24576: BN 96's 256 tiles (2 a SM: 320) beat BN 64's 384 (3: 384) and BN 112's 220
+        // (2: 352). Also the fewest waves and fullest last wave (the BM 128 rule, and the pick before).
         assertHas(plan(Form.DENSE, 64, 24576, 1536, 1, 0), "tile=64x96x128");
+        // Masked with expectedM <= 64, many tiles: the wide tile that fits one a SM (G=15, N=904: 120
+        // tiles of BN 128, 192) over more, narrower ones.
+        assertHas(plan(Form.GROUPED_MASKED, 64, 904, 7168, 15, 64), "tile=64x128x128");
         // M = 4096, N = 7168: BN 160 needs 11 waves (1440 tiles), BN 128 14, BN 64 28.
         assertHas(plan(Form.DENSE, 4096, 7168, 2048, 1, 0), "tile=128x160x128");
         // Equal tile counts: the narrower tile (less zero-filled padding past N). M = 6400, N = 136: BN 64
@@ -109,7 +126,7 @@ class Fp8GemmPlanTest {
 
     @Test
     void everyTileCaseGetsItsTile() {
-        // Fp8GemmChecks.tileCases: each of the 12 configurations, proven on the device they are designed
+        // Fp8GemmChecks.tileCases: each of the 15 configurations, proven on the device they are designed
         // for (132 SMs: an H100 SXM, an H200, the emulated sm_90).
         if (!hopper || sms != Fp8GemmChecks.TILE_CASE_SMS) return;
         java.util.Set<String> seen = new java.util.HashSet<>();
@@ -120,8 +137,10 @@ class Fp8GemmPlanTest {
             seen.add(t.tile());
         }
         for (int bm : new int[] {64, 128})
-            for (int bn : new int[] {64, 96, 112, 128, 144, 160})
-                assertTrue(seen.contains(bm + "x" + bn), "no tile case for " + bm + "x" + bn);
+            for (int bn : new int[] {16, 32, 48, 64, 96, 112, 128, 144, 160})
+                if (bm == 64 || bn >= 64) assertTrue(seen.contains(bm + "x" + bn), "no tile case for " + bm + "x" + bn);
+        // The narrow widths are decode-only: no BM 128 tile narrower than 64.
+        for (String tile : seen) assertTrue(tile.startsWith("64x") || Integer.parseInt(tile.substring(4)) >= 64, tile);
     }
 
     @Test
