@@ -189,11 +189,11 @@ __global__ void __launch_bounds__(384, 1)
     if constexpr (FP8) {
       const unsigned char *kv = static_cast<const unsigned char *>(p.kv);
       for (int t = 0; t < n_tiles; ++t) {
-        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);  // a fresh barrier: the first lap waits for nothing
         const int k0 = key_begin + t * C::BN;
         uint8_t *st = s_kv + stage * C::TILE_BYTES;
         int pages[4];
-        chunk_pages(p, r, k0, key_end, lane, pages);
+        chunk_pages(p, r, k0, key_end, lane, pages);  // the table read's latency under the wait below
+        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);  // a fresh barrier: the first lap waits for nothing
         // 64 rows x 40 units (32 of 16 e4m3 values -> two 16-byte BF16 chunks, 8 RoPE units of 16
         // bytes): 20 units per thread, loaded 10 at a time before any is converted, so that the loads
         // overlap one another (the latency, not the bandwidth, bounds one warpgroup's copy).
@@ -242,11 +242,11 @@ __global__ void __launch_bounds__(384, 1)
       if (leader) ptx::prefetch_tensormap(&tm_kv);
       uint32_t landed_phase = 0;  // bit s: parity of landed[s]'s next phase
       for (int t = 0; t < n_tiles; ++t) {
-        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);
         const int k0 = key_begin + t * C::BN;
         uint8_t *st = s_kv + stage * C::TILE_BYTES;
         int pages[4];
-        chunk_pages(p, r, k0, key_end, lane, pages);
+        chunk_pages(p, r, k0, key_end, lane, pages);  // the table read's latency under the wait below
+        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);
         // Key usable: below the end and in a loaded chunk. Lane l covers keys l and l + 32.
         const bool ok_lo = k0 + lane < key_end && (lane < 16 ? pages[0] : pages[1]) >= 0;
         const bool ok_hi = k0 + lane + 32 < key_end && (lane < 16 ? pages[2] : pages[3]) >= 0;
