@@ -9,9 +9,9 @@
 //    memory) and their online softmax, writes P (BF16) into the tile's RoPE block (dims 512..575,
 //    which only that S reads) and publishes the new row maxima and alpha; both WGs then do
 //    O[:, 256w, 256w + 256) = O * alpha + P.V (4 wgmma m64n256k16, V = the first 512 dims of the
-//    same rows, an MN-major operand). Each WG issues its next S before taking the other's hand-off,
-//    so its softmax runs under the other WG's wgmma. Each WG sums P over its own tiles; the
-//    two sums are added (in a fixed order) in the epilogue.
+//    same rows, an MN-major operand). Each WG issues its next S before taking the other's hand-off
+//    and runs its softmax under P.V of the previous tile, so the softmax overlaps wgmma work. Each
+//    WG sums P over its own tiles; the two sums are added (in a fixed order) in the epilogue.
 //  - WG 2 (producer, setmaxnreg 40): BF16 cache: one warp reads the page table (only for chunks
 //    below the work item's end) and TMA-loads each 16-key chunk (page sizes are multiples of 16, so
 //    a chunk never straddles pages) as 9 boxes of 64 dims x 16 keys (128-byte swizzle). A tile with
@@ -439,9 +439,11 @@ __global__ void __launch_bounds__(384, 1)
   };
   // Ping-pong over tiles: WG w owns the tiles t = w (mod 2) (their S at N = 64 and their softmax);
   // both WGs do P.V of every tile on their half of O. Tile t's softmax needs tile t-1's maximum (the
-  // other WG's), so the hand-offs alternate; each WG issues its next S before waiting for the other's
-  // hand-off, and does its own softmax while the other's P.V runs: one WG's softmax sits under the
-  // other's wgmma. Every accumulator is waited within the iteration that issues it (C7515).
+  // other WG's), so the hand-offs alternate; each WG issues its next S before waiting for the
+  // other's hand-off and runs its softmax while P.V(t-1) is in flight, so a softmax sits under wgmma
+  // work (its own WG's P.V and the other WG's S or P.V). Each accumulator is waited within the
+  // iteration that issues it, and no spin loop (mbarrier wait) sits between an S and its wait:
+  // either makes ptxas serialise every wgmma (C7515 / C7514).
   float a_x[2], a_o[2];
   if (wg == 0 && n_tiles > 0) {  // tile 0: nothing before it to hand off
     issue_scores(0);
@@ -464,9 +466,9 @@ __global__ void __launch_bounds__(384, 1)
     take_other(t - 1, a_x);
     ptx::wgmma_wait_group<0>();
     ptx::wgmma_fence_operand(sacc);
-    softmax_own(t, a_o);  // under the other WG's wgmma, none of this WG's in flight (C7514)
     rescale(a_x);
     issue_pv(t - 1);
+    softmax_own(t, a_o);  // under P.V(t-1) (this WG's and the other's); reads S, never O
     ptx::wgmma_wait_group<0>();
     ptx::wgmma_fence_operand(o);
     ptx::mbarrier_arrive(&empty[(t - 1) % S]);  // done with tile t-1's stage (V and its P)
