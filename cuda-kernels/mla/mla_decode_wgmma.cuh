@@ -4,12 +4,14 @@
 //
 // CTA = one work item x one KV head x 64 query rows (m-tile of the sQ * hQ/hKV rows of that head),
 // 3 warpgroups:
-//  - WG 0 and 1 (consumers, setmaxnreg 232): per 64-key tile, WG w computes S for keys
-//    [32w, 32w + 32) over all 576 dims (36 wgmma m64n32k16, Q and K from shared memory), the two
-//    halves exchange their row maxima through shared memory (both then hold the same running max),
-//    each writes its half of P (BF16) into a shared 64 x 64 tile, and then O[:, 256w, 256w + 256)
-//    += P.V (4 wgmma m64n256k16, V = the first 512 dims of the same rows, an MN-major operand).
-//    Each WG keeps its half of the row sums; they are added (in a fixed order) in the epilogue.
+//  - WG 0 and 1 (consumers, setmaxnreg 232): ping-pong over 64-key tiles. WG w owns the tiles
+//    t = w (mod 2): it computes their S over all 576 dims (36 wgmma m64n64k16, Q and K from shared
+//    memory) and their online softmax, writes P (BF16) into the tile's RoPE block (dims 512..575,
+//    which only that S reads) and publishes the new row maxima and alpha; both WGs then do
+//    O[:, 256w, 256w + 256) = O * alpha + P.V (4 wgmma m64n256k16, V = the first 512 dims of the
+//    same rows, an MN-major operand). Each WG issues its next S before taking the other's hand-off
+//    and runs its softmax under P.V of the previous tile, so the softmax overlaps wgmma work. Each
+//    WG sums P over its own tiles; the two sums are added (in a fixed order) in the epilogue.
 //  - WG 2 (producer, setmaxnreg 40): BF16 cache: one warp reads the page table (only for chunks
 //    below the work item's end) and TMA-loads each 16-key chunk (page sizes are multiples of 16, so
 //    a chunk never straddles pages) as 9 boxes of 64 dims x 16 keys (128-byte swizzle). A tile with
@@ -17,8 +19,8 @@
 //    lands on a separate barrier first; the warp then zeroes those rows (P = 0 times NaN is NaN),
 //    fences them into the async proxy and only then releases the stage. FP8 cache: all 128 threads
 //    read the 656-byte rows and dequantise them (dequant16) straight into the swizzled stage while
-//    the consumers compute on the other stage (plain loads, not TMA: Q, two BF16 stages and P take
-//    all but ~0.5 KB of the 227 KB, leaving no room to stage the raw rows).
+//    the consumers compute on the other stage (plain loads, not TMA: Q and two BF16 stages take all
+//    but ~8 KB of the 227 KB, leaving no room to stage the raw rows).
 // Shared-memory tiles are [rows][64 dims] blocks of 8 KB with the 128-byte swizzle (16-byte chunk
 // index XOR row % 8), 1024-byte aligned, as TMA writes them and wgmma reads them.
 #pragma once
@@ -49,10 +51,10 @@ struct WgmmaDecodeCfg {
   static constexpr int CHUNK_TX = KBLK * BOX_BYTES;    // bytes of one chunk's 9 boxes
   static constexpr int Q_OFF = 0;
   static constexpr int KV_OFF = Q_OFF + TILE_BYTES;
-  static constexpr int P_OFF = KV_OFF + STAGES * TILE_BYTES;
-  static constexpr int OK_OFF = P_OFF + BLK_BYTES;         // key usable flags, STAGES x 64 ints
-  static constexpr int RMAX_OFF = OK_OFF + STAGES * BN * 4;  // row maxima of each WG's half, 2 x 64
-  static constexpr int L_OFF = RMAX_OFF + 2 * M * 4;         // row sums of each WG's half, 2 x 64
+  static constexpr int OK_OFF = KV_OFF + STAGES * TILE_BYTES;  // key usable flags, STAGES x 64 ints
+  static constexpr int MX_OFF = OK_OFF + STAGES * BN * 4;  // running maxima after a tile, [t & 1][64]
+  static constexpr int AL_OFF = MX_OFF + 2 * M * 4;        // its alpha, [t & 1][64]
+  static constexpr int L_OFF = AL_OFF + 2 * M * 4;         // row sums of each WG's tiles, 2 x 64
   static constexpr int BAR_OFF = L_OFF + 2 * M * 4;          // full, empty, landed: STAGES each
   static constexpr int SMEM = BAR_OFF + 3 * STAGES * 8 + 1024;  // + slack to align the base to 1024
   // Register budgets after setmaxnreg. The CTA is launched with 168 x 384 = 64512 registers and
@@ -73,15 +75,15 @@ __device__ __forceinline__ int swz(int row, int c) { return row * 128 + ((c ^ (r
 // Warp-uniform in ptxas's eyes (a shuffle from lane 0), so role branches do not count as divergent.
 __device__ __forceinline__ int uniform(int v) { return __shfl_sync(0xffffffffu, v, 0); }
 
-// S half = Q (64 x 576) . K[keys 32w .. 32w + 32)^T: 36 k16 steps, 4 per 128-byte swizzled row
-// (a k16 step advances the start address by 32 bytes), both operands K-major.
-__device__ __forceinline__ void qk_half(float (&s)[16], const uint8_t *s_q, const uint8_t *s_k) {
+// S = Q (64 x 576) . K(64 keys)^T: 36 k16 steps of m64n64k16, 4 per 128-byte swizzled row (a k16
+// step advances the start address by 32 bytes), both operands K-major.
+__device__ __forceinline__ void qk(float (&s)[32], const uint8_t *s_q, const uint8_t *s_k) {
 #pragma unroll
   for (int ks = 0; ks < WgmmaDecodeCfg::KBLK * 4; ++ks) {
     const int off = (ks >> 2) * WgmmaDecodeCfg::BLK_BYTES + (ks & 3) * 32;
     const uint64_t da = ptx::wgmma_desc(s_q + off, 128, 0, 1024);
     const uint64_t db = ptx::wgmma_desc(s_k + off, 128, 0, 1024);
-    ptx::wgmma_bf16_m64k16_ss<32, 0, 0>(s, da, db, ks > 0 ? 1 : 0);
+    ptx::wgmma_bf16_m64k16_ss<64, 0, 0>(s, da, db, ks > 0 ? 1 : 0);
   }
 }
 
@@ -142,9 +144,7 @@ __global__ void __launch_bounds__(384, 1)
   uint8_t *smem = reinterpret_cast<uint8_t *>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   uint8_t *s_q = smem + C::Q_OFF;
   uint8_t *s_kv = smem + C::KV_OFF;
-  uint8_t *s_p = smem + C::P_OFF;
   int *s_ok = reinterpret_cast<int *>(smem + C::OK_OFF);
-  float *s_rmax = reinterpret_cast<float *>(smem + C::RMAX_OFF);
   float *s_lsum = reinterpret_cast<float *>(smem + C::L_OFF);
   uint64_t *full = reinterpret_cast<uint64_t *>(smem + C::BAR_OFF);
   uint64_t *empty = full + S;
@@ -189,11 +189,11 @@ __global__ void __launch_bounds__(384, 1)
     if constexpr (FP8) {
       const unsigned char *kv = static_cast<const unsigned char *>(p.kv);
       for (int t = 0; t < n_tiles; ++t) {
-        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);  // a fresh barrier: the first lap waits for nothing
         const int k0 = key_begin + t * C::BN;
         uint8_t *st = s_kv + stage * C::TILE_BYTES;
         int pages[4];
-        chunk_pages(p, r, k0, key_end, lane, pages);
+        chunk_pages(p, r, k0, key_end, lane, pages);  // the table read's latency under the wait below
+        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);  // a fresh barrier: the first lap waits for nothing
         // 64 rows x 40 units (32 of 16 e4m3 values -> two 16-byte BF16 chunks, 8 RoPE units of 16
         // bytes): 20 units per thread, loaded 10 at a time before any is converted, so that the loads
         // overlap one another (the latency, not the bandwidth, bounds one warpgroup's copy).
@@ -242,11 +242,11 @@ __global__ void __launch_bounds__(384, 1)
       if (leader) ptx::prefetch_tensormap(&tm_kv);
       uint32_t landed_phase = 0;  // bit s: parity of landed[s]'s next phase
       for (int t = 0; t < n_tiles; ++t) {
-        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);
         const int k0 = key_begin + t * C::BN;
         uint8_t *st = s_kv + stage * C::TILE_BYTES;
         int pages[4];
-        chunk_pages(p, r, k0, key_end, lane, pages);
+        chunk_pages(p, r, k0, key_end, lane, pages);  // the table read's latency under the wait below
+        ptx::mbarrier_wait_parity(&empty[stage], phase ^ 1);
         // Key usable: below the end and in a loaded chunk. Lane l covers keys l and l + 32.
         const bool ok_lo = k0 + lane < key_end && (lane < 16 ? pages[0] : pages[1]) >= 0;
         const bool ok_hi = k0 + lane + 32 < key_end && (lane < 16 ? pages[2] : pages[3]) >= 0;
@@ -301,6 +301,10 @@ __global__ void __launch_bounds__(384, 1)
   const int r_lo = wwarp * 16 + (lane >> 2), r_hi = r_lo + 8;  // this thread's two rows
   const int t4 = lane & 3;
   constexpr int kBarConsumers = 1;  // named barrier of the 256 consumer threads
+  constexpr int kBarTile = 2;       // + (t & 1): tile t's softmax published (its owner arrives, the other syncs)
+  constexpr int kBarOwnWg = 4;      // + wg: this WG's 128 threads (its P complete before its own P.V reads it)
+  float *s_mx = reinterpret_cast<float *>(smem + C::MX_OFF);
+  float *s_al = reinterpret_cast<float *>(smem + C::AL_OFF);
 
   // Q rows (zero for padding rows) into the swizzled Q tile: 64 rows x 72 chunks of 16 bytes.
   {
@@ -334,95 +338,157 @@ __global__ void __launch_bounds__(384, 1)
     lim[hf] = min(l, key_end);
   }
 
-  // Softmax state of the two rows (log2 domain); l_half sums only this WG's keys.
+  // Softmax state of the two rows (log2 domain). m_run is the running maximum over every tile so
+  // far (both WGs hold the same one after each hand-off); l_half sums the P of this WG's own tiles
+  // only, rescaled by every tile's alpha.
   float m_run[2] = {-CUDART_INF_F, -CUDART_INF_F}, l_half[2] = {0.f, 0.f};
   float o[128];
 #pragma unroll
   for (int i = 0; i < 128; ++i) o[i] = 0.f;
+  float sacc[32], psum_own[2];
 
-  int stage = 0;
-  uint32_t phase = 0;
-  for (int t = 0; t < n_tiles; ++t) {
-    ptx::mbarrier_wait_parity(&full[stage], phase);
-    const uint8_t *st = s_kv + stage * C::TILE_BYTES;
-    const int *ok = s_ok + stage * C::BN;
-    const int k0 = key_begin + t * C::BN;
-
-    float sacc[16];
+  // S = Q . K(tile t)^T, 64 x 64 over 576 dims, issued and committed (not waited).
+  auto issue_scores = [&](int t) {
+    ptx::mbarrier_wait_parity(&full[t % S], (t / S) & 1);
     ptx::wgmma_fence_operand(sacc);
     ptx::wgmma_fence();
-    qk_half(sacc, s_q, st + wg * 32 * 128);
+    qk(sacc, s_q, s_kv + (t % S) * C::TILE_BYTES);
     ptx::wgmma_commit_group();
-    ptx::wgmma_wait_group<0>();
-    ptx::wgmma_fence_operand(sacc);
-
-    // sacc[i]: row (i & 2 ? r_hi : r_lo), key 32 wg + 8 (i / 4) + 2 t4 + (i & 1). Masked keys: -inf.
-    float tmax[2] = {-CUDART_INF_F, -CUDART_INF_F};
-    float sv[16];
+  };
+  // O = O * alpha (rows), and the same for this WG's row sums. Skipped when neither row's maximum
+  // moved (alpha = 1 exactly: same result).
+  auto rescale = [&](const float (&alpha)[2]) {
+    if (alpha[0] != 1.f || alpha[1] != 1.f) {
 #pragma unroll
-    for (int i = 0; i < 16; ++i) {
+      for (int i = 0; i < 128; ++i) o[i] *= alpha[(i >> 1) & 1];
+    }
+    l_half[0] *= alpha[0];
+    l_half[1] *= alpha[1];
+  };
+  // O[:, 256 wg .. + 256) += P(t) . V(t), issued and committed (not waited). P(t) lies in tile t's
+  // RoPE block (dims 512..575: read by tile t's S only, never by P.V).
+  auto issue_pv = [&](int t) {
+    const uint8_t *st = s_kv + (t % S) * C::TILE_BYTES;
+    ptx::wgmma_fence_operand(o);
+    ptx::wgmma_fence();
+    pv(o, st + 8 * C::BLK_BYTES, st + wg * 4 * C::BLK_BYTES);
+    ptx::wgmma_commit_group();
+  };
+  // The other WG's tile x: its running maximum and alpha, once its owner has published them (and
+  // its P). The caller first waits for the tile's full barrier (orders this WG after its TMA/dequant
+  // writes), outside any wgmma's wait: a spin loop there makes ptxas serialise every wgmma (C7514).
+  auto take_other = [&](int x, float (&alpha)[2]) {
+    ptx::named_barrier_sync(kBarTile + (x & 1), C::CONSUMERS);
+    const float *mx = s_mx + (x & 1) * C::M, *al = s_al + (x & 1) * C::M;
+    m_run[0] = mx[r_lo];
+    m_run[1] = mx[r_hi];
+    alpha[0] = al[r_lo];
+    alpha[1] = al[r_hi];
+  };
+  // Online softmax of this WG's own tile t (S in sacc, complete): P (BF16) into the tile's RoPE
+  // block, the new maximum and alpha published for the other WG, then the hand-off barrier.
+  auto softmax_own = [&](int t, float (&alpha)[2]) {
+    const int *ok = s_ok + (t % S) * C::BN;
+    const int k0 = key_begin + t * C::BN;
+    uint8_t *s_p = s_kv + (t % S) * C::TILE_BYTES + 8 * C::BLK_BYTES;
+    // sacc[i]: row (i & 2 ? r_hi : r_lo), key 8 (i / 4) + 2 t4 + (i & 1). Masked keys: -inf.
+    float tmax[2] = {-CUDART_INF_F, -CUDART_INF_F};
+#pragma unroll
+    for (int i = 0; i < 32; ++i) {
       const int hf = (i >> 1) & 1;
-      const int col = wg * 32 + 8 * (i >> 2) + 2 * t4 + (i & 1);
+      const int col = 8 * (i >> 2) + 2 * t4 + (i & 1);
       const bool vis = (k0 + col) < lim[hf] && ok[col];
-      sv[i] = vis ? sacc[i] * p.scale_log2 : -CUDART_INF_F;
-      tmax[hf] = fmaxf(tmax[hf], sv[i]);
+      sacc[i] = vis ? sacc[i] * p.scale_log2 : -CUDART_INF_F;
+      tmax[hf] = fmaxf(tmax[hf], sacc[i]);
     }
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
       tmax[hf] = fmaxf(tmax[hf], __shfl_xor_sync(0xffffffffu, tmax[hf], 1));
       tmax[hf] = fmaxf(tmax[hf], __shfl_xor_sync(0xffffffffu, tmax[hf], 2));
-    }
-    if (t4 == 0) {
-      s_rmax[wg * C::M + r_lo] = tmax[0];
-      s_rmax[wg * C::M + r_hi] = tmax[1];
-    }
-    ptx::named_barrier_sync(kBarConsumers, C::CONSUMERS);
-    float alpha[2];
-#pragma unroll
-    for (int hf = 0; hf < 2; ++hf) {
-      // Both WGs form the same maximum (fmaxf is exact and commutative).
-      const float m_new = fmaxf(m_run[hf], fmaxf(tmax[hf], s_rmax[(1 - wg) * C::M + (hf ? r_hi : r_lo)]));
+      const float m_new = fmaxf(m_run[hf], tmax[hf]);
       alpha[hf] = m_new == -CUDART_INF_F ? 1.f : exp2f(m_run[hf] - m_new);
       m_run[hf] = m_new;
     }
     float psum[2] = {0.f, 0.f};
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < 8; ++j) {
 #pragma unroll
       for (int hf = 0; hf < 2; ++hf) {
-        const float s0 = sv[4 * j + 2 * hf], s1 = sv[4 * j + 2 * hf + 1];
+        const float s0 = sacc[4 * j + 2 * hf], s1 = sacc[4 * j + 2 * hf + 1];
         const float p0 = s0 == -CUDART_INF_F ? 0.f : exp2f(s0 - m_run[hf]);
         const float p1 = s1 == -CUDART_INF_F ? 0.f : exp2f(s1 - m_run[hf]);
         psum[hf] += p0 + p1;
         const int row = hf ? r_hi : r_lo;
-        *reinterpret_cast<__nv_bfloat162 *>(s_p + swz(row, wg * 4 + j) + 4 * t4) = __floats2bfloat162_rn(p0, p1);
+        *reinterpret_cast<__nv_bfloat162 *>(s_p + swz(row, j) + 4 * t4) = __floats2bfloat162_rn(p0, p1);
       }
+    }
+    if (t4 == 0) {
+      s_mx[wg * C::M + r_lo] = m_run[0];
+      s_mx[wg * C::M + r_hi] = m_run[1];
+      s_al[wg * C::M + r_lo] = alpha[0];
+      s_al[wg * C::M + r_hi] = alpha[1];
     }
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
       psum[hf] += __shfl_xor_sync(0xffffffffu, psum[hf], 1);
       psum[hf] += __shfl_xor_sync(0xffffffffu, psum[hf], 2);
-      l_half[hf] = l_half[hf] * alpha[hf] + psum[hf];
+      psum_own[hf] = psum[hf];
     }
-    // Once the running maxima stop moving alpha is exactly 1: skip the 128 multiplies (same result).
-    if (alpha[0] != 1.f || alpha[1] != 1.f) {
-#pragma unroll
-      for (int i = 0; i < 128; ++i) o[i] *= alpha[(i >> 1) & 1];
-    }
-    ptx::fence_proxy_async_shared();  // this thread's P stores, before wgmma reads them
-    ptx::named_barrier_sync(kBarConsumers, C::CONSUMERS);  // both halves of P are in place
-
-    ptx::wgmma_fence_operand(o);
-    ptx::wgmma_fence();
-    pv(o, s_p, st + wg * 4 * C::BLK_BYTES);
-    ptx::wgmma_commit_group();
+    ptx::fence_proxy_async_shared();  // this thread's P stores, before wgmma (both WGs) reads them
+    ptx::named_barrier_arrive(kBarTile + (t & 1), C::CONSUMERS);
+  };
+  // Ping-pong over tiles: WG w owns the tiles t = w (mod 2) (their S at N = 64 and their softmax);
+  // both WGs do P.V of every tile on their half of O. Tile t's softmax needs tile t-1's maximum (the
+  // other WG's), so the hand-offs alternate; each WG issues its next S before waiting for the
+  // other's hand-off and runs its softmax while P.V(t-1) is in flight, so a softmax sits under wgmma
+  // work (its own WG's P.V and the other WG's S or P.V). Each accumulator is waited within the
+  // iteration that issues it, and no spin loop (mbarrier wait) sits between an S and its wait:
+  // either makes ptxas serialise every wgmma (C7515 / C7514).
+  float a_x[2], a_o[2];
+  if (wg == 0 && n_tiles > 0) {  // tile 0: nothing before it to hand off
+    issue_scores(0);
+    ptx::wgmma_wait_group<0>();
+    ptx::wgmma_fence_operand(sacc);
+    softmax_own(0, a_o);
+    ptx::named_barrier_sync(kBarOwnWg + wg, 128);
+    rescale(a_o);
+    l_half[0] += psum_own[0];
+    l_half[1] += psum_own[1];
+    issue_pv(0);
     ptx::wgmma_wait_group<0>();
     ptx::wgmma_fence_operand(o);
-    ptx::mbarrier_arrive(&empty[stage]);  // done with the stage (K, V and the flags)
-    if (++stage == S) {
-      stage = 0;
-      phase ^= 1;
-    }
+    ptx::mbarrier_arrive(&empty[0]);
+  }
+  int t = wg == 0 ? 2 : 1;
+  for (; t < n_tiles; t += 2) {
+    ptx::mbarrier_wait_parity(&full[(t - 1) % S], ((t - 1) / S) & 1);
+    issue_scores(t);
+    take_other(t - 1, a_x);
+    ptx::wgmma_wait_group<0>();
+    ptx::wgmma_fence_operand(sacc);
+    rescale(a_x);
+    issue_pv(t - 1);
+    softmax_own(t, a_o);  // under P.V(t-1) (this WG's and the other's); reads S, never O
+    ptx::wgmma_wait_group<0>();
+    ptx::wgmma_fence_operand(o);
+    ptx::mbarrier_arrive(&empty[(t - 1) % S]);  // done with tile t-1's stage (V and its P)
+    ptx::named_barrier_sync(kBarOwnWg + wg, 128);
+    rescale(a_o);
+    l_half[0] += psum_own[0];
+    l_half[1] += psum_own[1];
+    issue_pv(t);
+    ptx::wgmma_wait_group<0>();
+    ptx::wgmma_fence_operand(o);
+    ptx::mbarrier_arrive(&empty[t % S]);
+  }
+  if (t - 1 < n_tiles) {  // the other WG's last tile
+    ptx::mbarrier_wait_parity(&full[(t - 1) % S], ((t - 1) / S) & 1);
+    take_other(t - 1, a_x);
+    rescale(a_x);
+    issue_pv(t - 1);
+    ptx::wgmma_wait_group<0>();
+    ptx::wgmma_fence_operand(o);
+    ptx::mbarrier_arrive(&empty[(t - 1) % S]);
   }
 
   // Row sums: this WG's half plus the other's, added in the same order by both WGs.
