@@ -1,8 +1,5 @@
 // Host side of the Hopper FP8 GEMM family: tensor maps and the launch of the persistent kernel
 // (cuda-kernels/gemm/fp8_gemm_wgmma.cuh). The plan (gemm_fp8.cu) decides when it runs.
-#include <string.h>
-
-
 #include "gemm/fp8_gemm_wgmma.cuh"
 #include "gemm_fp8_wgmma.h"
 #include "k4j_tensor_map.h"
@@ -103,16 +100,7 @@ const WgmmaConfig *wgmma_configs(int *count) {
   return kConfigs;
 }
 
-bool wgmma_available() {
-#if defined(K4J_EMULATOR)
-  const bool code = true;  // the emulator runs every kernel of the emulated architecture
-#else
-  const bool code = strstr(K4J_CUDA_ARCHS, "sm_90a") != nullptr;  // the kernels need the sm_90a image
-#endif
-  cudaError_t err;
-  cudaDriverEntryPointQueryResult query;
-  return code && tensor_map_detail::encode_fn(&err, &query) != nullptr;
-}
+bool wgmma_available() { return hopper_kernels_available(); }
 
 int launch_wgmma(GemmMode mode, int bm, int bn, int cluster, const DeviceInfo &info, const GemmParams &p, int grid,
                  cudaStream_t stream) {

@@ -10,6 +10,7 @@
 
 #include "../../cuda-kernels/common/fill.cuh"
 #include "k4j_internal.h"
+#include "k4j_tensor_map.h"
 
 #ifndef K4J_CUDA_ARCHS
 #define K4J_CUDA_ARCHS "unknown"
@@ -20,6 +21,17 @@ thread_local char g_last_error[1024];
 }
 
 namespace k4j {
+
+bool hopper_kernels_available() {
+#if defined(K4J_EMULATOR)
+  const bool code = true;
+#else
+  const bool code = strstr(K4J_CUDA_ARCHS, "sm_90a") != nullptr;
+#endif
+  cudaError_t err;
+  cudaDriverEntryPointQueryResult query;
+  return code && tensor_map_detail::encode_fn(&err, &query) != nullptr;
+}
 
 int set_error(int code, const char *fmt, ...) {
   va_list ap;

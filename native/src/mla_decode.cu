@@ -20,10 +20,10 @@ namespace {
 using namespace k4j::kernels::mla;
 
 template <int BN, bool FP8>
-int launch_decode(const DecodeParams &p, int max_work, cudaStream_t s) {
+int launch_decode(const DecodeParams &p, int max_work, int device, cudaStream_t s) {
   using C = DecodeCfg<BN>;
-  auto kernel = mla_decode_kernel<BN, FP8>;
-  K4J_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM));
+  constexpr auto kernel = mla_decode_kernel<BN, FP8>;
+  K4J_CUDA_TRY((k4j::raise_dynamic_smem_once<kernel>(device, C::SMEM)));
   dim3 grid(max_work, p.h_kv * p.m_tiles);
   k4j::launch("mla_decode_kernel", kernel, grid, C::THREADS, C::SMEM, s, p);
   return k4j::check_launch("mla_decode_kernel");
@@ -169,9 +169,11 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   if (family == Family::kWgmma)
     rc = k4j::mla::launch_wgmma_decode(p, fp8, (int)mw, s);
   else if (wide)
-    rc = fp8 ? launch_decode<32, true>(p, (int)mw, s) : launch_decode<32, false>(p, (int)mw, s);
+    rc = fp8 ? launch_decode<32, true>(p, (int)mw, info.ordinal, s)
+             : launch_decode<32, false>(p, (int)mw, info.ordinal, s);
   else
-    rc = fp8 ? launch_decode<16, true>(p, (int)mw, s) : launch_decode<16, false>(p, (int)mw, s);
+    rc = fp8 ? launch_decode<16, true>(p, (int)mw, info.ordinal, s)
+             : launch_decode<16, false>(p, (int)mw, info.ordinal, s);
   if (rc != K4J_OK) return rc;
 
   dim3 cgrid((unsigned)((rows_q + kCombineRowsPerCta - 1) / kCombineRowsPerCta), (unsigned)batch);

@@ -12,15 +12,8 @@ using kernels::mla::DecodeParams;
 using kernels::mla::WgmmaDecodeCfg;
 
 bool wgmma_decode_available(const DeviceInfo &info) {
-#if defined(K4J_EMULATOR)
-  const bool code = true;  // the emulator runs every kernel of the emulated architecture
-#else
-  const bool code = strstr(K4J_CUDA_ARCHS, "sm_90a") != nullptr;  // the kernel needs the sm_90a image
-#endif
-  cudaError_t err;
-  cudaDriverEntryPointQueryResult query;
-  return code && info.cc_major == 9 && info.cc_minor == 0 && info.max_smem_optin >= WgmmaDecodeCfg::SMEM &&
-         tensor_map_detail::encode_fn(&err, &query) != nullptr;
+  return info.cc_major == 9 && info.cc_minor == 0 && info.max_smem_optin >= WgmmaDecodeCfg::SMEM &&
+         hopper_kernels_available();
 }
 
 int wgmma_decode_smem_bytes() { return WgmmaDecodeCfg::SMEM; }
