@@ -3,6 +3,7 @@ package io.kernels4j.validation.gemm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kernels4j.ops.DType;
 import io.kernels4j.ops.Device;
@@ -66,7 +67,7 @@ class Fp8GemmPlanTest {
 
     @Test
     void hopperTileHeights() {
-        if (!hopper) return;
+        assumeTrue(hopper, "the Hopper (wgmma) plan needs sm_90");
         // Decode-sized M gets the 64-row tile (one consumer warpgroup + the producer's: 256 threads),
         // larger M 128 rows (two consumer warpgroups: 384 threads).
         String small = plan(Form.DENSE, 64, 2112, 7168, 1, 0);
@@ -83,7 +84,7 @@ class Fp8GemmPlanTest {
 
     @Test
     void hopperStagesFillSharedMemory() {
-        if (!hopper) return;
+        assumeTrue(hopper, "the Hopper (wgmma) plan needs sm_90");
         // As many stages as fit in 227 KB, at most 6: BM 128 x BN 128 keeps its 4 (33 KB a stage beside
         // 64 KB of D staging), the narrower or shorter tiles reach 6, BM 128 x BN 160 gets 3 (37 KB a
         // stage beside 80 KB of staging).
@@ -99,7 +100,8 @@ class Fp8GemmPlanTest {
 
     @Test
     void hopperTileWidthByWaves() {
-        if (!hopper || sms != Fp8GemmChecks.TILE_CASE_SMS) return;
+        assumeTrue(hopper && sms == Fp8GemmChecks.TILE_CASE_SMS,
+                "the tile choices are proven on sm_90 with " + Fp8GemmChecks.TILE_CASE_SMS + " SMs");
         // BM 64 (decode): the fewest bytes through the busiest SM, ceil(tiles / 132) x (64 + BN) per unit
         // of K, then the wider tile. M = 64, N = 2112 (DeepGEMM's decode shape): 132 tiles of BN 16, one
         // per SM (80), where BN 64 streams B through 33 SMs (128). Before the narrow tiles: 64x64.
@@ -128,7 +130,8 @@ class Fp8GemmPlanTest {
     void everyTileCaseGetsItsTile() {
         // Fp8GemmChecks.tileCases: each of the 15 configurations, proven on the device they are designed
         // for (132 SMs: an H100 SXM, an H200, the emulated sm_90).
-        if (!hopper || sms != Fp8GemmChecks.TILE_CASE_SMS) return;
+        assumeTrue(hopper && sms == Fp8GemmChecks.TILE_CASE_SMS,
+                "the tile choices are proven on sm_90 with " + Fp8GemmChecks.TILE_CASE_SMS + " SMs");
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (Fp8GemmChecks.TileCase t : Fp8GemmChecks.tileCases()) {
             String p = t.gemm().plan(stream);
@@ -145,7 +148,7 @@ class Fp8GemmPlanTest {
 
     @Test
     void hopperPersistentGrid() {
-        if (!hopper) return;
+        assumeTrue(hopper, "the Hopper (wgmma) plan needs sm_90");
         // 2 x 4 tiles of 128 x 64 (one wave: the most CTAs): 8 CTAs; many tiles: one CTA per SM.
         assertHas(plan(Form.DENSE, 256, 256, 512, 1, 0), "grid=8x1x1 persistent");
         assertHas(plan(Form.DENSE, 4096, 7168, 2048, 1, 0), "grid=" + sms + "x1x1 persistent");
@@ -153,7 +156,7 @@ class Fp8GemmPlanTest {
 
     @Test
     void hopperClustersOfTwoForLargeDenseProblems() {
-        if (!hopper) return;
+        assumeTrue(hopper, "the Hopper (wgmma) plan needs sm_90");
         // Dense with M >= 512 (BM 128): pairs of CTAs share the B tile (TMA multicast); the grid is a
         // whole number of pairs. Smaller M and the grouped forms: no clusters.
         String p = plan(Form.DENSE, 520, 264, 272, 1, 0);
