@@ -1,6 +1,7 @@
 package io.kernels4j.bench;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -55,7 +56,7 @@ class MainTest {
 
     @Test
     void checkAndBenchWithoutGpuExitTwoWithReason() {
-        if (Cuda.isAvailable()) return; // on a GPU these run for real (see the GPU checks)
+        assumeFalse(Cuda.isAvailable(), "a GPU is present: check and bench run for real there (the GPU checks)");
         Run c = run("check", "--out", System.getProperty("java.io.tmpdir"));
         assertEquals(2, c.code());
         assertTrue(c.err().contains("no CUDA GPU found"), c.err());
