@@ -9,7 +9,31 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 fake="$tmp/kernels4j"
 mkdir -p "$fake/bin"
-cp "$root/scripts/bundle-bin/gpu-validate" "$root/scripts/bundle-bin/torch-peer.py" "$fake/bin/"
+cp "$root/scripts/bundle-bin/gpu-validate" "$root/scripts/bundle-bin/torch-peer.py" "$root/scripts/bundle-bin/sass-report.py" "$fake/bin/"
+mkdir -p "$fake/lib" "$tmp/cuda/bin" && : >"$fake/lib/libkernels4j.so"
+# Stand-in cuobjdump and nvidia-smi (first on PATH in scenario 1b): SASS in cuobjdump's layout, the functions of each
+# kernel family per architecture; FAKE_SASS_NO_HGMMA=1 drops the HGMMA of the Hopper GEMM.
+cat >"$tmp/cuda/bin/cuobjdump" <<'SASS_EOF'
+#!/usr/bin/env bash
+[ "$1" = -sass ] || { echo "fake cuobjdump: $*?" >&2; exit 2; }
+fn() { printf '\t\tFunction : %s\n\t.headerflags\t@"EF_CUDA_SM90"\n' "$1"; shift; local i=0 op
+  for op in "$@"; do printf '        /*%04x*/                   %s R0, R1 ;   /* 0x000 */\n' $((i * 16)) "$op"; i=$((i + 1)); done; echo; }
+for arch in sm_80 sm_89 sm_90a; do
+  printf '\nFatbin elf code:\n================\narch = %s\ncode version = [1,8]\n\n\tcode for %s\n' "$arch" "$arch"
+  fn _ZN3k4j7kernels4gemm19fp8_gemm_mma_kernelILi64ELi64ELNS1_8GemmModeE0EEEvNS1_10GemmParamsE LDC S2R EXIT
+  fn _ZN3k4j7kernels4gemm13mma_tile_passEPKhS3_PKf LDG.E.128 HMMA.16816.F32 BRA RET.REL
+  fn _ZN3k4j7kernels3mla17mla_decode_kernelENS1_12DecodeParamsE HMMA.16816.F32.BF16 STL.64 LDL.64 EXIT
+  if [ "$arch" = sm_90a ]; then
+    hg=HGMMA.64x128x32.F32.E4M3.E4M3; [ "${FAKE_SASS_NO_HGMMA:-0}" = 1 ] && hg=NOP
+    fn _ZN3k4j7kernels4gemm21fp8_gemm_wgmma_kernelINS1_9WgmmaTileILi2ELi128EEELNS1_8GemmModeE0ELi1EEEvNS1_10GemmParamsE14CUtensorMap_stS7_S7_S7_ \
+      USETMAXREG.DEALLOC.CTAPOOL UTMALDG.3D SYNCS.ARRIVE.TRANS64.RED.A1T0 WARPGROUP.ARRIVE "$hg" WARPGROUP.DEPBAR.LE UTMASTG.2D EXIT
+    fn _ZN3k4j7kernels3mla23mla_decode_wgmma_kernelILb0EEEvNS1_12DecodeParamsE14CUtensorMap_st USETMAXREG.TRY_ALLOC.CTAPOOL UTMALDG.3D HGMMA.64x64x16.F32.BF16 EXIT
+    fn _ZN3k4j7kernels3mla23mla_decode_wgmma_kernelILb1EEEvNS1_12DecodeParamsE14CUtensorMap_st LDG.E.128 HGMMA.64x256x16.F32.BF16 EXIT
+  fi
+done
+SASS_EOF
+printf '#!/bin/sh\necho "fake nvidia-smi $*"\n' >"$tmp/cuda/bin/nvidia-smi"
+chmod +x "$tmp/cuda/bin/cuobjdump" "$tmp/cuda/bin/nvidia-smi"
 echo "fake-commit" >"$fake/COMMIT"
 cat >"$fake/bin/kernels4j" <<'EOF'
 #!/usr/bin/env bash
@@ -61,6 +85,18 @@ if [ $rc = 1 ] && files_ok "$o" && grep -q '| check gemm | pass' "$o/summary.md"
 else bad "full run (rc $rc)"; cat "$o/summary.md" 2>/dev/null; tail -20 "$tmp/log1"; fi
 secs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["usedSeconds"])' "$o/summary.json" 2>/dev/null)
 if [ -n "$secs" ] && [ "$secs" -le 92 ]; then ok "full run stayed within its 90 s budget ($secs s)"; else bad "budget overrun: $secs s"; fi
+
+# 1b. The SASS report: with a cuobjdump on PATH every expectation holds and the info archive has the
+# report; a Hopper GEMM without HGMMA fails the info step and is named; the parser refuses non-SASS.
+o="$tmp/o1b"; PATH="$tmp/cuda/bin:$PATH" "$gv" "$o" --budget-seconds 60 --steps check >"$tmp/log1b" 2>&1; rc=$?
+o2="$tmp/o1c"; FAKE_SASS_NO_HGMMA=1 PATH="$tmp/cuda/bin:$PATH" "$gv" "$o2" --budget-seconds 60 --steps check >"$tmp/log1c" 2>&1; rc2=$?
+echo "not sass" | python3 "$fake/bin/sass-report.py" - --out "$tmp/o1d" >/dev/null 2>&1; rc3=$?
+if [ $rc = 0 ] && grep -q '| info sass | pass | [0-9]* | sass-report: 12 of 12 expectations hold' "$o/summary.md" &&
+   tar -tzf "$o/info.tar.gz" | grep -q 'info/sass/sass-summary.md' && tar -tzf "$o/info.tar.gz" | grep -q 'sass-sm_90a-hopper.txt' &&
+   [ $rc2 = 1 ] && grep -q '| info sass | FAIL (exit 1)' "$o2/summary.md" &&
+   tar -xzOf "$o2/info.tar.gz" info/sass.log | grep -q 'FAIL fp8_gemm_wgmma: warpgroup MMA \[sm_90a\]: 1 of 1 fail' && [ $rc3 = 2 ]; then
+  ok "SASS report: expectations hold, a kernel without HGMMA is named and fails, non-SASS input refused"
+else bad "SASS report (rc $rc, $rc2, $rc3)"; cat "$o/summary.md" "$o2/summary.md" 2>/dev/null; tail -5 "$tmp/log1b"; fi
 
 # 2. No device: exit 2, summary names it, nothing else run.
 o="$tmp/o2"; FAKE_NODEV=1 "$gv" "$o" --budget-seconds 60 >"$tmp/log2" 2>&1; rc=$?
