@@ -73,15 +73,26 @@ K4J_API int k4j_mla_workspace_bytes(int64_t batch, int64_t s_q, int64_t h_q, int
  * aligned lse, block_table, cache_seqlens, schedule; 16-byte aligned workspace.
  * Kernel family: on sm_90 with the sm_90a image the Hopper (TMA + wgmma) kernel, else the mma.sync
  * one; the environment variable KERNELS4J_MLA_FAMILY = auto (default) | wgmma | mma overrides it
- * (wgmma where it cannot run: K4J_ERR_UNSUPPORTED; another value: K4J_ERR_INVALID_ARGUMENT). When
- * the variable is set, the first decode of each family prints "kernels4j: mla_decode family=..." to
- * stderr (always on the emulated device). */
+ * (wgmma where it cannot run: K4J_ERR_UNSUPPORTED; another value: K4J_ERR_INVALID_ARGUMENT); it is
+ * read once per process, at the first decode or plan call. When the variable is set, the first decode
+ * of each family prints "kernels4j: mla_decode family=..." to stderr (always on the emulated device);
+ * k4j_mla_decode_plan names the choice without launching anything. */
 K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr block_table,
                            k4j_dptr cache_seqlens, k4j_dptr schedule, k4j_dptr workspace, int64_t workspace_bytes,
                            k4j_dptr out, k4j_dptr lse, int64_t batch, int64_t s_q, int64_t h_q, int64_t h_kv,
                            int64_t num_blocks, int page_size, int64_t max_blocks_per_seq, int num_sms,
                            int fixed_splits, float softmax_scale, int causal, k4j_dptr err_flags,
                            k4j_stream stream);
+
+/* The kernel configuration a k4j_mla_decode call with these sizes launches on the current device, as
+ * one line written NUL-terminated into buf (at most size bytes, truncated to fit), e.g.
+ *   "family=wgmma kv=bf16 rows_per_cta=64 keys_per_tile=64 ctas_per_work_item=2 threads=384 smem=... (sm_90 TMA + wgmma)"
+ * family: "wgmma" (sm_90: TMA + wgmma) or "mma.sync" (sm_80/sm_89, the fallback, or
+ * KERNELS4J_MLA_FAMILY=mma; the phrase in parentheses says why). ctas_per_work_item = h_kv x the
+ * query-row tiles of one work item. The sizes are checked as the decode call checks them, and
+ * KERNELS4J_MLA_FAMILY applies as there (a bad value: K4J_ERR_INVALID_ARGUMENT). Launches nothing. */
+K4J_API int k4j_mla_decode_plan(int kv_dtype, int64_t s_q, int64_t h_q, int64_t h_kv, int64_t num_blocks, int page_size,
+                                char *buf, int64_t size);
 
 /* Writes new rows kv_new [num_tokens, h_kv, 576] BF16 into the cache by slot_mapping[num_tokens]
  * (slot = page * page_size + offset; slot_bytes 4 for INT32 or 8 for INT64). kv_dtype BF16 copies;

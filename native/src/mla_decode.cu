@@ -31,39 +31,126 @@ int launch_decode(const DecodeParams &p, int max_work, int device, cudaStream_t 
 
 enum class Family { kMma, kWgmma };
 
-// KERNELS4J_MLA_FAMILY = auto (default) | wgmma | mma: auto takes the Hopper family where it can run
-// (sm_90 with the sm_90a image), else the portable one; wgmma insists on it (an error elsewhere).
-int choose_family(const k4j::DeviceInfo &info, int64_t num_blocks, int page_size, Family *f) {
-  const char *env = getenv("KERNELS4J_MLA_FAMILY");
-  const bool want_auto = env == nullptr || *env == 0 || strcmp(env, "auto") == 0;
-  if (!want_auto && strcmp(env, "wgmma") != 0 && strcmp(env, "mma") != 0)
-    return k4j::set_error(K4J_ERR_INVALID_ARGUMENT, "KERNELS4J_MLA_FAMILY: must be auto, wgmma or mma, got '%s'", env);
+// KERNELS4J_MLA_FAMILY = auto (default) | wgmma | mma, read once per process (at the first decode or
+// plan call): auto takes the Hopper family where it can run (sm_90 with the sm_90a image), else the
+// portable one; wgmma insists on it (an error elsewhere); mma forces the portable one.
+struct FamilyRequest {
+  enum Kind { kAuto, kWgmma, kMma, kBad } kind;
+  bool set;       // the variable is set (non-empty): the family line is printed on a GPU too
+  char text[64];  // its value, for the error message
+};
+
+const FamilyRequest &family_request() {
+  static const FamilyRequest r = [] {
+    FamilyRequest f{FamilyRequest::kAuto, false, {0}};
+    const char *env = getenv("KERNELS4J_MLA_FAMILY");
+    if (env == nullptr || *env == 0) return f;
+    f.set = true;
+    snprintf(f.text, sizeof f.text, "%s", env);
+    f.kind = strcmp(env, "auto") == 0    ? FamilyRequest::kAuto
+             : strcmp(env, "wgmma") == 0 ? FamilyRequest::kWgmma
+             : strcmp(env, "mma") == 0   ? FamilyRequest::kMma
+                                         : FamilyRequest::kBad;
+    return f;
+  }();
+  return r;
+}
+
+// What a decode call of these sizes runs: the family, its query rows per CTA and keys per tile, the
+// CTA size and shared memory, and why (k4j_mla_decode and k4j_mla_decode_plan: one home).
+struct DecodeChoice {
+  Family family;
+  int rows_cta, keys_tile, threads, smem;
+  int64_t m_tiles;
+  const char *why;
+};
+
+int choose(const k4j::DeviceInfo &info, int64_t s_q, int64_t h_q, int64_t h_kv, int64_t num_blocks, int page_size,
+           DecodeChoice *c) {
+  const FamilyRequest &req = family_request();
+  if (req.kind == FamilyRequest::kBad)
+    return k4j::set_error(K4J_ERR_INVALID_ARGUMENT, "KERNELS4J_MLA_FAMILY: must be auto, wgmma or mma, got '%s'", req.text);
   // TMA row coordinates are int32: the BF16 cache's numBlocks * pageSize rows must fit.
   const bool hopper = k4j::mla::wgmma_decode_available(info) && num_blocks * page_size <= INT32_MAX;
-  if (!want_auto && strcmp(env, "mma") == 0) {
-    *f = Family::kMma;
+  if (req.kind == FamilyRequest::kMma) {
+    c->family = Family::kMma;
+    c->why = "KERNELS4J_MLA_FAMILY=mma";
   } else if (hopper) {
-    *f = Family::kWgmma;
-  } else if (!want_auto) {
+    c->family = Family::kWgmma;
+    c->why = req.kind == FamilyRequest::kWgmma ? "KERNELS4J_MLA_FAMILY=wgmma" : "sm_90 TMA + wgmma";
+  } else if (req.kind == FamilyRequest::kWgmma) {
     return k4j::set_error(K4J_ERR_UNSUPPORTED,
                           "KERNELS4J_MLA_FAMILY=wgmma: the Hopper MLA decode family needs sm_90 with the sm_90a image "
                           "and %d bytes of shared memory, and num_blocks * page_size < 2^31 (device sm_%d%d, %d bytes; %lld rows)",
                           k4j::mla::wgmma_decode_smem_bytes(), info.cc_major, info.cc_minor, info.max_smem_optin,
                           (long long)(num_blocks * page_size));
   } else {
-    *f = Family::kMma;
+    c->family = Family::kMma;
+    c->why = !(info.cc_major == 9 && info.cc_minor == 0) ? "not sm_90"
+             : !k4j::mla::wgmma_decode_available(info)  ? "no sm_90a code, no TMA driver entry point or too little shared memory"
+                                                         : "num_blocks * page_size >= 2^31 (TMA coordinates)";
   }
-  // Which family ran, once per family and process, on stderr: always on the emulated device (test
-  // logs count it), on a GPU when KERNELS4J_MLA_FAMILY is set (e.g. to auto).
+  if (c->family == Family::kWgmma) {
+    c->rows_cta = k4j::mla::kWgmmaRowsPerCta;
+    c->keys_tile = 64;
+    c->threads = 384;
+    c->smem = k4j::mla::wgmma_decode_smem_bytes();
+  } else if (info.max_smem_optin >= DecodeCfg<32>::SMEM) {
+    // BN = 32 keys per tile where the shared memory allows (~119 KB: sm_80, sm_90), else 16 (~80 KB).
+    c->rows_cta = DecodeCfg<32>::M;
+    c->keys_tile = 32;
+    c->threads = DecodeCfg<32>::THREADS;
+    c->smem = DecodeCfg<32>::SMEM;
+  } else {
+    c->rows_cta = DecodeCfg<16>::M;
+    c->keys_tile = 16;
+    c->threads = DecodeCfg<16>::THREADS;
+    c->smem = DecodeCfg<16>::SMEM;
+  }
+  const int64_t m_rows = s_q * (h_q / h_kv);
+  c->m_tiles = (m_rows + c->rows_cta - 1) / c->rows_cta;
+  K4J_REQUIRE(h_kv * c->m_tiles <= 65535, "h_q: h_kv * ceil(s_q * h_q / h_kv / %d) must be <= 65535, got %lld",
+              c->rows_cta, (long long)(h_kv * c->m_tiles));
+  return K4J_OK;
+}
+
+// Which family ran, once per family and process, on stderr: always on the emulated device (test logs
+// count it), on a GPU when KERNELS4J_MLA_FAMILY is set (e.g. to auto).
+void say_family(const k4j::DeviceInfo &info, Family f) {
 #ifdef K4J_EMULATOR
   const bool say = true;
 #else
-  const bool say = env != nullptr && *env != 0;
+  const bool say = family_request().set;
 #endif
   static std::atomic<bool> said[2];
-  if (say && !said[(int)*f].exchange(true))
-    fprintf(stderr, "kernels4j: mla_decode family=%s (sm_%d%d)\n", *f == Family::kWgmma ? "wgmma" : "mma.sync",
+  if (say && !said[(int)f].exchange(true))
+    fprintf(stderr, "kernels4j: mla_decode family=%s (sm_%d%d)\n", f == Family::kWgmma ? "wgmma" : "mma.sync",
             info.cc_major, info.cc_minor);
+}
+
+// The size checks k4j_mla_decode and k4j_mla_decode_plan share.
+int check_sizes(int kv_dtype, int64_t s_q, int64_t h_q, int64_t h_kv, int64_t num_blocks, int page_size) {
+  K4J_REQUIRE(kv_dtype == K4J_DTYPE_BF16 || kv_dtype == K4J_DTYPE_FP8_E4M3,
+              "kv_dtype: must be BF16 (%d) or FP8_E4M3 (%d), got %d", K4J_DTYPE_BF16, K4J_DTYPE_FP8_E4M3, kv_dtype);
+  // Each factor <= 2^20 first, so that s_q * h_q below cannot overflow int64.
+  K4J_REQUIRE(s_q >= 1 && s_q <= (1 << 20), "s_q: must be in [1, 2^20], got %lld", (long long)s_q);
+  K4J_REQUIRE(h_kv >= 1, "h_kv: must be >= 1, got %lld", (long long)h_kv);
+  K4J_REQUIRE(h_q >= 1 && h_q <= (1 << 20) && h_q % h_kv == 0, "h_q: must be a positive multiple of h_kv = %lld, at most 2^20, got %lld",
+              (long long)h_kv, (long long)h_q);
+  K4J_REQUIRE(s_q * h_q <= (1 << 20), "s_q: s_q * h_q must be <= 2^20, got %lld", (long long)(s_q * h_q));
+  K4J_REQUIRE(num_blocks >= 1, "num_blocks: must be >= 1, got %lld", (long long)num_blocks);
+  K4J_REQUIRE(page_size >= 16 && page_size % 16 == 0, "page_size: must be a positive multiple of 16, got %d",
+              page_size);
+  return K4J_OK;
+}
+
+// The device, if it can run MLA decoding at all.
+int mla_device(k4j::DeviceInfo *info) {
+  int rc = k4j::current_device(info);
+  if (rc != K4J_OK) return rc;
+  if (info->cc_major < 8)
+    return k4j::set_error(K4J_ERR_UNSUPPORTED, "device: MLA decode needs sm_80 or newer, got sm_%d%d",
+                          info->cc_major, info->cc_minor);
   return K4J_OK;
 }
 }  // namespace
@@ -75,8 +162,8 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
                            int fixed_splits, float softmax_scale, int causal, k4j_dptr err_flags,
                            k4j_stream stream) {
   k4j::clear_error();
-  K4J_REQUIRE(kv_dtype == K4J_DTYPE_BF16 || kv_dtype == K4J_DTYPE_FP8_E4M3,
-              "kv_dtype: must be BF16 (%d) or FP8_E4M3 (%d), got %d", K4J_DTYPE_BF16, K4J_DTYPE_FP8_E4M3, kv_dtype);
+  int rc = check_sizes(kv_dtype, s_q, h_q, h_kv, num_blocks, page_size);
+  if (rc != K4J_OK) return rc;
   K4J_REQUIRE_PTR(q, "q");
   K4J_REQUIRE_ALIGNED(q, 16, "q");
   K4J_REQUIRE_PTR(kv_cache, "kv_cache");
@@ -92,15 +179,6 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   K4J_REQUIRE_PTR(lse, "lse");
   K4J_REQUIRE_ALIGNED(lse, 4, "lse");
   K4J_REQUIRE(batch >= 1 && batch <= 65535, "batch: must be in [1, 65535], got %lld", (long long)batch);
-  // Each factor <= 2^20 first, so that s_q * h_q below cannot overflow int64.
-  K4J_REQUIRE(s_q >= 1 && s_q <= (1 << 20), "s_q: must be in [1, 2^20], got %lld", (long long)s_q);
-  K4J_REQUIRE(h_kv >= 1, "h_kv: must be >= 1, got %lld", (long long)h_kv);
-  K4J_REQUIRE(h_q >= 1 && h_q <= (1 << 20) && h_q % h_kv == 0, "h_q: must be a positive multiple of h_kv = %lld, at most 2^20, got %lld",
-              (long long)h_kv, (long long)h_q);
-  K4J_REQUIRE(s_q * h_q <= (1 << 20), "s_q: s_q * h_q must be <= 2^20, got %lld", (long long)(s_q * h_q));
-  K4J_REQUIRE(num_blocks >= 1, "num_blocks: must be >= 1, got %lld", (long long)num_blocks);
-  K4J_REQUIRE(page_size >= 16 && page_size % 16 == 0, "page_size: must be a positive multiple of 16, got %d",
-              page_size);
   // <= 2^30 keeps every key index of the kernels (a key < seqlen plus up to one 64-key tile) inside int32.
   K4J_REQUIRE(max_blocks_per_seq >= 1 && max_blocks_per_seq <= (1 << 30) &&
                   max_blocks_per_seq * page_size <= (1 << 30),
@@ -109,11 +187,7 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   K4J_REQUIRE(softmax_scale > 0.f && softmax_scale < 1e30f, "softmax_scale: must be finite and > 0, got %g",
               (double)softmax_scale);
   k4j::DeviceInfo info;
-  int rc = k4j::current_device(&info);
-  if (rc != K4J_OK) return rc;
-  if (info.cc_major < 8)
-    return k4j::set_error(K4J_ERR_UNSUPPORTED, "device: MLA decode needs sm_80 or newer, got sm_%d%d",
-                          info.cc_major, info.cc_minor);
+  if ((rc = mla_device(&info)) != K4J_OK) return rc;
   int64_t mw = 0;
   int sms = 0;
   rc = k4j::mla::plan_capacity(batch, num_sms, fixed_splits, &mw, &sms);
@@ -125,15 +199,11 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
   K4J_REQUIRE(need == 0 || workspace != 0, "workspace: null device pointer");
   K4J_REQUIRE(k4j::aligned(workspace, 16), "workspace: device pointer 0x%llx is not 16-byte aligned",
               (unsigned long long)workspace);
-  Family family;
-  rc = choose_family(info, num_blocks, page_size, &family);
-  if (rc != K4J_OK) return rc;
-  // Query rows per CTA: the family's m-tile height.
-  const int64_t rows_cta = family == Family::kWgmma ? k4j::mla::kWgmmaRowsPerCta : DecodeCfg<32>::M;
+  DecodeChoice choice;
+  if ((rc = choose(info, s_q, h_q, h_kv, num_blocks, page_size, &choice)) != K4J_OK) return rc;
+  say_family(info, choice.family);
   const int64_t m_rows = s_q * (h_q / h_kv);
-  const int64_t m_tiles = (m_rows + rows_cta - 1) / rows_cta;
-  K4J_REQUIRE(h_kv * m_tiles <= 65535, "h_q: h_kv * ceil(s_q * h_q / h_kv / %d) must be <= 65535, got %lld",
-              (int)rows_cta, (long long)(h_kv * m_tiles));
+  const int64_t m_tiles = choice.m_tiles;
   K4J_REQUIRE(mw <= INT32_MAX, "batch: too many work items");
 
   const int *sched = reinterpret_cast<const int *>(schedule);
@@ -164,11 +234,9 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
 
   cudaStream_t s = (cudaStream_t)stream;
   const bool fp8 = kv_dtype == K4J_DTYPE_FP8_E4M3;
-  // BN = 32 keys per tile where the shared memory allows (~119 KB: sm_80, sm_90), else 16 (~80 KB).
-  const bool wide = info.max_smem_optin >= DecodeCfg<32>::SMEM;
-  if (family == Family::kWgmma)
+  if (choice.family == Family::kWgmma)
     rc = k4j::mla::launch_wgmma_decode(p, fp8, (int)mw, s);
-  else if (wide)
+  else if (choice.keys_tile == 32)
     rc = fp8 ? launch_decode<32, true>(p, (int)mw, info.ordinal, s)
              : launch_decode<32, false>(p, (int)mw, info.ordinal, s);
   else
@@ -181,4 +249,20 @@ K4J_API int k4j_mla_decode(k4j_dptr q, k4j_dptr kv_cache, int kv_dtype, k4j_dptr
       sched + 4 * mw, sched + 4 * mw + batch, p.o_accum, p.lse_accum, reinterpret_cast<__nv_bfloat16 *>(out),
       p.lse, (int)s_q, (int)h_q, (int)mw, p.err);
   return k4j::check_launch("mla_combine_kernel");
+}
+
+K4J_API int k4j_mla_decode_plan(int kv_dtype, int64_t s_q, int64_t h_q, int64_t h_kv, int64_t num_blocks, int page_size,
+                                char *buf, int64_t size) {
+  k4j::clear_error();
+  K4J_REQUIRE(buf != nullptr && size >= 1, "buf: need a buffer of at least 1 byte");
+  int rc = check_sizes(kv_dtype, s_q, h_q, h_kv, num_blocks, page_size);
+  if (rc != K4J_OK) return rc;
+  k4j::DeviceInfo info;
+  if ((rc = mla_device(&info)) != K4J_OK) return rc;
+  DecodeChoice c;
+  if ((rc = choose(info, s_q, h_q, h_kv, num_blocks, page_size, &c)) != K4J_OK) return rc;
+  snprintf(buf, (size_t)size, "family=%s kv=%s rows_per_cta=%d keys_per_tile=%d ctas_per_work_item=%lld threads=%d smem=%d (%s)",
+           c.family == Family::kWgmma ? "wgmma" : "mma.sync", kv_dtype == K4J_DTYPE_FP8_E4M3 ? "fp8" : "bf16",
+           c.rows_cta, c.keys_tile, (long long)(h_kv * c.m_tiles), c.threads, c.smem, c.why);
+  return K4J_OK;
 }

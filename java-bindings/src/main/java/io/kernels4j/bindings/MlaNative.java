@@ -46,6 +46,10 @@ public final class MlaNative {
                     JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT,
                     JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_INT, JAVA_LONG, ADDRESS));
 
+    /** int k4j_mla_decode_plan(kv_dtype, s_q, h_q, h_kv, num_blocks, page_size, char *buf, int64 size). */
+    public static final MethodHandle k4j_mla_decode_plan = Downcalls.handle("k4j_mla_decode_plan",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+
     /** int k4j_mla_kv_cache_write(kv_new, num_tokens, h_kv, slot_mapping, slot_bytes, kv_cache, kv_dtype, num_blocks, page_size, err_flags, stream). */
     public static final MethodHandle k4j_mla_kv_cache_write = Downcalls.handle("k4j_mla_kv_cache_write",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT,

@@ -100,6 +100,7 @@ public final class MlaDecodeBench implements BenchSuite {
             extra.put("meanSeqlen", meanSk);
             extra.put("pageSize", PAGE);
             extra.put("causal", causal);
+            extra.put("plan", MlaDecode.plan(q, cache, st)); // the kernel family and configuration this row ran
             return new BenchResult("MlaDecode.forward", name, t, flops, bytes, extra);
         }
     }

@@ -159,6 +159,45 @@ public final class MlaDecode {
         OpSupport.afterOp(stream, "MlaDecode.forward");
     }
 
+    /**
+     * The kernel configuration {@link #forward} runs for this query and cache on the stream's device, as
+     * one line, e.g. {@code family=wgmma kv=bf16 rows_per_cta=64 keys_per_tile=64 ctas_per_work_item=2
+     * threads=384 smem=... (sm_90 TMA + wgmma)}: the Hopper family on sm_90, the portable {@code mma.sync}
+     * family on sm_80/sm_89 (the phrase in parentheses says why). The environment variable
+     * {@code KERNELS4J_MLA_FAMILY=auto|wgmma|mma} applies as for {@link #forward}. Launches nothing; the
+     * tensors' contents are not read.
+     *
+     * @param q BF16 {@code [batch, sQ, hQ, 576]}
+     * @param kvCache BF16 {@code [numBlocks, pageSize, hKV, 576]} or FP8_E4M3 {@code [numBlocks, pageSize, hKV, 656]}
+     * @param stream a stream of the device to plan for
+     * @return the plan line
+     * @throws IllegalArgumentException for shapes the op itself would reject, or a bad KERNELS4J_MLA_FAMILY
+     * @throws UnsupportedOperationException for KERNELS4J_MLA_FAMILY=wgmma where the Hopper family cannot run
+     */
+    public static String plan(DeviceTensor q, DeviceTensor kvCache, Stream stream) {
+        Checks.requireNonNull(stream, "stream");
+        open(q, "q");
+        open(kvCache, "kvCache");
+        int hKV = MlaShapes.checkPlan(MlaShapes.Spec.of(q), MlaShapes.Spec.of(kvCache));
+        OpSupport.activate(stream);
+        int rc;
+        String line;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = arena.allocate(512);
+            try {
+                rc = (int) MlaNative.k4j_mla_decode_plan.invokeExact(kvCache.dtype().code(), q.dim(1), q.dim(2), (long) hKV,
+                        kvCache.dim(0), (int) kvCache.dim(1), buf, 512L);
+            } catch (Throwable t) {
+                OpSupport.endOp();
+                throw rethrow(t);
+            }
+            Status.check(rc, "MlaDecode.plan");
+            line = buf.getString(0);
+        }
+        OpSupport.endOp();
+        return line;
+    }
+
     static void open(DeviceTensor t, String name) {
         Checks.requireNonNull(t, name);
         if (t.isClosed()) throw new IllegalArgumentException(name + ": tensor " + t + " is closed");

@@ -145,6 +145,24 @@ public final class MlaShapes {
         return hKV;
     }
 
+    /** Checks {@link MlaDecode#plan}'s arguments (as {@link #checkForward} checks q and the cache); returns hKV. */
+    static int checkPlan(Spec q, Spec kvCache) {
+        tensor(q, "q", DType.BF16, -1, -1, -1, HEAD_DIM);
+        int sQ = intDim(q.shape()[1], "q.shape[1] (sQ)"), hQ = intDim(q.shape()[2], "q.shape[2] (hQ)");
+        if ((long) sQ * hQ > MAX_QUERY_ROWS)
+            throw new IllegalArgumentException("q: sQ * hQ must be <= 2^20, got " + sQ + " * " + hQ + " (" + q + ")");
+        if (kvCache == null) throw new IllegalArgumentException("kvCache: must not be null");
+        if (kvCache.dtype() == DType.FP8_E4M3) tensor(kvCache, "kvCache", DType.FP8_E4M3, -1, -1, -1, FP8_ROW_BYTES);
+        else if (kvCache.dtype() == DType.BF16) tensor(kvCache, "kvCache", DType.BF16, -1, -1, -1, HEAD_DIM);
+        else throw new IllegalArgumentException("kvCache: expected BF16[*, *, *, 576] or FP8_E4M3[*, *, *, 656], got " + kvCache);
+        positive(kvCache.shape()[0], "kvCache.shape[0] (numBlocks)");
+        int hKV = intDim(kvCache.shape()[2], "kvCache.shape[2] (hKV)");
+        if (hQ % hKV != 0)
+            throw new IllegalArgumentException("q: hQ = " + hQ + " must be a multiple of hKV = " + hKV + " (kvCache "
+                    + kvCache + ")");
+        return hKV;
+    }
+
     /** Checks the cache write's arguments; returns hKV. */
     static int checkKvCacheWrite(Spec kvNew, Spec slotMapping, Spec kvCache) {
         tensor(kvNew, "kvNew", DType.BF16, -1, -1, HEAD_DIM);

@@ -261,6 +261,7 @@ public final class MlaChecks implements CheckSuite {
 
             ws.fill(0x7FC00000, st); // stale partials must not matter
             MlaDecode.Schedule schedule = MlaDecode.schedule(seqlens, page, p.maxBlocks, sms, s.fixedSplits(), sched, st);
+            res.metric("plan", MlaDecode.plan(q, cache, st)); // the kernel family and configuration that ran
             short[] out1 = null;
             float[] lse1 = null;
             for (int run = 0; run < 2; run++) {
