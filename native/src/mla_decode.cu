@@ -92,8 +92,8 @@ int choose(const k4j::DeviceInfo &info, int64_t s_q, int64_t h_q, int64_t h_kv, 
   }
   if (c->family == Family::kWgmma) {
     c->rows_cta = k4j::mla::kWgmmaRowsPerCta;
-    c->keys_tile = 64;
-    c->threads = 384;
+    c->keys_tile = k4j::mla::kWgmmaKeysPerTile;
+    c->threads = k4j::mla::kWgmmaThreads;
     c->smem = k4j::mla::wgmma_decode_smem_bytes();
   } else if (info.max_smem_optin >= DecodeCfg<32>::SMEM) {
     // BN = 32 keys per tile where the shared memory allows (~119 KB: sm_80, sm_90), else 16 (~80 KB).

@@ -10,6 +10,9 @@ namespace k4j::mla {
 
 using kernels::mla::DecodeParams;
 using kernels::mla::WgmmaDecodeCfg;
+static_assert(kWgmmaRowsPerCta == WgmmaDecodeCfg::M && kWgmmaKeysPerTile == WgmmaDecodeCfg::BN &&
+                  kWgmmaThreads == WgmmaDecodeCfg::THREADS,
+              "mla_decode_wgmma.h must describe the kernel that is launched");
 
 bool wgmma_decode_available(const DeviceInfo &info) {
   return info.cc_major == 9 && info.cc_minor == 0 && info.max_smem_optin >= WgmmaDecodeCfg::SMEM &&

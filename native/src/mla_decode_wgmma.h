@@ -9,8 +9,11 @@
 
 namespace k4j::mla {
 
-/* Query rows per CTA of the family (its m-tile height). */
+/* Query rows per CTA of the family (its m-tile height), keys per tile and threads per CTA: what the
+ * launcher uses (static_asserts against WgmmaDecodeCfg in mla_decode_wgmma.cu). */
 constexpr int kWgmmaRowsPerCta = 64;
+constexpr int kWgmmaKeysPerTile = 64;
+constexpr int kWgmmaThreads = 384;
 
 /* Whether this build and driver can run the family: sm_90a code in the library (or the emulator),
  * the driver's cuTensorMapEncodeTiled reachable, and the device's shared memory large enough. */

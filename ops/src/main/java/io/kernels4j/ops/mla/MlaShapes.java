@@ -156,6 +156,7 @@ public final class MlaShapes {
         else if (kvCache.dtype() == DType.BF16) tensor(kvCache, "kvCache", DType.BF16, -1, -1, -1, HEAD_DIM);
         else throw new IllegalArgumentException("kvCache: expected BF16[*, *, *, 576] or FP8_E4M3[*, *, *, 656], got " + kvCache);
         positive(kvCache.shape()[0], "kvCache.shape[0] (numBlocks)");
+        pageSize(kvCache.shape()[1]);
         int hKV = intDim(kvCache.shape()[2], "kvCache.shape[2] (hKV)");
         if (hQ % hKV != 0)
             throw new IllegalArgumentException("q: hQ = " + hQ + " must be a multiple of hKV = " + hKV + " (kvCache "
