@@ -55,7 +55,7 @@ cp java-bindings/target/classes/native/linux-x86_64/libkernels4j.so "$b/lib/"
 # The CPU emulated device's libraries (KERNELS4J_DEVICE=emulator: rehearsals without a GPU).
 cp java-bindings/target/classes/native/linux-x86_64/libkernels4j-emu-sm*.so "$b/lib/" 2>/dev/null || true
 cp native/include/*.h "$b/include/"
-cp scripts/bundle-bin/* "$b/bin/"
+find scripts/bundle-bin -maxdepth 1 -type f -exec cp {} "$b/bin/" \; # files only (no __pycache__)
 cp scripts/bundle-README.md "$b/README.md"
 chmod +x "$b"/bin/*
 git rev-parse HEAD 2>/dev/null >"$b/COMMIT" || echo unknown >"$b/COMMIT"
