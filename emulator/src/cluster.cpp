@@ -22,27 +22,6 @@
 
 namespace k4j::emu {
 
-namespace {
-
-void require_sm90(const char *what) {
-  if (options().arch < 900)
-    report(Check::kSync, true, "%s needs sm_90; the emulated device is sm_%d", what, options().arch / 10);
-}
-
-const char *state_text(ThreadState s) {
-  switch (s) {
-    case ThreadState::kRunnable: return "running";
-    case ThreadState::kAtBarrier: return "waiting at __syncthreads";
-    case ThreadState::kAtWarp: return "waiting at a warp or warpgroup collective";
-    case ThreadState::kAtNamedBarrier: return "waiting at a named barrier";
-    case ThreadState::kAtMbarrier: return "waiting on an mbarrier";
-    case ThreadState::kAtCluster: return "waiting at barrier.cluster.wait";
-    default: return "exited";
-  }
-}
-
-}  // namespace
-
 unsigned cluster_ctarank() { return (unsigned)current_block()->rank; }
 unsigned cluster_nctarank() { return (unsigned)current_cluster()->size(); }
 uint3 cluster_id() { return current_cluster()->id; }
@@ -118,7 +97,7 @@ bool cluster_diagnose_deadlock(Cluster &c) {
              "deadlock: thread %d of CTA rank %d waits at barrier.cluster.wait, but %d live threads of the cluster "
              "never arrive (e.g. thread %d of CTA rank %d is %s)",
              t.linear, b->rank, missing, first ? first->linear : -1, first_block ? first_block->rank : -1,
-             first ? state_text(first->state) : "?");
+             first ? state_name(first->state) : "?");
       return true;
     }
   return false;

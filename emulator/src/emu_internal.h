@@ -53,6 +53,11 @@ enum class Check { kMemcheck, kRacecheck, kInitcheck, kSync };
 void report(Check check, bool fatal, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 // Reports of finished launches not yet delivered to the host through an error.
 std::string take_reports();
+// The Hopper instructions (wgmma, TMA, mbarrier, clusters) exist only on the emulated sm_90.
+inline void require_sm90(const char *what) {
+  if (options().arch < 900)
+    report(Check::kSync, true, "%s needs sm_90 (sm_90a); the emulated device is sm_%d", what, options().arch / 10);
+}
 
 // ---- the running block: threads as fibers
 constexpr int kWarpSize = 32;
@@ -155,6 +160,7 @@ struct Launch {
 };
 
 // The launch and block being executed, and the running thread (only the worker thread runs them).
+const char *state_name(ThreadState s);  // for deadlock reports (scheduler.cpp)
 Launch *current_launch();
 Block *current_block();
 Thread *current_thread();

@@ -69,11 +69,6 @@ void acquire(const Mbar &m, int t) {
   for (int w = 0; w < g_n; ++w) k[w] = std::max(k[w], m.done[w]);
 }
 
-void require_sm90(const char *what) {
-  if (options().arch < 900)
-    report(Check::kSync, true, "%s needs sm_90; the emulated device is sm_%d", what, options().arch / 10);
-}
-
 // remote: a .shared::cluster address (the barrier may be another CTA's of the cluster); otherwise
 // the executing CTA's shared memory (.shared::cta).
 void check_address(const uint64_t *bar, const char *what, bool remote = false) {

@@ -100,18 +100,6 @@ const char *op_name(WarpOpKind k) {
   }
 }
 
-const char *state_name(ThreadState s) {
-  switch (s) {
-    case ThreadState::kRunnable: return "running";
-    case ThreadState::kAtBarrier: return "waiting at __syncthreads";
-    case ThreadState::kAtWarp: return "waiting at a warp collective";
-    case ThreadState::kAtNamedBarrier: return "waiting at a named barrier (bar.sync)";
-    case ThreadState::kAtMbarrier: return "waiting on an mbarrier";
-    case ThreadState::kAtCluster: return "waiting at barrier.cluster.wait";
-    default: return "exited";
-  }
-}
-
 Thread *lane_thread(Block &b, int warp, int lane) {
   const int i = warp * kWarpSize + lane;
   return i < b.nthreads ? &b.threads[i] : nullptr;
@@ -428,6 +416,18 @@ bool run_cluster(Launch &L, Cluster &c, int lag) {
 }
 
 }  // namespace
+
+const char *state_name(ThreadState s) {
+  switch (s) {
+    case ThreadState::kRunnable: return "running";
+    case ThreadState::kAtBarrier: return "waiting at __syncthreads";
+    case ThreadState::kAtWarp: return "waiting at a warp collective";
+    case ThreadState::kAtNamedBarrier: return "waiting at a named barrier (bar.sync)";
+    case ThreadState::kAtMbarrier: return "waiting on an mbarrier";
+    case ThreadState::kAtCluster: return "waiting at barrier.cluster.wait";
+    default: return "exited";
+  }
+}
 
 thread_local bool tls_in_kernel __attribute__((tls_model("initial-exec"))) = false;
 

@@ -290,11 +290,6 @@ std::vector<uint32_t> g_proxy_fences;  // fence.proxy.async executed, per thread
 int g_pending_stores = 0;           // bulk stores not yet performed, all threads
 uint64_t g_progress_draws = 0;
 
-void require_sm90(const char *what) {
-  if (options().arch < 900)
-    report(Check::kSync, true, "%s needs sm_90; the emulated device is sm_%d", what, options().arch / 10);
-}
-
 // The tensor map operand: this emulator's encoding, of the instruction's rank, a mode it copies.
 MapDesc read_map(const void *p, int rank, bool load, const char *what) {
   if (p == nullptr || ((uintptr_t)p & 63) != 0)
@@ -458,36 +453,63 @@ void prefetch_tensormap(const void *tensor_map) {
            "cuTensorMapEncodeTiled", tensor_map);
 }
 
-void tma_load(void *smem_dst, const void *tensor_map, uint64_t *bar, int rank, const int32_t *coords) {
-  const char *what = "cp.async.bulk.tensor (TMA load)";
-  require_sm90(what);
-  Thread &t = *current_thread();
+namespace {
+
+// What every TMA load checks once, at issue: the tensor map, the box, the coordinates, the box's
+// place in the executing CTA's shared memory, and the global rows it reads (bounded by the tensor
+// map: its in-bounds elements must be device memory).
+LoadTx describe_load(void *smem_dst, const void *tensor_map, int rank, const int32_t *coords, const char *what) {
   LoadTx tx{};
   tx.map = read_map(tensor_map, rank, true, what);
   tx.box = box_of(tx.map, what);
-  tx.dst_block = current_block();
-  tx.dst = static_cast<uint8_t *>(smem_dst);
-  tx.bar = bar;
-  tx.issuer = t.linear;
+  tx.issuer = current_thread()->linear;
   for (int i = 0; i < rank; ++i) tx.c[i] = coords[i];
   check_smem(smem_dst, tx.box, what);
-  hopper_shared_write(&t, tx.dst, tx.box.bytes);  // --- Hopper: into a wgmma operand still being read?
-  if (((uintptr_t)bar & 7) != 0 || !is_shared(bar, 8))
-    report(Check::kMemcheck, true, "%s: mbarrier address %p is not an 8-byte aligned shared-memory word", what,
-           (const void *)bar);
-  if (!mbarrier_initialised(bar))
-    report(Check::kSync, true, "%s: complete-tx on mbarrier %p, which mbarrier.init has not initialised in this "
-           "block", what, (const void *)bar);
-  // The global side is bounded by the tensor map: its in-bounds elements must be device memory.
   for_rows(tx.map, tx.box, tx.c, [&](uint32_t, const uint8_t *g, uint32_t, uint32_t ne) {
     if (ne) check_global(g, (size_t)ne * tx.box.eb, false, what);
   });
+  return tx;
+}
+
+// Puts a described load in flight into `dst` of CTA `dst_block`, its complete-tx on `bar` there;
+// cta_rank names that CTA in the reports (a multicast destination), -1 for the executing CTA.
+void enqueue_load(LoadTx tx, Block *dst_block, uint8_t *dst, uint64_t *bar, int cta_rank, const char *what) {
+  Thread &t = *current_thread();
+  tx.dst_block = dst_block;
+  tx.dst = dst;
+  tx.bar = bar;
+  char where[32] = "";
+  if (cta_rank >= 0) std::snprintf(where, sizeof where, " of CTA rank %d", cta_rank);
+  Block *prev = set_current_block(dst_block);
+  hopper_shared_write(&t, dst, tx.box.bytes);  // --- Hopper: into a wgmma operand still being read?
+  set_current_block(prev);
+  if (!mbarrier_initialised(bar)) {
+    if (cta_rank < 0)
+      report(Check::kSync, true, "%s: complete-tx on mbarrier %p, which mbarrier.init has not initialised in this "
+             "block", what, (const void *)bar);
+    report(Check::kSync, true,
+           "%s: complete-tx on the mbarrier of CTA rank %d at %p, which mbarrier.init has not initialised (that CTA "
+           "must initialise it and the cluster synchronise before the multicast)",
+           what, cta_rank, (const void *)bar);
+  }
   for (const LoadTx &o : g_loads)
-    if (overlaps(o.dst, o.box.bytes, tx.dst, tx.box.bytes))
-      report(Check::kRacecheck, false, "%s into [%p, +%u) by thread %d while another TMA load into [%p, +%u) is in "
-             "flight", what, smem_dst, tx.box.bytes, t.linear, (const void *)o.dst, o.box.bytes);
+    if (overlaps(o.dst, o.box.bytes, dst, tx.box.bytes))
+      report(Check::kRacecheck, false, "%s into [%p, +%u)%s by thread %d while another TMA load into [%p, +%u) is in "
+             "flight", what, (const void *)dst, tx.box.bytes, where, t.linear, (const void *)o.dst, o.box.bytes);
   g_loads.push_back(tx);
   ++g_async_ranges;
+}
+
+}  // namespace
+
+void tma_load(void *smem_dst, const void *tensor_map, uint64_t *bar, int rank, const int32_t *coords) {
+  const char *what = "cp.async.bulk.tensor (TMA load)";
+  require_sm90(what);
+  LoadTx tx = describe_load(smem_dst, tensor_map, rank, coords, what);
+  if (((uintptr_t)bar & 7) != 0 || !is_shared(bar, 8))
+    report(Check::kMemcheck, true, "%s: mbarrier address %p is not an 8-byte aligned shared-memory word", what,
+           (const void *)bar);
+  enqueue_load(tx, current_block(), static_cast<uint8_t *>(smem_dst), bar, -1, what);
 }
 
 void tma_store(const void *tensor_map, const void *smem_src, int rank, const int32_t *coords) {
@@ -539,7 +561,6 @@ void tma_load_multicast(void *smem_dst, const void *tensor_map, uint64_t *bar, u
                         const int32_t *coords) {
   const char *what = "cp.async.bulk.tensor .multicast::cluster (TMA multicast load)";
   require_sm90(what);
-  Thread &t = *current_thread();
   Block &me = *current_block();
   Cluster &c = *current_cluster();
   if (cta_mask == 0) report(Check::kSync, true, "%s: ctaMask is 0 (no destination CTA)", what);
@@ -554,41 +575,15 @@ void tma_load_multicast(void *smem_dst, const void *tensor_map, uint64_t *bar, u
            "CTA-relative offsets name the locations in each destination CTA)",
            what, smem_dst, (const void *)bar);
   const size_t doff = (size_t)(d - me.dyn), boff = (size_t)(bb - me.dyn);
-  LoadTx proto{};
-  proto.map = read_map(tensor_map, rank, true, what);
-  proto.box = box_of(proto.map, what);
-  proto.issuer = t.linear;
-  for (int i = 0; i < rank; ++i) proto.c[i] = coords[i];
-  check_smem(smem_dst, proto.box, what);
+  const LoadTx tx = describe_load(smem_dst, tensor_map, rank, coords, what);
   if (((uintptr_t)bar & 7) != 0)
     report(Check::kMemcheck, true, "%s: mbarrier address %p is not 8-byte aligned", what, (const void *)bar);
-  for_rows(proto.map, proto.box, proto.c, [&](uint32_t, const uint8_t *g, uint32_t, uint32_t ne) {
-    if (ne) check_global(g, (size_t)ne * proto.box.eb, false, what);
-  });
   for (int r = 0; r < c.size(); ++r) {
     if (!(cta_mask & (1u << r))) continue;
     Block &peer = *c.blocks[r];
     if (peer.exited)
       report(Check::kSync, true, "%s: destination CTA rank %d has exited (its shared memory is gone)", what, r);
-    LoadTx tx = proto;
-    tx.dst_block = &peer;
-    tx.dst = peer.dyn + doff;
-    tx.bar = reinterpret_cast<uint64_t *>(peer.dyn + boff);
-    if (!mbarrier_initialised(tx.bar))
-      report(Check::kSync, true,
-             "%s: complete-tx on the mbarrier of CTA rank %d at %p, which mbarrier.init has not initialised (that CTA "
-             "must initialise it and the cluster synchronise before the multicast)",
-             what, r, (const void *)tx.bar);
-    Block *prev = set_current_block(&peer);
-    hopper_shared_write(&t, tx.dst, tx.box.bytes);  // into a wgmma operand the peer still reads?
-    set_current_block(prev);
-    for (const LoadTx &o : g_loads)
-      if (overlaps(o.dst, o.box.bytes, tx.dst, tx.box.bytes))
-        report(Check::kRacecheck, false, "%s into [%p, +%u) of CTA rank %d by thread %d while another TMA load into "
-               "[%p, +%u) is in flight", what, (const void *)tx.dst, tx.box.bytes, r, t.linear, (const void *)o.dst,
-               o.box.bytes);
-    g_loads.push_back(tx);
-    ++g_async_ranges;
+    enqueue_load(tx, &peer, peer.dyn + doff, reinterpret_cast<uint64_t *>(peer.dyn + boff), r, what);
   }
 }
 

@@ -103,11 +103,6 @@ struct WgmmaArgs {
   int scale_d;
 };
 
-void require_sm90(const char *what) {
-  if (options().arch < 900)
-    report(Check::kSync, true, "%s needs sm_90 (sm_90a); the emulated device is sm_%d", what, options().arch / 10);
-}
-
 int warpgroup_first(const Thread &t) { return (t.warp / 4) * kWarpgroupThreads; }
 
 // Arrival at a warpgroup collective. Returns true in the last thread to arrive, which performs the
