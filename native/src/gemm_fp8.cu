@@ -62,7 +62,7 @@ GemmPlan mma_plan(const k4j::DeviceInfo &info, const GemmShape &s, const char *w
 
 GemmPlan make_plan(const k4j::DeviceInfo &info, const GemmShape &s) {
   if (!(info.cc_major == 9 && info.cc_minor == 0)) return mma_plan(info, s, "not sm_90");
-  if (!k4j::gemm::wgmma_available()) return mma_plan(info, s, "no sm_90a code or no TMA driver entry point");
+  if (!k4j::hopper_kernels_available()) return mma_plan(info, s, "no sm_90a code or no TMA driver entry point");
   // TMA: every global address and row stride 16-byte aligned (the pointers are checked by
   // check_common; A/B rows are K bytes, D rows N * 2 or 4 bytes, scale rows alignUp(rows, 4) floats).
   const int64_t esize = s.d_fp32 ? 4 : 2;

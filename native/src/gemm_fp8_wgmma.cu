@@ -100,8 +100,6 @@ const WgmmaConfig *wgmma_configs(int *count) {
   return kConfigs;
 }
 
-bool wgmma_available() { return hopper_kernels_available(); }
-
 int launch_wgmma(GemmMode mode, int bm, int bn, int cluster, const DeviceInfo &info, const GemmParams &p, int grid,
                  cudaStream_t stream) {
   if (cluster == 2 && mode == GemmMode::kDense) return launch_dense_cluster2(bm, bn, info, p, grid, stream);

@@ -20,11 +20,6 @@ struct WgmmaConfig {
  * ones first, each BM's by increasing BN. */
 const WgmmaConfig *wgmma_configs(int *count);
 
-/* Whether this build and driver can run the family at all: sm_90a code in the library (or the
- * emulator) and the driver's cuTensorMapEncodeTiled reachable. The device's compute capability is
- * the plan's to check. */
-bool wgmma_available();
-
 /* Builds the tensor maps and launches the persistent kernel of tile bm x bn (one of wgmma_configs)
  * with `grid` CTAs, in clusters of `cluster` CTAs: 1, or 2 for the dense form with bm 128 (the pair
  * shares the B tile by TMA multicast; grid even). */

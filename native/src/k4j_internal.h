@@ -26,6 +26,12 @@ struct DeviceInfo {
 /* Fills *info for the current device; returns K4J_OK or the CUDA error (message set). */
 int current_device(DeviceInfo *info);
 
+/* Whether this library can run its Hopper (TMA + wgmma) kernels: it holds the sm_90a image (the
+ * emulator runs every kernel of its architecture) and the driver hands out cuTensorMapEncodeTiled.
+ * The caller still checks the device (sm_90, shared memory). Defined in k4j_core.cu (it needs the
+ * build's K4J_CUDA_ARCHS). */
+bool hopper_kernels_available();
+
 /* Status of the launch just made: the launch error, or K4J_OK. Never synchronises. */
 int check_launch(const char *kernel);
 

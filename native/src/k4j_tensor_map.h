@@ -119,9 +119,4 @@ inline uint32_t tensor_map_box_bytes(TmaType type, uint32_t box0, uint32_t box1,
   return e * box0 * box1 * box2;
 }
 
-/* Whether this library can run its Hopper (TMA + wgmma) kernels: it holds the sm_90a image (the
- * emulator runs every kernel of its architecture) and the driver hands out cuTensorMapEncodeTiled.
- * The caller still checks the device (sm_90, shared memory). */
-bool hopper_kernels_available();  // defined in k4j_core.cu (needs the build's K4J_CUDA_ARCHS)
-
 }  // namespace k4j
