@@ -7,6 +7,7 @@ import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
 import io.kernels4j.ops.internal.Checks;
 import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.PlanLine;
 import io.kernels4j.ops.internal.Status;
 
 /**
@@ -96,23 +97,8 @@ public final class Fp8Gemm {
         Checks.requireNonNull(form, "form");
         Checks.requireNonNull(d, "d");
         Checks.requireNonNull(stream, "stream");
-        OpSupport.activate(stream);
-        int rc;
-        String line;
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment buf = arena.allocate(512);
-            try {
-                rc = (int) GemmNative.k4j_fp8_gemm_plan.invokeExact(form.ordinal(), rows, n, k, groups, (long) expectedM,
-                        d.code(), buf, 512L);
-            } catch (Throwable t) {
-                OpSupport.endOp();
-                throw Kernels4jNative.rethrow(t);
-            }
-            Status.check(rc, "Fp8Gemm.plan");
-            line = buf.getString(0);
-        }
-        OpSupport.endOp();
-        return line;
+        return PlanLine.query(stream, "Fp8Gemm.plan", (buf, size) -> (int) GemmNative.k4j_fp8_gemm_plan.invokeExact(
+                form.ordinal(), rows, n, k, groups, (long) expectedM, d.code(), buf, size));
     }
 
     /**

@@ -6,6 +6,7 @@ import io.kernels4j.ops.DeviceTensor;
 import io.kernels4j.ops.Stream;
 import io.kernels4j.ops.internal.Checks;
 import io.kernels4j.ops.internal.OpSupport;
+import io.kernels4j.ops.internal.PlanLine;
 import io.kernels4j.ops.internal.Status;
 
 /**
@@ -179,23 +180,8 @@ public final class MlaDecode {
         open(q, "q");
         open(kvCache, "kvCache");
         int hKV = MlaShapes.checkPlan(MlaShapes.Spec.of(q), MlaShapes.Spec.of(kvCache));
-        OpSupport.activate(stream);
-        int rc;
-        String line;
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment buf = arena.allocate(512);
-            try {
-                rc = (int) MlaNative.k4j_mla_decode_plan.invokeExact(kvCache.dtype().code(), q.dim(1), q.dim(2), (long) hKV,
-                        kvCache.dim(0), (int) kvCache.dim(1), buf, 512L);
-            } catch (Throwable t) {
-                OpSupport.endOp();
-                throw rethrow(t);
-            }
-            Status.check(rc, "MlaDecode.plan");
-            line = buf.getString(0);
-        }
-        OpSupport.endOp();
-        return line;
+        return PlanLine.query(stream, "MlaDecode.plan", (buf, size) -> (int) MlaNative.k4j_mla_decode_plan.invokeExact(
+                kvCache.dtype().code(), q.dim(1), q.dim(2), (long) hKV, kvCache.dim(0), (int) kvCache.dim(1), buf, size));
     }
 
     static void open(DeviceTensor t, String name) {
